@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Set up and run the course: the two commands of the README, and a few more.
+
+    python3 course.py lab       install what the course needs, open it in JupyterLab
+    python3 course.py test      install what the tests need, run every test
+    python3 course.py execute   re-run every notebook in place, refreshing its stored outputs
+    python3 course.py install   only install (a virtual environment in .venv)
+
+Everything Python goes into ``.venv`` inside this folder, so nothing else on the
+machine changes. The one thing installed outside it is a Chromium for the browser
+tests: Debian's ``chromium`` package when this is a Debian or Ubuntu machine and we
+may use apt-get, or else a Chromium that Playwright has already downloaded.
+
+Only the standard library is used here: this script runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENV = HERE / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".course-installed"
+START_NOTEBOOK = "notebooks/00-start-here.ipynb"
+
+
+def run(*command: str | Path, **kwargs) -> None:
+    print("+", " ".join(str(part) for part in command), flush=True)
+    subprocess.run([str(part) for part in command], check=True, **kwargs)
+
+
+def install() -> None:
+    """Create .venv and install the course with its test tools (again only when pyproject.toml changed)."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    wanted = hashlib.sha256((HERE / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"Creating a virtual environment in {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test]")
+    STAMP.write_text(wanted)
+
+
+def find_chromium() -> str | None:
+    """A Chromium for Playwright: $WS_COURSE_CHROMIUM, Debian's, or one Playwright downloaded."""
+    for candidate in (os.environ.get("WS_COURSE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache" / "ms-playwright"))
+    found = sorted(glob.glob(str(cache / "chromium-*" / "chrome-linux*" / "chrome")))
+    return found[-1] if found else None
+
+
+def ensure_chromium() -> str:
+    chromium = find_chromium()
+    if chromium:
+        return chromium
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("Installing Debian's chromium for the browser tests", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        run("apt-get", "update", "-q", env=env)
+        run("apt-get", "install", "-y", "-q", "chromium", env=env)
+        chromium = find_chromium()
+        if chromium:
+            return chromium
+    sys.exit(
+        "The browser tests need Chromium, and none was found or could be installed.\n"
+        "Do one of these, then run this command again:\n"
+        "  - on Debian or Ubuntu, as root:  apt-get install chromium\n"
+        f"  - anywhere Playwright can download:  {PYTHON} -m playwright install chromium\n"
+        "  - or point WS_COURSE_CHROMIUM at a Chromium or Chrome binary."
+    )
+
+
+def lab(args: list[str]) -> None:
+    install()
+    os.chdir(HERE)
+    os.execv(PYTHON, [str(PYTHON), "-m", "jupyter", "lab", START_NOTEBOOK, *args])
+
+
+def test(args: list[str]) -> None:
+    install()
+    env = {**os.environ, "WS_COURSE_CHROMIUM": ensure_chromium()}
+    os.chdir(HERE)
+    result = subprocess.run([str(PYTHON), "-m", "pytest", *args], env=env)
+    sys.exit(result.returncode)
+
+
+def execute(args: list[str]) -> None:
+    install()
+    notebooks = args or sorted(str(path) for path in (HERE / "notebooks").glob("[0-9]*.ipynb"))
+    # The same command nbval's comparison is checked against: a fresh kernel, top to bottom.
+    run(
+        PYTHON, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+        "--ExecutePreprocessor.timeout=120", *notebooks, cwd=HERE / "notebooks",
+    )
+
+
+COMMANDS = {"lab": lab, "test": test, "execute": execute, "install": lambda args: install()}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]](sys.argv[2:])

@@ -1,0 +1,71 @@
+"""Fixtures shared by the course's tests: real servers, real sockets, a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import struct
+import threading
+
+import pytest
+
+import ws_course
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_servers():
+    """Every test leaves no course server running and no server thread behind."""
+    yield
+    ws_course.stop_all()
+    leaked = [t.name for t in threading.enumerate() if t.name.startswith("ws-course-")]
+    assert not leaked, f"server threads still running: {leaked}"
+
+
+def drop(websocket) -> None:
+    """Make a client vanish: reset its TCP connection, with no close frame (like a laptop lid shut)."""
+    sock = websocket.transport.get_extra_info("socket")
+    # SO_LINGER with a zero timeout makes close() send a TCP RST instead of a FIN.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    websocket.transport.abort()
+
+
+def chromium_executable() -> str | None:
+    """The Chromium the test command found or installed; None means Playwright's own."""
+    path = os.environ.get("WS_COURSE_CHROMIUM") or shutil.which("chromium")
+    return path
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium through Playwright's sync API (for the pages, served from a background thread)."""
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path_factory.mktemp("chromium-home")  # Chromium writes nothing into the real home
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(home)}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True, env=env
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

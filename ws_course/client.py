@@ -1,0 +1,234 @@
+"""A WebSocket client you can see and click: the browser's WebSocket API as a widget.
+
+:class:`WebSocketClient` behaves like ``new WebSocket(url)`` in a browser page. It
+connects as soon as it is created and reports the same four events:
+
+========  =============================================  ==========================
+event     when                                           data
+========  =============================================  ==========================
+open      the opening handshake succeeded                ``None``
+message   the server sent a message                      the text (or bytes)
+error     the connection failed or broke                 what went wrong
+close     the connection is over (always the last one)   ``(code, reason)``
+========  =============================================  ==========================
+
+and has the same two methods, :meth:`~WebSocketClient.send` and
+:meth:`~WebSocketClient.close`. Its text box, Send and Close buttons work with the
+mouse, and from code (``client.text.value = "hi"; client.send_button.click()``),
+and notebooks and tests can wait for what comes back::
+
+    client = WebSocketClient(server.ws_url)
+    await client.opened()
+    client.send("hi")
+    reply = await client.next_message(timeout=5)
+
+Widget callbacks run synchronously, so the buttons schedule the real work as
+tasks on the running event loop (the kernel's, in a notebook). The log is an HTML
+widget whose value we set: unlike ``print()`` in an Output widget, that shows up
+for real clicks in JupyterLab too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections import deque
+from typing import Any
+
+import ipywidgets as widgets
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidHandshake, InvalidURI
+from websockets.frames import CloseCode
+
+__all__ = ["WebSocketClient"]
+
+#: Colours of the log's lines, by event.
+COLOURS = {"open": "#080", "message": "inherit", "error": "#c00", "close": "#888", "send": "#06c"}
+
+#: The log view keeps this many lines (the :attr:`WebSocketClient.events` list keeps all).
+LOG_LINES = 200
+
+
+class WebSocketClient(widgets.VBox):
+    """A WebSocket client widget: a text box, Send and Close buttons, and an event log.
+
+    Args:
+        url: The server's address, ``ws://host:port/``.
+        title: A label shown above the controls (defaults to the URL).
+
+    Create it inside a running event loop: in a notebook cell, or in ``async`` code.
+
+    Attributes:
+        events: Every event so far, as ``(kind, data)`` pairs; ``kind`` is one of
+            ``"open"``, ``"message"``, ``"error"``, ``"close"``, and also
+            ``"send"`` for each message this client sent.
+        ready_state: ``"CONNECTING"``, ``"OPEN"``, ``"CLOSING"`` or ``"CLOSED"``,
+            as the browser's ``WebSocket.readyState``.
+    """
+
+    def __init__(self, url: str, *, title: str | None = None) -> None:
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "WebSocketClient needs a running event loop: create it in a notebook "
+                "cell, or inside async code (async def ... / asyncio.run(...))"
+            ) from None
+        self.url = url
+        self.events: list[tuple[str, Any]] = []
+        self.ready_state = "CONNECTING"
+        self._unread: dict[str, deque[Any]] = {kind: deque() for kind in COLOURS}
+        self._arrived = asyncio.Event()
+        self._outbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+        self._websocket: ClientConnection | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # keep a reference, or a task can vanish
+
+        self.title = widgets.HTML(f"<b>{html.escape(title or url)}</b>")
+        self.state = widgets.HTML()
+        self.text = widgets.Text(placeholder="type a message", layout=widgets.Layout(width="20em"))
+        self.send_button = widgets.Button(description="Send", disabled=True, button_style="primary")
+        self.close_button = widgets.Button(description="Close", disabled=True)
+        self.log_view = widgets.HTML(layout=widgets.Layout(max_height="16em", overflow="auto"))
+        super().__init__(
+            [
+                widgets.HBox([self.title, self.state]),
+                widgets.HBox([self.text, self.send_button, self.close_button]),
+                self.log_view,
+            ]
+        )
+        self.send_button.on_click(lambda _button: self.send(self.text.value))
+        self.close_button.on_click(lambda _button: self.close())
+        self._set_state("CONNECTING")
+        self._spawn(self._run())
+
+    # -- the browser API ---------------------------------------------------
+
+    def send(self, message: str | bytes) -> None:
+        """Send a message, like the browser's ``websocket.send(data)``.
+
+        As in a browser, sending before the connection is open is an error.
+        """
+        if self.ready_state != "OPEN":
+            raise RuntimeError(f"cannot send: the connection is {self.ready_state}, not OPEN")
+        self._record("send", message)
+        self._outbox.put_nowait(message)
+
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Start the closing handshake, like the browser's ``websocket.close(code, reason)``."""
+        if self.ready_state in ("CLOSING", "CLOSED"):
+            return
+        self._set_state("CLOSING")
+        if self._websocket is not None:
+            self._spawn(self._websocket.close(code, reason))
+
+    # -- waiting for events --------------------------------------------------
+
+    async def opened(self, timeout: float = 5) -> None:
+        """Wait until the connection is open; raise ``ConnectionError`` if it closed instead."""
+        await self._wait(lambda: self.ready_state != "CONNECTING", "open", timeout)
+        if not self._unread["open"]:
+            raise ConnectionError(self._last("error"))
+        self._unread["open"].popleft()
+
+    async def next_message(self, timeout: float = 5) -> str | bytes:
+        """Wait for the next message not read yet, and return it."""
+        await self._wait(lambda: bool(self._unread["message"]), "message", timeout)
+        return self._unread["message"].popleft()
+
+    async def closed(self, timeout: float = 5) -> tuple[int, str]:
+        """Wait until the connection is closed; return ``(code, reason)``."""
+        await self._wait(lambda: bool(self._unread["close"]), "close", timeout)
+        return self._unread["close"][0]
+
+    async def _wait(self, condition: Any, what: str, timeout: float) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while not condition():
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            raise TimeoutError(
+                f"no {what} event within {timeout} s (state {self.ready_state}; "
+                f"last events: {self.events[-3:]})"
+            ) from None
+
+    def _last(self, kind: str) -> Any:
+        return next((data for k, data in reversed(self.events) if k == kind), None)
+
+    # -- the connection ----------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            # proxy=None: websockets honours http_proxy, even for 127.0.0.1.
+            self._websocket = await connect(self.url, proxy=None, open_timeout=10)
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            # A browser reports a failed connection as an error, then a close with 1006.
+            self._record("error", f"cannot connect to {self.url}: {exc}")
+            self._closed(CloseCode.ABNORMAL_CLOSURE, "")
+            return
+        if self.ready_state == "CLOSING":  # Close was clicked while connecting
+            await self._websocket.close()
+        else:
+            self._set_state("OPEN")
+            self._record("open", None)
+        sender = self._spawn(self._send_outbox(self._websocket))
+        try:
+            async for message in self._websocket:
+                self._record("message", message)
+        except ConnectionClosedError as exc:
+            if exc.rcvd is None:  # no close frame: the connection broke, as a browser's "error"
+                self._record("error", "the connection broke without a close frame")
+        finally:
+            sender.cancel()
+        self._closed(self._websocket.close_code or CloseCode.ABNORMAL_CLOSURE, self._websocket.close_reason or "")
+
+    async def _send_outbox(self, websocket: ClientConnection) -> None:
+        # One sender, in order: messages reach the server in the order they were sent.
+        while True:
+            message = await self._outbox.get()
+            try:
+                await websocket.send(message)
+            except ConnectionClosed:
+                self._record("error", f"not sent, the connection is closed: {message!r}")
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        task = self._loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- events and the view -------------------------------------------------------
+
+    def _closed(self, code: int, reason: str) -> None:
+        self._set_state("CLOSED")
+        self._record("close", (int(code), reason))
+
+    def _set_state(self, state: str) -> None:
+        self.ready_state = state
+        self.state.value = f"&nbsp;&nbsp;<code>{state}</code>"
+        self.send_button.disabled = state != "OPEN"
+        self.close_button.disabled = state in ("CLOSING", "CLOSED")
+
+    def _record(self, kind: str, data: Any) -> None:
+        self.events.append((kind, data))
+        self._unread[kind].append(data)
+        self._arrived.set()
+        lines = [self._format(k, d) for k, d in self.events[-LOG_LINES:]]
+        self.log_view.value = "<div style='font-family: monospace'>" + "".join(lines) + "</div>"
+
+    @staticmethod
+    def _format(kind: str, data: Any) -> str:
+        if kind == "close":
+            code, reason = data
+            text = f"close: code {code}, reason {reason!r}"
+        elif kind == "open":
+            text = "open"
+        elif isinstance(data, bytes):
+            text = f"{kind}: ({len(data)} bytes) {data[:40]!r}"
+        else:
+            text = f"{kind}: {data}"
+        # html.escape: a message is text to show; in an HTML widget it would otherwise be markup.
+        return f"<div style='color: {COLOURS[kind]}'>{html.escape(text)}</div>"
+
+    def __repr__(self) -> str:
+        return f"WebSocketClient({self.url!r})"

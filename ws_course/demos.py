@@ -1,0 +1,70 @@
+"""The course's demo servers, by name.
+
+Each demo is a module of this package with a ``serve(host, port, **options)``
+function, which returns what :func:`websockets.asyncio.server.serve` returns: an
+object to ``await`` inside a running event loop. The background runtime
+(:mod:`ws_course.runtime`) and the command line (:mod:`ws_course.cli`) both start
+demos through :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import serve
+
+#: Every demo, in the order the course teaches them.
+NAMES = ("echo", "scream")
+
+
+class PortInUseError(OSError):
+    """The port asked for is taken, by another server or another program."""
+
+
+def resolve(demo: str | Callable[..., Any]) -> tuple[str, Callable[..., Any]]:
+    """Return ``(name, serve)`` for a demo's name, or for your own connection handler.
+
+    ``serve(host, port, **options)`` creates the server; ``options`` go to the
+    underlying library (for example ``logger=``).
+    """
+    if isinstance(demo, str):
+        name = demo.replace("-", "_")
+        if name not in NAMES:
+            raise ValueError(f"no demo named {demo!r}; the demos are: {', '.join(NAMES)}")
+        module = importlib.import_module(f"ws_course.{name}")
+        return name, module.serve
+    if callable(demo):
+
+        def serve_handler(host: str, port: int, **options: Any):
+            return serve(demo, host, port, **options)
+
+        return getattr(demo, "__name__", "handler"), serve_handler
+    raise TypeError(f"expected a demo's name or a connection handler, got {demo!r}")
+
+
+async def listen(name: str, serve: Callable[..., Any], host: str, port: int) -> Any:
+    """Start a server made by ``serve`` (from :func:`resolve`) and return it, listening.
+
+    Its log records go to the ``ws_course.<name>`` logger. A port that is taken
+    raises :class:`PortInUseError`, which says what to do about it.
+    """
+    try:
+        return await serve(host, port, logger=logging.getLogger(f"ws_course.{name}"))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUseError(
+            exc.errno,
+            f"port {port} is already in use on {host}: another server (or a notebook "
+            f"still running one) holds it. Stop that one, or pick another port "
+            f"(port 0 asks the system for a free one)",
+        ) from None
+
+
+def bound_port(server: Any) -> int:
+    """The port a listening server got (useful when it asked for port 0)."""
+    return server.sockets[0].getsockname()[1]

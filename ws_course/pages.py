@@ -1,0 +1,54 @@
+"""Serve a demo's browser page on the same port as its WebSocket.
+
+A browser asks for ``http://host:port/`` and gets the page; the page then opens
+``ws://host:port/`` on the same origin. Both requests reach the same server:
+websockets calls ``process_request`` with every HTTP request before the
+handshake, and we answer plain requests with the page and let WebSocket
+upgrade requests through (by returning ``None``).
+"""
+
+from __future__ import annotations
+
+import http
+import mimetypes
+from pathlib import Path
+
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+#: The folder with the course's browser pages (``static/`` at the top of the repository).
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def page(filename: str):
+    """Return a ``process_request`` hook that serves ``static/<filename>`` at ``/``."""
+    path = STATIC / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"no page {path}: ws_course must run from a checkout of the course")
+
+    def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None  # a WebSocket handshake: let websockets carry on
+        if request.path.partition("?")[0] != "/":
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        return file_response(path)
+
+    return process_request
+
+
+def file_response(path: Path) -> Response:
+    """An HTTP 200 response carrying the file at ``path``, read afresh for every request."""
+    body = path.read_bytes()
+    content_type, _ = mimetypes.guess_type(path.name)
+    if content_type in ("text/html", "text/javascript", "text/css"):
+        content_type += "; charset=utf-8"
+    headers = Headers(
+        [
+            ("Content-Type", content_type or "application/octet-stream"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),  # edit a page, reload, see the change
+            ("Connection", "close"),  # one request per TCP connection, as websockets expects
+        ]
+    )
+    return Response(http.HTTPStatus.OK, "OK", headers, body)
