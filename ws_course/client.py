@@ -49,7 +49,7 @@ COLOURS = {"open": "#080", "message": "inherit", "error": "#c00", "close": "#888
 LOG_LINES = 200
 
 
-class WebSocketClient(widgets.VBox):
+class WebSocketClient:
     """A WebSocket client widget: a text box, Send and Close buttons, and an event log.
 
     Args:
@@ -57,6 +57,9 @@ class WebSocketClient(widgets.VBox):
         title: A label shown above the controls (defaults to the URL).
 
     Create it inside a running event loop: in a notebook cell, or in ``async`` code.
+    A notebook shows it when it is a cell's last expression; :attr:`view` is the widget
+    itself. (It holds a widget rather than being one: a widget's ``close()`` means
+    "remove this widget", and here ``close()`` means what it means in a browser.)
 
     Attributes:
         events: Every event so far, as ``(kind, data)`` pairs; ``kind`` is one of
@@ -67,6 +70,22 @@ class WebSocketClient(widgets.VBox):
     """
 
     def __init__(self, url: str, *, title: str | None = None) -> None:
+        self.url = url
+        self.events: list[tuple[str, Any]] = []
+        self.ready_state = "CONNECTING"
+        self.title = widgets.HTML(f"<b>{html.escape(title or url)}</b>")
+        self.state = widgets.HTML()
+        self.text = widgets.Text(placeholder="type a message", layout=widgets.Layout(width="20em"))
+        self.send_button = widgets.Button(description="Send", disabled=True, button_style="primary")
+        self.close_button = widgets.Button(description="Close", disabled=True)
+        self.log_view = widgets.HTML(layout=widgets.Layout(max_height="16em", overflow="auto"))
+        self.view = widgets.VBox(
+            [
+                widgets.HBox([self.title, self.state]),
+                widgets.HBox([self.text, self.send_button, self.close_button]),
+                self.log_view,
+            ]
+        )
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -74,28 +93,11 @@ class WebSocketClient(widgets.VBox):
                 "WebSocketClient needs a running event loop: create it in a notebook "
                 "cell, or inside async code (async def ... / asyncio.run(...))"
             ) from None
-        self.url = url
-        self.events: list[tuple[str, Any]] = []
-        self.ready_state = "CONNECTING"
         self._unread: dict[str, deque[Any]] = {kind: deque() for kind in COLOURS}
         self._arrived = asyncio.Event()
         self._outbox: asyncio.Queue[str | bytes] = asyncio.Queue()
         self._websocket: ClientConnection | None = None
-        self._tasks: set[asyncio.Task[None]] = set()  # keep a reference, or a task can vanish
-
-        self.title = widgets.HTML(f"<b>{html.escape(title or url)}</b>")
-        self.state = widgets.HTML()
-        self.text = widgets.Text(placeholder="type a message", layout=widgets.Layout(width="20em"))
-        self.send_button = widgets.Button(description="Send", disabled=True, button_style="primary")
-        self.close_button = widgets.Button(description="Close", disabled=True)
-        self.log_view = widgets.HTML(layout=widgets.Layout(max_height="16em", overflow="auto"))
-        super().__init__(
-            [
-                widgets.HBox([self.title, self.state]),
-                widgets.HBox([self.text, self.send_button, self.close_button]),
-                self.log_view,
-            ]
-        )
+        self._tasks: set[asyncio.Task[Any]] = set()  # keep a reference, or a task can vanish
         self.send_button.on_click(lambda _button: self.send(self.text.value))
         self.close_button.on_click(lambda _button: self.close())
         self._set_state("CONNECTING")
@@ -229,6 +231,11 @@ class WebSocketClient(widgets.VBox):
             text = f"{kind}: {data}"
         # html.escape: a message is text to show; in an HTML widget it would otherwise be markup.
         return f"<div style='color: {COLOURS[kind]}'>{html.escape(text)}</div>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = self.view._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        return bundle
 
     def __repr__(self) -> str:
         return f"WebSocketClient({self.url!r})"

@@ -17,6 +17,12 @@ from typing import Any
 
 from websockets.asyncio.server import serve
 
+#: Seconds a closing server waits for each client's answer to its close frame
+#: (websockets' default is 10). A client that cannot answer, a widget on a kernel
+#: whose loop is blocked by the very cell that stops the server, would otherwise
+#: hold that cell for 10 s.
+CLOSE_TIMEOUT = 1
+
 #: Every demo, in the order the course teaches them.
 NAMES = ("echo", "scream")
 
@@ -52,8 +58,9 @@ async def listen(name: str, serve: Callable[..., Any], host: str, port: int) -> 
     Its log records go to the ``ws_course.<name>`` logger. A port that is taken
     raises :class:`PortInUseError`, which says what to do about it.
     """
+    logger = logging.getLogger(f"ws_course.{name}")
     try:
-        return await serve(host, port, logger=logging.getLogger(f"ws_course.{name}"))
+        return await serve(host, port, logger=logger, close_timeout=CLOSE_TIMEOUT)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise

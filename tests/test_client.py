@@ -1,0 +1,108 @@
+"""The widget client, driven by its own buttons, against real servers."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from ws_course import start
+from ws_course.client import WebSocketClient
+
+
+@pytest.fixture
+def scream():
+    with start("scream") as server:
+        yield server
+
+
+async def test_buttons_send_and_close_like_a_browser_page(scream):
+    client = WebSocketClient(scream.ws_url)
+    assert client.ready_state == "CONNECTING" and client.send_button.disabled
+    await client.opened()
+    assert client.ready_state == "OPEN" and not client.send_button.disabled
+
+    client.text.value = "hi"
+    client.send_button.click()  # runs the same handler as a click in the browser
+    assert await client.next_message() == "HI!!!"
+
+    client.close_button.click()
+    assert await client.closed() == (1000, "")
+    assert client.ready_state == "CLOSED" and client.send_button.disabled and client.close_button.disabled
+    assert [kind for kind, _ in client.events] == ["open", "send", "message", "close"]
+
+
+async def test_messages_are_read_in_order_and_once(scream):
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    for word in ["one", "two", "three"]:
+        client.send(word)
+    assert [await client.next_message() for _ in range(3)] == ["ONE!!!", "TWO!!!", "THREE!!!"]
+    with pytest.raises(TimeoutError, match="no message event within 0.2 s"):
+        await client.next_message(timeout=0.2)
+    client.close()
+    await client.closed()
+
+
+async def test_close_code_and_reason_reach_the_server(scream):
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    client.close(4000, "see you")
+    assert await client.closed() == (4000, "see you")
+    assert await scream.wait_for_log("closed:") == "closed: code 4000, reason 'see you'"
+
+
+async def test_the_server_going_away_gives_close_1001():
+    server = start("echo")
+    client = WebSocketClient(server.ws_url)
+    await client.opened()
+    server.stop()
+    assert await client.closed() == (1001, "")
+    assert "error" not in [kind for kind, _ in client.events]
+
+
+async def test_nothing_listening_gives_error_then_close_1006():
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = WebSocketClient(f"ws://127.0.0.1:{port}/")
+    with pytest.raises(ConnectionError, match=f"cannot connect to ws://127.0.0.1:{port}/"):
+        await client.opened()
+    assert [kind for kind, _ in client.events] == ["error", "close"]
+    assert await client.closed() == (1006, "")
+    with pytest.raises(RuntimeError, match="the connection is CLOSED, not OPEN"):
+        client.send("into the void")
+
+
+async def test_a_server_rejecting_bytes_closes_with_its_code(scream):
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    client.send(b"\x00")
+    assert await client.closed() == (1003, "scream accepts text only")
+
+
+async def test_the_log_shows_text_as_text(scream):
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    client.send("<b>bold?</b>")
+    await client.next_message()
+    assert "&lt;b&gt;bold?&lt;/b&gt;" in client.log_view.value
+    assert "<b>bold?" not in client.log_view.value
+    client.close()
+    await client.closed()
+
+
+def test_it_needs_a_running_loop():
+    with pytest.raises(RuntimeError, match="needs a running event loop"):
+        WebSocketClient("ws://127.0.0.1:1/")
+
+
+async def test_the_server_stops_while_its_client_cannot_answer(scream):
+    # A notebook cell calling server.stop() blocks the kernel's loop, and with it the
+    # widget clients on that loop: they cannot answer the close frame. The server
+    # gives up waiting after demos.CLOSE_TIMEOUT and stops anyway.
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    scream.stop()  # blocks this loop, as a notebook cell would
+    assert not scream.running
+    assert (await client.closed())[0] in (1001, 1006)

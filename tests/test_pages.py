@@ -1,0 +1,61 @@
+"""The browser pages of demos 1 and 2, in headless Chromium through Playwright."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from ws_course import start
+
+XSS = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+
+
+@pytest.mark.parametrize("demo, reply", [("echo", "hello"), ("scream", "HELLO!!!")])
+def test_connect_type_send_and_read_the_reply(page, demo, reply):
+    with start(demo) as server:
+        page.goto(server.page_url)
+        expect(page.locator("#state")).to_have_text("open")
+        expect(page.locator("#recv")).to_contain_text("Connected")
+        page.fill("#sendTxt", "hello")
+        page.click("#sendBtn")
+        expect(page.locator("#recv")).to_contain_text(reply)
+
+
+def test_enter_key_sends_too(page):
+    with start("scream") as server:
+        page.goto(server.page_url)
+        expect(page.locator("#state")).to_have_text("open")
+        page.fill("#sendTxt", "enter")
+        page.press("#sendTxt", "Enter")
+        expect(page.locator("#recv .reply")).to_have_text(["ENTER!!!"])
+
+
+@pytest.mark.parametrize("demo", ["echo", "scream"])
+def test_the_page_shows_the_socket_closed_when_the_server_stops(page, demo):
+    server = start(demo)
+    page.goto(server.page_url)
+    expect(page.locator("#state")).to_have_text("open")
+    server.stop()
+    expect(page.locator("#state")).to_have_text("closed (code 1001)")
+    expect(page.locator("#sendBtn")).to_be_disabled()
+
+
+@pytest.mark.parametrize("demo", ["echo", "scream"])
+def test_markup_in_a_message_is_shown_as_text_and_runs_nothing(page, demo):
+    with start(demo) as server:
+        page.goto(server.page_url)
+        expect(page.locator("#state")).to_have_text("open")
+        page.fill("#sendTxt", XSS)
+        page.click("#sendBtn")
+        expected = XSS.upper() + "!!!" if demo == "scream" else XSS
+        expect(page.locator("#recv")).to_contain_text(expected)
+        assert page.locator("#recv img, #recv script").count() == 0
+        assert page.title() != "pwned"
+
+
+def test_scream_closes_on_bytes_and_the_page_shows_why(page):
+    with start("scream") as server:
+        page.goto(server.page_url)
+        expect(page.locator("#state")).to_have_text("open")
+        page.evaluate("websocket.send(new Uint8Array([1, 2, 3]))")
+        expect(page.locator("#state")).to_have_text("closed (code 1003: scream accepts text only)")
