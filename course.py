@@ -100,7 +100,9 @@ def test(args: list[str]) -> None:
 
 def execute(args: list[str]) -> None:
     install()
-    notebooks = args or sorted(str(path) for path in (HERE / "notebooks").glob("[0-9]*.ipynb"))
+    notebooks = [str(Path(arg).resolve()) for arg in args] or sorted(
+        str(path) for path in (HERE / "notebooks").glob("[0-9]*.ipynb")
+    )
     # The same command nbval's comparison is checked against: a fresh kernel, top to bottom.
     run(
         PYTHON, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",

@@ -192,3 +192,10 @@ def test_cli_lists_the_demos():
     process = run_cli("list")
     out, _ = process.communicate(timeout=15)
     assert out.split() == list(ws_course.demos.NAMES)
+
+
+def test_a_different_name_runs_beside_instead_of_replacing():
+    mine = start("echo")
+    check = start("echo", name="check-echo")  # what an exercise's check does
+    assert mine.running and check.running and mine.port != check.port
+    assert talk(mine.ws_url, "mine") == "mine"

@@ -195,6 +195,7 @@ def start(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
+    name: str | None = None,
     timeout: float = 10,
 ) -> BackgroundServer:
     """Start a course server in the background and return its handle.
@@ -206,11 +207,13 @@ def start(
         host: Address to listen on. The default, 127.0.0.1, is reachable from this
             machine only; ``"0.0.0.0"`` lets other machines on the network in.
         port: Port to listen on. The default, 0, asks the system for a free port.
+        name: The name the server runs under; it defaults to the demo's name.
 
     If a server of the same name is running (a notebook cell run twice), it is
     stopped first. A port that is taken raises :class:`PortInUseError`.
     """
-    name, open_server = demos.resolve(demo)
+    demo_name, open_server = demos.resolve(demo)
+    name = name or demo_name
     with _running_lock:
         old = _running.pop(name, None)
     if old is not None:
