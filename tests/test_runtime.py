@@ -84,7 +84,7 @@ def test_rerun_on_a_fixed_port_does_not_clash():
 
 def test_a_taken_port_gives_a_clear_error_and_the_holder_keeps_serving():
     holder = start("echo")
-    with pytest.raises(PortInUseError, match=rf"port {holder.port} is already in use"):
+    with pytest.raises(PortInUseError, match=rf"the address 127.0.0.1:{holder.port} is already in use"):
         start("scream", port=holder.port)
     assert talk(holder.ws_url, "unharmed") == "unharmed"
     assert not [t for t in threading.enumerate() if t.name == "ws-course-scream"]
@@ -184,7 +184,7 @@ def test_cli_reports_a_taken_port_plainly():
         process = run_cli("serve", "echo", "--port", str(holder.port))
         out, err = process.communicate(timeout=15)
     assert process.returncode == 2
-    assert f"port {holder.port} is already in use" in err
+    assert f"the address 127.0.0.1:{holder.port} is already in use" in err
     assert "Traceback" not in err
 
 

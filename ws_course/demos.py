@@ -64,12 +64,13 @@ async def listen(name: str, serve: Callable[..., Any], host: str, port: int) -> 
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        raise PortInUseError(
-            exc.errno,
-            f"port {port} is already in use on {host}: another server (or a notebook "
+        error = PortInUseError(
+            f"the address {host}:{port} is already in use: another server (or a notebook "
             f"still running one) holds it. Stop that one, or pick another port "
-            f"(port 0 asks the system for a free one)",
-        ) from None
+            f"(port 0 asks the system for a free one)"
+        )
+        error.errno = exc.errno
+        raise error from None
 
 
 def bound_port(server: Any) -> int:
