@@ -1,9 +1,9 @@
 """Automatic checks for the "your turn" exercises.
 
-Each check runs your code against a real server and returns a :class:`Result`:
-a notebook shows it as "✅ Well done: ..." or "❌ Not yet: ...", and it is true
-or false, so ``assert await check_...(...)`` works. A check never raises because
-of your code, so "Run All" goes on to the next cell either way.
+Each check runs your code against a real server, prints "✅ Well done: ..." or
+"❌ Not yet: ...", and returns a :class:`Result` that is true or false, so that
+``assert await check_...(...)`` works too. A check never raises because of your
+code, so "Run All" goes on to the next cell either way.
 """
 
 from __future__ import annotations
@@ -22,11 +22,15 @@ TIMEOUT = 5
 
 
 class Result:
-    """What a check found: true when the exercise is solved."""
+    """What a check found: true when the exercise is solved. Creating one prints it."""
 
     def __init__(self, ok: bool, message: str) -> None:
         self.ok = ok
         self.message = message
+        print(self)
+
+    def _ipython_display_(self) -> None:
+        pass  # already printed: a cell ending in "await check_...(...)" shows it once
 
     def __bool__(self) -> bool:
         return self.ok

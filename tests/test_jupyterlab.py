@@ -1,0 +1,172 @@
+"""End to end: a learner's JupyterLab in headless Chromium, driven with the mouse.
+
+nbval runs the notebooks, but it cannot see what a learner sees: output written
+from a task started by a real click in the browser can be lost, while output from
+``button.click()`` in code never is. So this test opens a notebook in a real
+JupyterLab, runs it from the menu, then types into the widget client and clicks
+its Send button with the mouse, and reads the reply in the page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+NOTEBOOK_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class JupyterLab:
+    """A JupyterLab server on a copy of the notebooks, with all its files in a temporary folder."""
+
+    def __init__(self, root: Path, home: Path) -> None:
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        # Render every cell, not only those in view, so the test can read any output.
+        settings = home / "settings" / "@jupyterlab" / "notebook-extension"
+        settings.mkdir(parents=True)
+        (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+        env = {
+            **os.environ,
+            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+            "HOME": str(home),
+            "JUPYTER_CONFIG_DIR": str(home / "config"),
+            "JUPYTER_DATA_DIR": str(home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            "IPYTHONDIR": str(home / "ipython"),
+        }
+        self.log = open(home / "jupyterlab.log", "wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+                f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={root}",
+                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.api("GET", "/api/status")
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"JupyterLab did not start: see {home / 'jupyterlab.log'}")
+                time.sleep(0.25)
+
+    def api(self, method: str, path: str):
+        request = urllib.request.Request(
+            self.url + path, method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+            return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        for kernel in self.api("GET", "/api/kernels"):
+            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab-root")
+    for notebook in NOTEBOOKS.glob("*.ipynb"):  # a copy: JupyterLab may save what it opens
+        shutil.copy(notebook, root)
+    lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"))
+    yield lab
+    lab.stop()
+
+
+def open_notebook(page, lab: JupyterLab, name: str):
+    page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
+    panel = page.locator(NOTEBOOK_PANEL)
+    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
+    news = page.locator(".jp-toast-button", has_text="No")  # "get notified about Jupyter news?"
+    if news.count():
+        news.first.click()
+    return panel
+
+
+def menu(page, *items: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=items[0]).click()
+    for item in items[1:]:
+        page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def run_cell(page, cell) -> None:
+    """Select a cell (click its prompt, as a learner would) and run it with Shift+Enter."""
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
+    page.set_default_timeout(30_000)
+    panel = open_notebook(page, jupyterlab, "01-echo.ipynb")
+    try:
+        # Clear the stored outputs, so that every output seen below comes from this run.
+        menu(page, "Edit", "Clear Outputs of All Cells")
+        expect(panel.locator(".jp-OutputArea-output")).to_have_count(0)
+
+        # Run All: the notebook goes through, asserts and all, down to the clean-up cell.
+        menu(page, "Run", "Run All Cells")
+        last_cell = panel.locator(".jp-CodeCell").last
+        expect(last_cell.locator(".jp-OutputArea-output")).to_have_text("(1000, '')", timeout=60_000)
+        expect(panel.locator(".jp-OutputArea-output", has_text="✅ Well done")).to_have_count(1)
+        expect(panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+
+        # The clean-up stopped the server. Re-run the cells that start the server, the
+        # client widget and the embedded page, as a learner coming back to them would.
+        for source in ['server = ws_course.start("echo")', "client = WebSocketClient(", "show_page(server.page_url)"]:
+            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
+        client_cell = panel.locator(".jp-CodeCell", has_text="client = WebSocketClient(")
+        expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("OPEN")
+
+        # The widget client, driven with the keyboard and the mouse.
+        client_cell.locator(".widget-text input").fill("typed in the browser")
+        client_cell.locator("button.jupyter-button", has_text="Send").click()
+        expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("message: typed in the browser")
+
+        # The embedded page connects to the server running in the kernel's process,
+        # and works with a real click too.
+        frame = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url)").frame_locator("iframe")
+        expect(frame.locator("#recv")).to_have_text("Connected")
+        frame.locator("#sendTxt").fill("from the page")
+        frame.locator("#sendBtn").click()
+        expect(frame.locator("#recv")).to_have_text("from the page")
+
+        # The clean-up cell again: it closes the client and stops the server.
+        run_cell(page, last_cell)
+        expect(frame.locator("#state")).to_have_text("closed (code 1001)")
+        expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("close: code 1000")
+    finally:
+        jupyterlab.shutdown_kernels()
