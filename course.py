@@ -87,7 +87,8 @@ def ensure_chromium() -> str:
 def lab(args: list[str]) -> None:
     install()
     os.chdir(HERE)
-    os.execv(PYTHON, [str(PYTHON), "-m", "jupyter", "lab", START_NOTEBOOK, *args])
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    os.execv(PYTHON, [str(PYTHON), "-m", "jupyter", "lab", *as_root, START_NOTEBOOK, *args])
 
 
 def test(args: list[str]) -> None:
