@@ -88,7 +88,11 @@ def lab(args: list[str]) -> None:
     install()
     os.chdir(HERE)
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    os.execv(PYTHON, [str(PYTHON), "-m", "jupyter", "lab", *as_root, START_NOTEBOOK, *args])
+    # The whole course folder, so the package and the pages can be opened too; start at the contents.
+    os.execv(PYTHON, [
+        str(PYTHON), "-m", "jupyter", "lab", *as_root, f"--ServerApp.root_dir={HERE}",
+        f"--LabApp.default_url=/lab/tree/{START_NOTEBOOK}", *args,
+    ])
 
 
 def test(args: list[str]) -> None:
