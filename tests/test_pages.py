@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -59,3 +65,39 @@ def test_scream_closes_on_bytes_and_the_page_shows_why(page):
         expect(page.locator("#state")).to_have_text("open")
         page.evaluate("websocket.send(new Uint8Array([1, 2, 3]))")
         expect(page.locator("#state")).to_have_text("closed (code 1003: scream accepts text only)")
+
+
+ARTICLE = Path(__file__).parent / "article"
+
+
+def test_the_articles_own_echo_page_from_disk_works_with_our_server(page, tmp_path):
+    """The article's demo 1 page, opened from disk with only the server address changed."""
+    with start("echo") as server:
+        original = (ARTICLE / "demo1-echo.html").read_text(encoding="utf-8")
+        copy = tmp_path / "index.html"
+        copy.write_text(original.replace("ws://echo.websocket.org/", server.ws_url), encoding="utf-8")
+        page.goto(copy.as_uri())
+        expect(page.locator("#recv")).to_have_text("Connected")
+        page.fill("#sendTxt", "from the article")
+        page.click("#sendBtn")
+        expect(page.locator("#recv")).to_have_text("from the article")
+
+
+def test_ws_course_serve_then_a_browser_on_the_printed_url(page):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ws_course", "serve", "scream", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        url = re.search(r"http://\S+/", process.stdout.readline())[0]
+        page.goto(url)
+        expect(page.locator("#state")).to_have_text("open")
+        page.fill("#sendTxt", "from the command line")
+        page.click("#sendBtn")
+        expect(page.locator("#recv .reply")).to_have_text(["FROM THE COMMAND LINE!!!"])
+        process.send_signal(signal.SIGINT)
+        expect(page.locator("#state")).to_have_text("closed (code 1001)")
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        process.wait()
