@@ -53,14 +53,31 @@ def browser(tmp_path_factory):
     """Headless Chromium through Playwright's sync API (for the pages, served from a background thread)."""
     from playwright.sync_api import sync_playwright
 
-    home = tmp_path_factory.mktemp("chromium-home")  # Chromium writes nothing into the real home
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(home)}
+    env = _chromium_env(tmp_path_factory.mktemp("chromium-home"))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True, env=env
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+async def async_browser(tmp_path):
+    """Headless Chromium through Playwright's async API, for tests that also run widgets on their loop."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True, env=_chromium_env(tmp_path)
+        )
+        yield browser
+        await browser.close()
+
+
+def _chromium_env(home) -> dict[str, str]:
+    # Chromium writes nothing into the real home folder.
+    return {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(home)}
 
 
 @pytest.fixture

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from websockets.asyncio.client import connect
+from websockets.asyncio.server import broadcast
 from websockets.frames import CloseCode
 
 from ws_course import exercises
-from ws_course.exercises import check_ask, check_whisper
+from ws_course.chat import ChatRoom
+from ws_course.exercises import check_ask, check_headcount, check_nick, check_whisper
+from ws_course.json_chat import JSONChatRoom, to_json
 
 
 async def right_ask(url, text):
@@ -70,3 +73,58 @@ async def test_check_whisper_rejects_wrong_answers_with_the_reason(monkeypatch):
     assert repr(await check_whisper(shouts)) == "❌ Not yet: 'HI' got the reply 'HI'; expected 'hi...'"
     assert "expected the connection to close with 1003" in repr(await check_whisper(accepts_bytes))
     assert "no answer within" in repr(await check_whisper(silent))
+
+
+# -- lessons 03 and 04 --------------------------------------------------------------
+
+
+class CountingRoom(ChatRoom):
+    def entered(self, nickname):
+        return f"{nickname} comes in ({len(self.members)} in the room)"
+
+
+class NickRoom(JSONChatRoom):
+    def receive(self, websocket, text):
+        if text.startswith("/nick "):
+            old, new = self.members[websocket], text.removeprefix("/nick ").strip()
+            self.members[websocket] = new
+            broadcast(self.members, to_json("nick", f"{old} is now {new}"))
+        else:
+            super().receive(websocket, text)
+
+
+async def test_check_headcount_accepts_a_right_answer_and_rejects_wrong_ones(monkeypatch):
+    monkeypatch.setattr(exercises, "TIMEOUT", 1)
+    assert await check_headcount(CountingRoom)
+
+    class CountsTheCounter(ChatRoom):  # the nickname counter never goes down: wrong after a departure
+        def entered(self, nickname):
+            return f"{nickname} comes in ({self.count} in the room)"
+
+    assert repr(await check_headcount(ChatRoom)) == (
+        "❌ Not yet: the first arrival said 'user1 comes in'; expected 'user1 comes in (1 in the room)'"
+    )
+    assert "after user2 left, user3's arrival said 'user3 comes in (3 in the room)'" in repr(
+        await check_headcount(CountsTheCounter)
+    )
+
+
+async def test_check_nick_accepts_a_right_answer_and_rejects_wrong_ones(monkeypatch):
+    monkeypatch.setattr(exercises, "TIMEOUT", 1)
+    assert await check_nick(NickRoom)
+
+    class ForgetsTheLeave(JSONChatRoom):  # renames for messages only, by keeping its own name table
+        names = {}
+
+        def receive(self, websocket, text):
+            if text.startswith("/nick "):
+                old, new = self.members[websocket], text[6:]
+                self.names[websocket] = new
+                broadcast(self.members, to_json("nick", f"{old} is now {new}"))
+            else:
+                broadcast(self.members, self.said(self.names.get(websocket, self.members[websocket]), text))
+
+    assert "after '/nick alice' the room said '{\"type\":\"message\"" in repr(await check_nick(JSONChatRoom))
+    assert "when alice left the room said '{\"type\":\"leave\",\"data\":\"user1 left\"}'" in repr(
+        await check_nick(ForgetsTheLeave)
+    )

@@ -199,3 +199,19 @@ def test_a_different_name_runs_beside_instead_of_replacing():
     check = start("echo", name="check-echo")  # what an exercise's check does
     assert mine.running and check.running and mine.port != check.port
     assert talk(mine.ws_url, "mine") == "mine"
+
+
+async def test_stop_does_not_wait_forever_for_a_client_that_never_hangs_up():
+    """A client sends its close frame, then freezes without closing its TCP connection."""
+    from websockets.asyncio.client import connect as async_connect
+
+    server = start("chat")
+    frozen = await async_connect(server.ws_url, proxy=None)
+    frozen.transport.pause_reading()  # it will never read the server's answer
+    frozen.protocol.send_close(1000, "")  # ...after saying goodbye
+    frozen.send_data()
+    await server.wait_for_log("user1 comes in")
+    server.stop()  # raised TimeoutError, a 15 s wait, before demos.close() cut such connections
+    assert not server.running
+    assert "user1 left: code 1000" in server.log
+    frozen.transport.abort()

@@ -24,8 +24,10 @@ async def serve_forever(demo: str, host: str, port: int) -> None:
     where = lan_address() if host in ("", "0.0.0.0") else host
     print(f"The {name} server is running. Open http://{where}:{port}/ in a browser", flush=True)
     print(f"(its socket: ws://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
-    # serve_forever() closes the server, and its connections (code 1001), when cancelled.
-    await server.serve_forever()
+    try:
+        await asyncio.Future()  # wait until Ctrl-C cancels this coroutine
+    finally:
+        await demos.close(server)  # closes every connection with 1001, "going away"
 
 
 def lan_address() -> str:

@@ -48,6 +48,16 @@ COLOURS = {"open": "#080", "message": "inherit", "error": "#c00", "close": "#888
 #: The log view keeps this many lines (the :attr:`WebSocketClient.events` list keeps all).
 LOG_LINES = 200
 
+#: The log view shortens longer messages to this many characters.
+LOG_LINE_CHARACTERS = 300
+
+
+def shorten(text: str) -> str:
+    """``text`` as the log shows it: whole, or cut with a note of its length."""
+    if len(text) <= LOG_LINE_CHARACTERS:
+        return text
+    return f"{text[:LOG_LINE_CHARACTERS]}… ({len(text)} characters)"
+
 
 class WebSocketClient:
     """A WebSocket client widget: a text box, Send and Close buttons, and an event log.
@@ -215,11 +225,11 @@ class WebSocketClient:
         self.events.append((kind, data))
         self._unread[kind].append(data)
         self._arrived.set()
-        lines = [self._format(k, d) for k, d in self.events[-LOG_LINES:]]
+        lines = [self.render(k, d) for k, d in self.events[-LOG_LINES:]]
         self.log_view.value = "<div style='font-family: monospace'>" + "".join(lines) + "</div>"
 
-    @staticmethod
-    def _format(kind: str, data: Any) -> str:
+    def render(self, kind: str, data: Any) -> str:
+        """One event as a line of the log, in HTML (an empty string leaves it out)."""
         if kind == "close":
             code, reason = data
             text = f"close: code {code}, reason {reason!r}"
@@ -230,7 +240,7 @@ class WebSocketClient:
         else:
             text = f"{kind}: {data}"
         # html.escape: a message is text to show; in an HTML widget it would otherwise be markup.
-        return f"<div style='color: {COLOURS[kind]}'>{html.escape(text)}</div>"
+        return f"<div style='color: {COLOURS[kind]}'>{html.escape(shorten(text))}</div>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.view._repr_mimebundle_(**kwargs)

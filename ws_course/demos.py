@@ -9,6 +9,7 @@ demos through :func:`resolve`.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import importlib
 import logging
@@ -24,7 +25,7 @@ from websockets.asyncio.server import serve
 CLOSE_TIMEOUT = 1
 
 #: Every demo, in the order the course teaches them.
-NAMES = ("echo", "scream")
+NAMES = ("echo", "scream", "chat", "json_chat")
 
 
 class PortInUseError(OSError):
@@ -76,3 +77,20 @@ async def listen(name: str, serve: Callable[..., Any], host: str, port: int) -> 
 def bound_port(server: Any) -> int:
     """The port a listening server got (useful when it asked for port 0)."""
     return server.sockets[0].getsockname()[1]
+
+
+async def close(server: Any) -> None:
+    """Close a listening server and all its connections, without waiting forever.
+
+    A client that answered the closing handshake but then froze, without closing
+    its end of the TCP connection, would keep websockets waiting for it, and this
+    server from ever stopping. After ``CLOSE_TIMEOUT`` we cut such connections.
+    """
+    server.close()
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT + 1):
+            await server.wait_closed()
+    except TimeoutError:
+        for connection in list(server.all_connections):
+            connection.transport.abort()
+        await server.wait_closed()

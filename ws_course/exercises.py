@@ -9,6 +9,7 @@ code, so "Run All" goes on to the next cell either way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -76,3 +77,66 @@ async def check_whisper(handler: Callable[[Any], Awaitable[None]]) -> Result:
         except Exception as exc:
             return Result(False, f"talking to your server failed with {type(exc).__name__}: {exc}")
     return Result(True, "your whisper server whispers, and refuses bytes with 1003.")
+
+
+async def _join(url: str, clients: contextlib.AsyncExitStack):
+    """Join a chat room as a new member (closed when ``clients`` closes); return it and its arrival."""
+    websocket = await clients.enter_async_context(connect(url, proxy=None, max_queue=None))
+    return websocket, await websocket.recv()
+
+
+async def check_headcount(room_class: type) -> Result:
+    """Lesson 03: a ChatRoom whose arrivals say how many are in the room."""
+    with start(room_class().handler, name="check-headcount") as server:
+        try:
+            async with asyncio.timeout(TIMEOUT), contextlib.AsyncExitStack() as clients:
+                first, arrival = await _join(server.ws_url, clients)
+                if arrival != "user1 comes in (1 in the room)":
+                    return Result(False, f"the first arrival said {arrival!r}; expected 'user1 comes in (1 in the room)'")
+                second, arrival = await _join(server.ws_url, clients)
+                if arrival != "user2 comes in (2 in the room)":
+                    return Result(False, f"the second arrival said {arrival!r}; expected 'user2 comes in (2 in the room)'")
+                await second.close()
+                third, arrival = await _join(server.ws_url, clients)
+                if arrival != "user3 comes in (2 in the room)":
+                    return Result(False, f"after user2 left, user3's arrival said {arrival!r}; expected 'user3 comes in (2 in the room)'")
+                heard = [await first.recv() for _ in range(3)]
+                if heard != ["user2 comes in (2 in the room)", "user2 left", "user3 comes in (2 in the room)"]:
+                    return Result(False, f"user1 heard {heard!r}")
+                await first.close()
+                await third.close()
+        except TimeoutError:
+            return Result(False, f"the room stopped answering within {TIMEOUT} s")
+        except Exception as exc:
+            return Result(False, f"talking to your room failed with {type(exc).__name__}: {exc}")
+    return Result(True, "every arrival says how many are in the room, departures included.")
+
+
+async def check_nick(room_class: type) -> Result:
+    """Lesson 04: a JSONChatRoom where ``/nick NAME`` renames the sender."""
+    with start(room_class().handler, name="check-nick") as server:
+        try:
+            async with asyncio.timeout(TIMEOUT), contextlib.AsyncExitStack() as clients:
+                first, _ = await _join(server.ws_url, clients)
+                second, _ = await _join(server.ws_url, clients)
+                await first.recv()  # user2 comes in
+                await first.send("/nick alice")
+                expected = '{"type":"nick","data":"user1 is now alice"}'
+                for websocket in (first, second):
+                    got = await websocket.recv()
+                    if got != expected:
+                        return Result(False, f"after '/nick alice' the room said {got!r}; expected {expected!r}")
+                await first.send("hello")
+                got = await second.recv()
+                if got != '{"type":"message","data":"alice says: hello"}':
+                    return Result(False, f"alice's next message arrived as {got!r}; expected it from 'alice'")
+                await first.close()
+                got = await second.recv()
+                if got != '{"type":"leave","data":"alice left"}':
+                    return Result(False, f"when alice left the room said {got!r}; expected 'alice left'")
+                await second.close()
+        except TimeoutError:
+            return Result(False, f"the room stopped answering within {TIMEOUT} s")
+        except Exception as exc:
+            return Result(False, f"talking to your room failed with {type(exc).__name__}: {exc}")
+    return Result(True, "/nick renames a member, for their messages and their departure too.")

@@ -140,8 +140,7 @@ class BackgroundServer:
         try:
             await self._stop_requested.wait()
         finally:
-            server.close()
-            await server.wait_closed()
+            await demos.close(server)
 
     def stop(self, timeout: float = 15) -> None:
         """Stop the server: close its connections (code 1001, going away) and end its thread.

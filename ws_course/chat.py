@@ -1,0 +1,76 @@
+"""Demo 3: the chat room.
+
+The article's ``wsServer.js`` (demo 3) in Python. Each new connection gets a
+nickname, ``user1``, ``user2``, ... (a number is never reused); the room hears
+``user1 comes in`` when it joins, every text anyone sends, and ``user1 left``
+when it goes.
+
+The three sentences the room says are methods of :class:`ChatRoom`, so that the
+JSON chat room (demo 4) can say the same things in another format by changing
+only those.
+"""
+
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import serve as websockets_serve
+from websockets.exceptions import ConnectionClosedError
+from websockets.frames import CloseCode
+
+from .pages import page
+
+#: Larger messages are refused with close code 1009 ("message too big"). The limit
+#: is lower than websockets' default (1 MiB) because a chat copies every message to
+#: everyone: one 1 MiB message in a room of 30 is 30 MiB to send.
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class ChatRoom:
+    """One chat room: who is in it, and a counter for nicknames."""
+
+    def __init__(self) -> None:
+        self.members: dict[ServerConnection, str] = {}  # each connection, and its nickname
+        self.count = 0  # the article's clientCount: it only goes up, so no nickname is reused
+
+    async def handler(self, websocket: ServerConnection) -> None:
+        """Handle one connection, from its arrival in the room to its departure."""
+        self.count += 1
+        nickname = f"user{self.count}"
+        self.members[websocket] = nickname
+        websocket.logger.info("%s comes in", nickname)
+        broadcast(self.members, self.entered(nickname))
+        try:
+            async for message in websocket:
+                if isinstance(message, bytes):
+                    await websocket.close(CloseCode.UNSUPPORTED_DATA, "the chat accepts text only")
+                    break
+                self.receive(websocket, message)
+        except ConnectionClosedError:
+            pass  # it vanished, or sent too much: either way it leaves the room below
+        finally:
+            # However the connection ended (a goodbye, a vanished client, a message
+            # too big), take it out of the room and tell the others.
+            nickname = self.members.pop(websocket)
+            websocket.logger.info("%s left: code %s", nickname, websocket.close_code)
+            broadcast(self.members, self.left(nickname))
+
+    def receive(self, websocket: ServerConnection, text: str) -> None:
+        """A member sent ``text``: the whole room hears it, the sender included."""
+        broadcast(self.members, self.said(self.members[websocket], text))
+
+    # What the room says, as it goes on the wire.
+
+    def entered(self, nickname: str) -> str:
+        return f"{nickname} comes in"
+
+    def said(self, nickname: str, text: str) -> str:
+        return text  # as it is, like the article's server
+
+    def left(self, nickname: str) -> str:
+        return f"{nickname} left"
+
+
+def serve(host: str = "127.0.0.1", port: int = 8001, **options):
+    """Create a chat server (with a room of its own), its page at ``http://host:port/``."""
+    room = ChatRoom()
+    return websockets_serve(
+        room.handler, host, port, process_request=page("chat.html"), max_size=MAX_MESSAGE_BYTES, **options
+    )

@@ -1,0 +1,125 @@
+"""Chat room members as widgets: the chat pages of demos 3 and 4, inside a notebook.
+
+:class:`ChatClient` is one member: a :class:`~ws_course.client.WebSocketClient`
+whose log shows what the room says, one line per message, as the chat page does
+(with ``json=True``, it reads demo 4's JSON and shows ``enter`` in blue and
+``leave`` in red). :class:`ChatRoomView` puts several members side by side, so you
+can type as any of them and watch each message reach everyone::
+
+    room = await ChatRoomView.join(server.ws_url, users=3)
+    room
+    room.users[0].send("hello")
+    await room.users[2].next_message()      # 'hello'
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import ipywidgets as widgets
+
+from .client import WebSocketClient, shorten
+
+__all__ = ["ChatClient", "ChatRoomView"]
+
+#: Colours of the JSON chat's message types, as in the article's page.
+TYPE_COLOURS = {"enter": "blue", "leave": "red"}
+
+
+class ChatClient(WebSocketClient):
+    """One member of a chat room, as a widget.
+
+    Args:
+        url: The chat server's address.
+        json: True for the JSON chat room (demo 4), whose messages are JSON objects.
+
+    Attributes:
+        nickname: The nickname the server gave this member (``None`` until known).
+            A new member's first message is always its own ``userN comes in``.
+    """
+
+    def __init__(self, url: str, *, json: bool = False) -> None:
+        self.json = json
+        self.nickname: str | None = None
+        super().__init__(url, title="(joining)")
+        self.text.layout.width = "12em"
+        self.view.layout = widgets.Layout(flex="1 1 0", border="1px solid #ddd", padding="4px", margin="2px")
+
+    def line(self, message: str) -> tuple[str, str]:
+        """``(text, type)`` of a message from the room: the JSON's data and type, or the text itself."""
+        if not self.json:
+            return message, "message"
+        try:
+            parsed = json.loads(message)
+            return str(parsed["data"]), str(parsed["type"])
+        except (ValueError, KeyError, TypeError):
+            return f"(not the room's JSON) {message}", "error"
+
+    def _record(self, kind: str, data: Any) -> None:
+        if kind == "message" and self.nickname is None and isinstance(data, str):
+            joined = re.fullmatch(r"(\S+) comes in", self.line(data)[0])
+            if joined:
+                self.nickname = joined[1]
+                self.title.value = f"<b>{html.escape(self.nickname)}</b>"
+        super()._record(kind, data)
+
+    def render(self, kind: str, data: Any) -> str:
+        if kind in ("error", "close"):
+            return super().render(kind, data)
+        if kind != "message":
+            return ""  # like the chat page: what the room says, not this client's own actions
+        text, type_ = self.line(data) if isinstance(data, str) else (repr(data), "message")
+        colour = TYPE_COLOURS.get(type_, "inherit")
+        # html.escape: whatever a member typed is shown as text, never run as HTML.
+        return f"<div style='color: {colour}'>{html.escape(shorten(text))}</div>"
+
+    def __repr__(self) -> str:
+        return f"ChatClient({self.url!r}, nickname={self.nickname!r})"
+
+
+class ChatRoomView:
+    """Several members of one chat room, side by side, each with its own connection.
+
+    Create it with :meth:`join`, which connects the members one after the other, so
+    that they get their nicknames in order (``user1`` first).
+    """
+
+    def __init__(self, users: list[ChatClient]) -> None:
+        self.users = users
+        self.view = widgets.HBox([user.view for user in users])
+
+    @classmethod
+    async def join(cls, url: str, users: int = 3, *, json: bool = False) -> ChatRoomView:
+        """Connect ``users`` members to the chat room at ``url``, one after the other."""
+        members = []
+        for _ in range(users):
+            member = ChatClient(url, json=json)
+            await member.opened()
+            members.append(member)
+        # Read the arrivals: member i hears its own and those of everyone after it.
+        # (They stay in the widgets' logs; next_message() then starts after them.)
+        for index, member in enumerate(members):
+            for _ in range(users - index):
+                await member.next_message()
+        return cls(members)
+
+    def close(self) -> None:
+        """Every member leaves the room."""
+        for user in self.users:
+            user.close()
+
+    async def closed(self) -> None:
+        """Wait until every member has left."""
+        for user in self.users:
+            await user.closed()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = self.view._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"ChatRoomView({[user.nickname for user in self.users]})"
