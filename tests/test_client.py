@@ -106,3 +106,16 @@ async def test_the_server_stops_while_its_client_cannot_answer(scream):
     scream.stop()  # blocks this loop, as a notebook cell would
     assert not scream.running
     assert (await client.closed())[0] in (1001, 1006)
+
+
+async def test_wait_for_message_skips_others_and_says_what_it_saw(scream):
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    for word in ["a", "b", "c"]:
+        client.send(word)
+    assert await client.wait_for_message("C!!!") == "C!!!"
+    client.send("d")
+    with pytest.raises(TimeoutError, match=r"'nothing' did not arrive within 0.3 s; got \['D!!!'\]"):
+        await client.wait_for_message("nothing", timeout=0.3)
+    client.close()
+    await client.closed()

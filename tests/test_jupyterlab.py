@@ -10,6 +10,7 @@ its Send button with the mouse, and reads the reply in the page.
 from __future__ import annotations
 
 import json
+import re
 import os
 import secrets
 import shutil
@@ -168,5 +169,35 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
         run_cell(page, last_cell)
         expect(frame.locator("#state")).to_have_text("closed (code 1001)")
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("close: code 1000")
+    finally:
+        jupyterlab.shutdown_kernels()
+
+
+def test_chat_text_is_shown_as_text_by_widgets_and_page_in_jupyterlab(jupyterlab, page):
+    """Lesson 03 sends an XSS payload through the chat: it must show as text and run nothing."""
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_default_timeout(30_000)
+    panel = open_notebook(page, jupyterlab, "03-chat.ipynb")
+    try:
+        menu(page, "Edit", "Clear Outputs of All Cells")
+        expect(panel.locator(".jp-OutputArea-output")).to_have_count(0)
+        menu(page, "Run", "Run All Cells")
+        # The embedded chat page joins the room while the notebook runs: the cells
+        # after it must cope (the payload cell waits for its message among others).
+        last_prompt = panel.locator(".jp-CodeCell").last.locator(".jp-InputPrompt")
+        expect(last_prompt).to_have_text(re.compile(r"\[\d+\]:"), timeout=90_000)
+        expect(panel.locator(".jp-OutputArea-output", has_text="✅ Well done")).to_have_count(1)
+        expect(panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+
+        payload = "<img src=x onerror=\"alert('hacked')\"> and <script>alert('hacked too')</script>"
+        room = panel.locator(".jp-CodeCell", has_text="room = await ChatRoomView.join").locator(".jp-OutputArea-output")
+        expect(room).to_contain_text(payload)  # the characters, as typed
+        frame = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
+        expect(frame.locator("#messages")).to_contain_text(payload)
+        expect(frame.locator("#messages div").first).to_have_text("user5 comes in")  # it did join
+        assert panel.locator(".jp-OutputArea-output img[src='x']").count() == 0
+        assert frame.locator("#messages img, #messages script").count() == 0
+        assert dialogs == []
     finally:
         jupyterlab.shutdown_kernels()

@@ -147,6 +147,21 @@ class WebSocketClient:
         await self._wait(lambda: bool(self._unread["message"]), "message", timeout)
         return self._unread["message"].popleft()
 
+    async def wait_for_message(self, message: str | bytes, timeout: float = 5) -> str | bytes:
+        """Read messages until ``message`` arrives, and return it.
+
+        Useful where other messages may come in between: in a chat room that
+        someone else (a browser tab, say) has just joined.
+        """
+        seen = []
+        try:
+            async with asyncio.timeout(timeout):
+                while (received := await self.next_message(timeout=timeout)) != message:
+                    seen.append(received)
+        except TimeoutError:
+            raise TimeoutError(f"{message!r} did not arrive within {timeout} s; got {seen!r}") from None
+        return received
+
     async def closed(self, timeout: float = 5) -> tuple[int, str]:
         """Wait until the connection is closed; return ``(code, reason)``."""
         await self._wait(lambda: bool(self._unread["close"]), "close", timeout)
