@@ -13,6 +13,9 @@ from playwright.sync_api import expect
 
 from ws_course import start
 
+#: Where each page shows what the server sent.
+OUTPUT = {"echo": "#recv", "scream": "#messages"}
+
 XSS = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
 
 
@@ -21,10 +24,10 @@ def test_connect_type_send_and_read_the_reply(page, demo, reply):
     with start(demo) as server:
         page.goto(server.page_url)
         expect(page.locator("#state")).to_have_text("open")
-        expect(page.locator("#recv")).to_contain_text("Connected")
+        expect(page.locator(OUTPUT[demo])).to_contain_text("Connected")
         page.fill("#sendTxt", "hello")
         page.click("#sendBtn")
-        expect(page.locator("#recv")).to_contain_text(reply)
+        expect(page.locator(OUTPUT[demo])).to_contain_text(reply)
 
 
 def test_enter_key_sends_too(page):
@@ -33,7 +36,8 @@ def test_enter_key_sends_too(page):
         expect(page.locator("#state")).to_have_text("open")
         page.fill("#sendTxt", "enter")
         page.press("#sendTxt", "Enter")
-        expect(page.locator("#recv .reply")).to_have_text(["ENTER!!!"])
+        expect(page.locator("#messages .reply")).to_have_text(["ENTER!!!"])
+        expect(page.locator("#sendTxt")).to_have_value("")  # sending empties the box
 
 
 @pytest.mark.parametrize("demo", ["echo", "scream"])
@@ -54,8 +58,8 @@ def test_markup_in_a_message_is_shown_as_text_and_runs_nothing(page, demo):
         page.fill("#sendTxt", XSS)
         page.click("#sendBtn")
         expected = XSS.upper() + "!!!" if demo == "scream" else XSS
-        expect(page.locator("#recv")).to_contain_text(expected)
-        assert page.locator("#recv img, #recv script").count() == 0
+        expect(page.locator(OUTPUT[demo])).to_contain_text(expected)
+        assert page.locator(f"{OUTPUT[demo]} img, {OUTPUT[demo]} script").count() == 0
         assert page.title() != "pwned"
 
 
@@ -94,7 +98,7 @@ def test_ws_course_serve_then_a_browser_on_the_printed_url(page):
         expect(page.locator("#state")).to_have_text("open")
         page.fill("#sendTxt", "from the command line")
         page.click("#sendBtn")
-        expect(page.locator("#recv .reply")).to_have_text(["FROM THE COMMAND LINE!!!"])
+        expect(page.locator("#messages .reply")).to_have_text(["FROM THE COMMAND LINE!!!"])
         process.send_signal(signal.SIGINT)
         expect(page.locator("#state")).to_have_text("closed (code 1001)")
         assert process.wait(timeout=15) == 0

@@ -137,6 +137,9 @@ def test_the_page_is_served_on_the_socket_port():
         with urllib.request.urlopen(server.page_url, timeout=5) as response:
             assert response.headers["Content-Type"] == "text/html; charset=utf-8"
             assert b"<title>Scream</title>" in response.read()
+        with urllib.request.urlopen(server.page_url + "course.js", timeout=5) as response:
+            assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
+            assert b"function showLine" in response.read()
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(server.page_url + "nothing-here", timeout=5)
         assert missing.value.code == 404

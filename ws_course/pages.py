@@ -20,17 +20,22 @@ from websockets.http11 import Request, Response
 #: The folder with the course's browser pages (``static/`` at the top of the repository).
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
+#: Files every page may load, next to it.
+SHARED = {"/course.js": STATIC / "course.js"}
+
 
 def page(filename: str):
     """Return a ``process_request`` hook that serves ``static/<filename>`` at ``/``."""
-    path = STATIC / filename
-    if not path.is_file():
-        raise FileNotFoundError(f"no page {path}: ws_course must run from a checkout of the course")
+    routes = {"/": STATIC / filename, **SHARED}
+    for path in routes.values():
+        if not path.is_file():
+            raise FileNotFoundError(f"no file {path}: ws_course must run from a checkout of the course")
 
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None  # a WebSocket handshake: let websockets carry on
-        if request.path.partition("?")[0] != "/":
+        path = routes.get(request.path.partition("?")[0])
+        if path is None:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
         return file_response(path)
 
