@@ -6,10 +6,12 @@
     python3 course.py execute   re-run every notebook in place, refreshing its stored outputs
     python3 course.py install   only install (a virtual environment in .venv)
 
-Everything Python goes into ``.venv`` inside this folder, so nothing else on the
-machine changes. The one thing installed outside it is a Chromium for the browser
-tests: Debian's ``chromium`` package when this is a Debian or Ubuntu machine and we
-may use apt-get, or else a Chromium that Playwright has already downloaded.
+Everything Python goes into ``.venv`` inside this folder, and the browser pages'
+JavaScript library (the Socket.IO client, pinned in package-lock.json) into
+``node_modules``, so nothing else on the machine changes. What may be installed
+outside, with apt-get on a Debian or Ubuntu machine as root, and only when missing:
+Node.js and npm (for ``npm ci``), and Chromium for the browser tests (or a
+Chromium that Playwright has already downloaded is used).
 
 Only the standard library is used here: this script runs before anything is installed.
 """
@@ -30,6 +32,7 @@ VENV = HERE / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".course-installed"
+NODE_MODULES = HERE / "node_modules"
 START_NOTEBOOK = "notebooks/00-start-here.ipynb"
 
 
@@ -39,18 +42,41 @@ def run(*command: str | Path, **kwargs) -> None:
 
 
 def install() -> None:
-    """Create .venv and install the course with its test tools (again only when pyproject.toml changed)."""
+    """Install what the course needs: again only when pyproject.toml or package-lock.json changed."""
     if sys.version_info < (3, 11):
         sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
-    wanted = hashlib.sha256((HERE / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+    wanted = hashlib.sha256(
+        (HERE / "pyproject.toml").read_bytes() + (HERE / "package-lock.json").read_bytes()
+    ).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists() and NODE_MODULES.exists():
         return
     if not PYTHON.exists():
         print(f"Creating a virtual environment in {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test]")
+    ensure_debian_package("npm", "nodejs npm", "Node.js and npm (https://nodejs.org/)")
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=HERE)  # exactly the versions in package-lock.json
     STAMP.write_text(wanted)
+
+
+def apt_install(packages: str) -> bool:
+    """Install Debian packages when this is a Debian or Ubuntu machine and we are root."""
+    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+        return False
+    print(f"Installing Debian's {packages}", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-q", env=env)
+    run("apt-get", "install", "-y", "-q", *packages.split(), env=env)
+    return True
+
+
+def ensure_debian_package(command: str, packages: str, what: str) -> None:
+    """Make sure ``command`` exists: install Debian's ``packages`` if we can, or say what to do."""
+    if shutil.which(command) or (apt_install(packages) and shutil.which(command)):
+        return
+    sys.exit(f"The course needs {what}, and '{command}' was not found or could not be installed.\n"
+             f"Install it, then run this command again.")
 
 
 def find_chromium() -> str | None:
@@ -67,11 +93,7 @@ def ensure_chromium() -> str:
     chromium = find_chromium()
     if chromium:
         return chromium
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        print("Installing Debian's chromium for the browser tests", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        run("apt-get", "update", "-q", env=env)
-        run("apt-get", "install", "-y", "-q", "chromium", env=env)
+    if apt_install("chromium"):
         chromium = find_chromium()
         if chromium:
             return chromium

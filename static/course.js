@@ -53,3 +53,41 @@ function showLine(text, className) {
     div.className = className || "";
     document.getElementById("messages").appendChild(div);
 }
+
+// Options for io(): the Socket.IO endpoint next to this page (behind a proxy too), and
+// the transports named in the page's address, if any (?transports=polling: long-polling only).
+function ioOptions() {
+    var options = { path: new URL("socket.io/", location.href).pathname };
+    var transports = new URLSearchParams(location.search).get("transports");
+    if (transports) {
+        options.transports = transports.split(",");
+    }
+    return options;
+}
+
+// Show a Socket.IO socket's state in #state, and enable #sendBtn (if any) only while connected.
+function showIoState(socket) {
+    var state = document.getElementById("state");
+    var sendBtn = document.getElementById("sendBtn");
+    function enable(on) {
+        if (sendBtn) { sendBtn.disabled = !on; }
+    }
+    socket.on("connect", function () {
+        // Socket.IO starts with HTTP long-polling, then upgrades to a WebSocket when it can.
+        var engine = socket.io.engine;
+        state.textContent = "connected (" + engine.transport.name + ")";
+        state.className = "";
+        engine.once("upgrade", function (transport) {
+            state.textContent = "connected (" + transport.name + ")";
+        });
+        enable(true);
+    });
+    socket.on("connect_error", function (error) {
+        state.textContent = "error: " + error.message;
+    });
+    socket.on("disconnect", function (reason) {
+        state.textContent = "disconnected (" + reason + ")";
+        state.className = "closed";
+        enable(false);
+    });
+}

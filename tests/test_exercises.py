@@ -128,3 +128,48 @@ async def test_check_nick_accepts_a_right_answer_and_rejects_wrong_ones(monkeypa
     assert "when alice left the room said '{\"type\":\"leave\",\"data\":\"user1 left\"}'" in repr(
         await check_nick(ForgetsTheLeave)
     )
+
+
+# -- lesson 05 -------------------------------------------------------------------------
+
+
+def with_scream(reply):
+    """The event chat's server with a 'scream' event acknowledged by ``reply(text)``."""
+    from ws_course import event_chat
+
+    def create_server(**options):
+        sio = event_chat.create_server(**options)
+
+        @sio.event
+        async def scream(sid, text):
+            return reply(text)
+
+        return sio
+
+    return create_server
+
+
+async def test_check_scream_event_accepts_a_right_answer_and_rejects_wrong_ones(monkeypatch):
+    from ws_course import event_chat
+    from ws_course.exercises import check_scream_event
+
+    monkeypatch.setattr(exercises, "TIMEOUT", 1)
+    assert await check_scream_event(with_scream(lambda text: text.upper() + "!!!"))
+    assert repr(await check_scream_event(with_scream(lambda text: text.upper()))) == (
+        "❌ Not yet: 'scream' with 'hi' was acknowledged with 'HI'; expected 'HI!!!'"
+    )
+    assert repr(await check_scream_event(event_chat.create_server)) == (
+        "❌ Not yet: your server has no handler for the event 'scream' yet"
+    )
+    assert "was acknowledged with None" in repr(await check_scream_event(with_scream(lambda text: None)))
+
+    def never_answers(**options):
+        sio = event_chat.create_server(**options)
+
+        @sio.event
+        async def scream(sid, text):
+            await asyncio.sleep(3600)
+
+        return sio
+
+    assert "no acknowledgement within 1 s" in repr(await check_scream_event(never_answers))

@@ -201,3 +201,27 @@ def test_chat_text_is_shown_as_text_by_widgets_and_page_in_jupyterlab(jupyterlab
         assert dialogs == []
     finally:
         jupyterlab.shutdown_kernels()
+
+
+def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page):
+    """Lesson 05 in a real JupyterLab: widgets on python-socketio, pages on the official JS client."""
+    page.set_default_timeout(30_000)
+    panel = open_notebook(page, jupyterlab, "05-socketio.ipynb")
+    try:
+        menu(page, "Edit", "Clear Outputs of All Cells")
+        expect(panel.locator(".jp-OutputArea-output")).to_have_count(0)
+        menu(page, "Run", "Run All Cells")
+        last_prompt = panel.locator(".jp-CodeCell").last.locator(".jp-InputPrompt")
+        expect(last_prompt).to_have_text(re.compile(r"\[\d+\]:"), timeout=90_000)
+        expect(panel.locator(".jp-OutputArea-output", has_text="✅ Well done")).to_have_count(1)
+        expect(panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+
+        news = panel.locator(".jp-CodeCell", has_text="show_page(news.page_url").frame_locator("iframe")
+        expect(news.locator("#messages div").first).to_have_text('news: {"hello":"world"}')
+        chat = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
+        expect(chat.locator("#messages div").first).to_contain_text("comes in")  # the page joined the room
+        # The clean-up stopped the servers: the pages saw it, and will not reconnect.
+        for frame in (news, chat):
+            expect(frame.locator("#state")).to_have_text("disconnected (io server disconnect)")
+    finally:
+        jupyterlab.shutdown_kernels()

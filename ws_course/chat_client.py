@@ -14,9 +14,11 @@ can type as any of them and watch each message reach everyone::
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -46,7 +48,6 @@ class ChatClient(WebSocketClient):
         self.nickname: str | None = None
         super().__init__(url, title="(joining)")
         self.text.layout.width = "12em"
-        self.view.layout = widgets.Layout(flex="1 1 0", border="1px solid #ddd", padding="4px", margin="2px")
 
     def line(self, message: str) -> tuple[str, str]:
         """``(text, type)`` of a message from the room: the JSON's data and type, or the text itself."""
@@ -87,16 +88,25 @@ class ChatRoomView:
     that they get their nicknames in order (``user1`` first).
     """
 
-    def __init__(self, users: list[ChatClient]) -> None:
+    def __init__(self, users: list[Any]) -> None:
         self.users = users
+        for user in users:  # side by side, each in a box of its own
+            user.view.layout = widgets.Layout(flex="1 1 0", border="1px solid #ddd", padding="4px", margin="2px")
         self.view = widgets.HBox([user.view for user in users])
 
     @classmethod
-    async def join(cls, url: str, users: int = 3, *, json: bool = False) -> ChatRoomView:
-        """Connect ``users`` members to the chat room at ``url``, one after the other."""
+    async def join(
+        cls, url: str, users: int = 3, *, json: bool = False, client: Callable[[str], Any] | None = None
+    ) -> ChatRoomView:
+        """Connect ``users`` members to the chat room at ``url``, one after the other.
+
+        Members are :class:`ChatClient` widgets (reading JSON with ``json=True``), or
+        whatever ``client(url)`` makes: ``client=EventChatClient`` for Socket.IO.
+        """
+        make = client or functools.partial(ChatClient, json=json)
         members = []
         for _ in range(users):
-            member = ChatClient(url, json=json)
+            member = make(url)
             await member.opened()
             members.append(member)
         # Read the arrivals: member i hears its own and those of everyone after it.

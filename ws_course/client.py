@@ -26,13 +26,16 @@ Widget callbacks run synchronously, so the buttons schedule the real work as
 tasks on the running event loop (the kernel's, in a notebook). The log is an HTML
 widget whose value we set: unlike ``print()`` in an Output widget, that shows up
 for real clicks in JupyterLab too.
+
+:class:`ClientWidget` is what every client widget of the course shares (the
+Socket.IO one of lesson 05 too); :class:`WebSocketClient` adds the WebSocket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-from collections import deque
+from collections import defaultdict, deque
 from typing import Any
 
 import ipywidgets as widgets
@@ -40,12 +43,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidHandshake, InvalidURI
 from websockets.frames import CloseCode
 
-__all__ = ["WebSocketClient"]
+__all__ = ["ClientWidget", "WebSocketClient"]
 
 #: Colours of the log's lines, by event.
 COLOURS = {"open": "#080", "message": "inherit", "error": "#c00", "close": "#888", "send": "#06c"}
 
-#: The log view keeps this many lines (the :attr:`WebSocketClient.events` list keeps all).
+#: The log view keeps this many lines (the :attr:`ClientWidget.events` list keeps all).
 LOG_LINES = 200
 
 #: The log view shortens longer messages to this many characters.
@@ -59,12 +62,11 @@ def shorten(text: str) -> str:
     return f"{text[:LOG_LINE_CHARACTERS]}… ({len(text)} characters)"
 
 
-class WebSocketClient:
-    """A WebSocket client widget: a text box, Send and Close buttons, and an event log.
+class ClientWidget:
+    """A client as a widget: a text box, Send and Close buttons, a state and an event log.
 
-    Args:
-        url: The server's address, ``ws://host:port/``.
-        title: A label shown above the controls (defaults to the URL).
+    Subclasses connect in :meth:`_run`, send in :meth:`_transmit` and close in
+    :meth:`close`; they report what happens with :meth:`_record`.
 
     Create it inside a running event loop: in a notebook cell, or in ``async`` code.
     A notebook shows it when it is a cell's last expression; :attr:`view` is the widget
@@ -100,40 +102,38 @@ class WebSocketClient:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError(
-                "WebSocketClient needs a running event loop: create it in a notebook "
+                f"{type(self).__name__} needs a running event loop: create it in a notebook "
                 "cell, or inside async code (async def ... / asyncio.run(...))"
             ) from None
-        self._unread: dict[str, deque[Any]] = {kind: deque() for kind in COLOURS}
+        self._unread: defaultdict[str, deque[Any]] = defaultdict(deque)
         self._arrived = asyncio.Event()
-        self._outbox: asyncio.Queue[str | bytes] = asyncio.Queue()
-        self._websocket: ClientConnection | None = None
+        self._outbox: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()  # keep a reference, or a task can vanish
         self.send_button.on_click(lambda _button: self.send(self.text.value))
         self.close_button.on_click(lambda _button: self.close())
         self._set_state("CONNECTING")
         self._spawn(self._run())
+        self._sender = self._spawn(self._send_outbox())
 
-    # -- the browser API ---------------------------------------------------
+    # -- sending ------------------------------------------------------------------------
 
-    def send(self, message: str | bytes) -> None:
-        """Send a message, like the browser's ``websocket.send(data)``.
-
-        As in a browser, sending before the connection is open is an error.
-        """
+    def send(self, message: Any) -> None:
+        """Send a message. As in a browser, sending when the connection isn't open is an error."""
         if self.ready_state != "OPEN":
             raise RuntimeError(f"cannot send: the connection is {self.ready_state}, not OPEN")
         self._record("send", message)
         self._outbox.put_nowait(message)
 
-    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
-        """Start the closing handshake, like the browser's ``websocket.close(code, reason)``."""
-        if self.ready_state in ("CLOSING", "CLOSED"):
-            return
-        self._set_state("CLOSING")
-        if self._websocket is not None:
-            self._spawn(self._websocket.close(code, reason))
+    async def _send_outbox(self) -> None:
+        # One sender, in order: messages reach the server in the order they were sent.
+        while True:
+            message = await self._outbox.get()
+            try:
+                await self._transmit(message)
+            except Exception as exc:
+                self._record("error", f"not sent ({exc}): {message!r}")
 
-    # -- waiting for events --------------------------------------------------
+    # -- waiting for events ---------------------------------------------------------------
 
     async def opened(self, timeout: float = 5) -> None:
         """Wait until the connection is open; raise ``ConnectionError`` if it closed instead."""
@@ -142,12 +142,12 @@ class WebSocketClient:
             raise ConnectionError(self._last("error"))
         self._unread["open"].popleft()
 
-    async def next_message(self, timeout: float = 5) -> str | bytes:
+    async def next_message(self, timeout: float = 5) -> Any:
         """Wait for the next message not read yet, and return it."""
         await self._wait(lambda: bool(self._unread["message"]), "message", timeout)
         return self._unread["message"].popleft()
 
-    async def wait_for_message(self, message: str | bytes, timeout: float = 5) -> str | bytes:
+    async def wait_for_message(self, message: Any, timeout: float = 5) -> Any:
         """Read messages until ``message`` arrives, and return it.
 
         Useful where other messages may come in between: in a chat room that
@@ -162,8 +162,8 @@ class WebSocketClient:
             raise TimeoutError(f"{message!r} did not arrive within {timeout} s; got {seen!r}") from None
         return received
 
-    async def closed(self, timeout: float = 5) -> tuple[int, str]:
-        """Wait until the connection is closed; return ``(code, reason)``."""
+    async def closed(self, timeout: float = 5) -> Any:
+        """Wait until the connection is closed; return the close event's data."""
         await self._wait(lambda: bool(self._unread["close"]), "close", timeout)
         return self._unread["close"][0]
 
@@ -182,41 +182,16 @@ class WebSocketClient:
     def _last(self, kind: str) -> Any:
         return next((data for k, data in reversed(self.events) if k == kind), None)
 
-    # -- the connection ----------------------------------------------------------
+    # -- for subclasses ----------------------------------------------------------------------
 
     async def _run(self) -> None:
-        try:
-            # proxy=None: websockets honours http_proxy, even for 127.0.0.1.
-            self._websocket = await connect(self.url, proxy=None, open_timeout=10)
-        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
-            # A browser reports a failed connection as an error, then a close with 1006.
-            self._record("error", f"cannot connect to {self.url}: {exc}")
-            self._closed(CloseCode.ABNORMAL_CLOSURE, "")
-            return
-        if self.ready_state == "CLOSING":  # Close was clicked while connecting
-            await self._websocket.close()
-        else:
-            self._set_state("OPEN")
-            self._record("open", None)
-        sender = self._spawn(self._send_outbox(self._websocket))
-        try:
-            async for message in self._websocket:
-                self._record("message", message)
-        except ConnectionClosedError as exc:
-            if exc.rcvd is None:  # no close frame: the connection broke, as a browser's "error"
-                self._record("error", "the connection broke without a close frame")
-        finally:
-            sender.cancel()
-        self._closed(self._websocket.close_code or CloseCode.ABNORMAL_CLOSURE, self._websocket.close_reason or "")
+        raise NotImplementedError
 
-    async def _send_outbox(self, websocket: ClientConnection) -> None:
-        # One sender, in order: messages reach the server in the order they were sent.
-        while True:
-            message = await self._outbox.get()
-            try:
-                await websocket.send(message)
-            except ConnectionClosed:
-                self._record("error", f"not sent, the connection is closed: {message!r}")
+    async def _transmit(self, message: Any) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = self._loop.create_task(coroutine)
@@ -224,11 +199,11 @@ class WebSocketClient:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    # -- events and the view -------------------------------------------------------
-
-    def _closed(self, code: int, reason: str) -> None:
+    def _ended(self, data: Any) -> None:
+        """The connection is over: the last event, ``close``, with ``data``."""
+        self._sender.cancel()
         self._set_state("CLOSED")
-        self._record("close", (int(code), reason))
+        self._record("close", data)
 
     def _set_state(self, state: str) -> None:
         self.ready_state = state
@@ -237,6 +212,7 @@ class WebSocketClient:
         self.close_button.disabled = state in ("CLOSING", "CLOSED")
 
     def _record(self, kind: str, data: Any) -> None:
+        """Note an event, wake whoever waits for one, and show it in the log."""
         self.events.append((kind, data))
         self._unread[kind].append(data)
         self._arrived.set()
@@ -255,7 +231,7 @@ class WebSocketClient:
         else:
             text = f"{kind}: {data}"
         # html.escape: a message is text to show; in an HTML widget it would otherwise be markup.
-        return f"<div style='color: {COLOURS[kind]}'>{html.escape(shorten(text))}</div>"
+        return f"<div style='color: {COLOURS.get(kind, 'inherit')}'>{html.escape(shorten(text))}</div>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.view._repr_mimebundle_(**kwargs)
@@ -263,4 +239,66 @@ class WebSocketClient:
         return bundle
 
     def __repr__(self) -> str:
-        return f"WebSocketClient({self.url!r})"
+        return f"{type(self).__name__}({self.url!r})"
+
+
+class WebSocketClient(ClientWidget):
+    """A WebSocket client widget: ``new WebSocket(url)`` of a browser page, in a notebook.
+
+    Args:
+        url: The server's address, ``ws://host:port/``.
+        title: A label shown above the controls (defaults to the URL).
+
+    Its ``close`` events carry ``(code, reason)``.
+    """
+
+    def __init__(self, url: str, *, title: str | None = None) -> None:
+        self._websocket: ClientConnection | None = None
+        super().__init__(url, title=title)
+
+    def send(self, message: str | bytes) -> None:
+        """Send a message, like the browser's ``websocket.send(data)``."""
+        super().send(message)
+
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Start the closing handshake, like the browser's ``websocket.close(code, reason)``."""
+        if self.ready_state in ("CLOSING", "CLOSED"):
+            return
+        self._set_state("CLOSING")
+        if self._websocket is not None:
+            self._spawn(self._websocket.close(code, reason))
+
+    async def closed(self, timeout: float = 5) -> tuple[int, str]:
+        """Wait until the connection is closed; return ``(code, reason)``."""
+        return await super().closed(timeout)
+
+    async def _run(self) -> None:
+        try:
+            # proxy=None: websockets honours http_proxy, even for 127.0.0.1.
+            self._websocket = await connect(self.url, proxy=None, open_timeout=10)
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            # A browser reports a failed connection as an error, then a close with 1006.
+            self._record("error", f"cannot connect to {self.url}: {exc}")
+            self._closed(CloseCode.ABNORMAL_CLOSURE, "")
+            return
+        if self.ready_state == "CLOSING":  # Close was clicked while connecting
+            await self._websocket.close()
+        else:
+            self._set_state("OPEN")
+            self._record("open", None)
+        try:
+            async for message in self._websocket:
+                self._record("message", message)
+        except ConnectionClosedError as exc:
+            if exc.rcvd is None:  # no close frame: the connection broke, as a browser's "error"
+                self._record("error", "the connection broke without a close frame")
+        self._closed(self._websocket.close_code or CloseCode.ABNORMAL_CLOSURE, self._websocket.close_reason or "")
+
+    async def _transmit(self, message: str | bytes) -> None:
+        try:
+            await self._websocket.send(message)
+        except ConnectionClosed:
+            raise ConnectionError("the connection is closed") from None
+
+    def _closed(self, code: int, reason: str) -> None:
+        self._ended((int(code), reason))

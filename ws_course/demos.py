@@ -1,8 +1,9 @@
 """The course's demo servers, by name.
 
 Each demo is a module of this package with a ``serve(host, port, **options)``
-function, which returns what :func:`websockets.asyncio.server.serve` returns: an
-object to ``await`` inside a running event loop. The background runtime
+function, which returns an object to ``await`` inside a running event loop: what
+:func:`websockets.asyncio.server.serve` returns, or for the Socket.IO demos a
+:class:`~ws_course.socketio_app.SocketIOServer`. The background runtime
 (:mod:`ws_course.runtime`) and the command line (:mod:`ws_course.cli`) both start
 demos through :func:`resolve`.
 """
@@ -18,6 +19,8 @@ from typing import Any
 
 from websockets.asyncio.server import serve
 
+from .socketio_app import SocketIOServer
+
 #: Seconds a closing server waits for each client's answer to its close frame
 #: (websockets' default is 10). A client that cannot answer, a widget on a kernel
 #: whose loop is blocked by the very cell that stops the server, would otherwise
@@ -25,7 +28,7 @@ from websockets.asyncio.server import serve
 CLOSE_TIMEOUT = 1
 
 #: Every demo, in the order the course teaches them.
-NAMES = ("echo", "scream", "chat", "json_chat")
+NAMES = ("echo", "scream", "chat", "json_chat", "news", "event_chat")
 
 
 class PortInUseError(OSError):
@@ -53,7 +56,7 @@ def resolve(demo: str | Callable[..., Any]) -> tuple[str, Callable[..., Any]]:
     raise TypeError(f"expected a demo's name or a connection handler, got {demo!r}")
 
 
-async def listen(name: str, serve: Callable[..., Any], host: str, port: int) -> Any:
+async def listen(name: str, serve: Callable[..., Any], host: str, port: int, **options: Any) -> Any:
     """Start a server made by ``serve`` (from :func:`resolve`) and return it, listening.
 
     Its log records go to the ``ws_course.<name>`` logger. A port that is taken
@@ -61,7 +64,7 @@ async def listen(name: str, serve: Callable[..., Any], host: str, port: int) -> 
     """
     logger = logging.getLogger(f"ws_course.{name}")
     try:
-        return await serve(host, port, logger=logger, close_timeout=CLOSE_TIMEOUT)
+        return await serve(host, port, logger=logger, **{"close_timeout": CLOSE_TIMEOUT, **options})
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
@@ -76,6 +79,8 @@ async def listen(name: str, serve: Callable[..., Any], host: str, port: int) -> 
 
 def bound_port(server: Any) -> int:
     """The port a listening server got (useful when it asked for port 0)."""
+    if isinstance(server, SocketIOServer):
+        return server.bound_port
     return server.sockets[0].getsockname()[1]
 
 
@@ -86,6 +91,9 @@ async def close(server: Any) -> None:
     its end of the TCP connection, would keep websockets waiting for it, and this
     server from ever stopping. After ``CLOSE_TIMEOUT`` we cut such connections.
     """
+    if isinstance(server, SocketIOServer):
+        await server.aclose()
+        return
     server.close()
     try:
         async with asyncio.timeout(CLOSE_TIMEOUT + 1):

@@ -140,3 +140,38 @@ async def check_nick(room_class: type) -> Result:
         except Exception as exc:
             return Result(False, f"talking to your room failed with {type(exc).__name__}: {exc}")
     return Result(True, "/nick renames a member, for their messages and their departure too.")
+
+
+async def check_scream_event(create_server: Callable[..., Any]) -> Result:
+    """Lesson 05: a Socket.IO server whose ``scream`` event is acknowledged with the text screamed."""
+    import socketio
+
+    from .socketio_app import SocketIOServer
+
+    server = None
+    client = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            server = await SocketIOServer(create_server, "event-chat.html", "127.0.0.1", 0, close_timeout=1)
+            if "scream" not in server.sio.handlers.get("/", {}):
+                return Result(False, "your server has no handler for the event 'scream' yet")
+            await client.connect(f"http://127.0.0.1:{server.bound_port}/", transports=["websocket"])
+            for text in ["hi", "Socket.IO"]:
+                reply = await client.call("scream", text)  # waits for the acknowledgement
+                if reply != text.upper() + "!!!":
+                    return Result(False, f"'scream' with {text!r} was acknowledged with {reply!r}; expected {text.upper() + '!!!'!r}")
+            chat = asyncio.get_running_loop().create_future()
+            client.on("mes", lambda data: chat.done() or chat.set_result(data))
+            await client.emit("message", "still a chat room?")
+            if await chat != "user1 says: still a chat room?":
+                return Result(False, "the chat room's own events stopped working")
+    except TimeoutError:
+        return Result(False, f"no acknowledgement within {TIMEOUT} s (does the 'scream' handler return the reply?)")
+    except Exception as exc:
+        return Result(False, f"talking to your server failed with {type(exc).__name__}: {exc}")
+    finally:
+        if client.connected:
+            await client.disconnect()
+        if server is not None:
+            await server.aclose()
+    return Result(True, "'scream' is acknowledged with the text screamed, and the room still chats.")

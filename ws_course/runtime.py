@@ -34,6 +34,7 @@ from typing import Any
 
 from . import demos
 from .demos import PortInUseError
+from .socketio_app import SocketIOServer
 
 __all__ = ["BackgroundServer", "PortInUseError", "start", "stop_all"]
 
@@ -73,12 +74,14 @@ class BackgroundServer:
         log: What the server did, one line a record, oldest first.
     """
 
-    def __init__(self, name: str, open_server: Callable[..., Any], host: str, port: int):
+    def __init__(self, name: str, open_server: Callable[..., Any], host: str, port: int, options: dict[str, Any]):
         self.name = name
         self.host = host
         self.port = port
         self.log: list[str] = []
+        self.socketio = False  # True for the Socket.IO demos, once started
         self._open_server = open_server
+        self._options = options
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,7 +92,13 @@ class BackgroundServer:
 
     @property
     def ws_url(self) -> str:
-        """The address a WebSocket client connects to."""
+        """The address a WebSocket client connects to.
+
+        For the Socket.IO demos, that is the raw WebSocket endpoint under the
+        Socket.IO protocol; Socket.IO clients connect to :attr:`page_url`.
+        """
+        if self.socketio:
+            return f"ws://{self._url_host}:{self.port}/socket.io/?EIO=4&transport=websocket"
         return f"ws://{self._url_host}:{self.port}/"
 
     @property
@@ -130,12 +139,13 @@ class BackgroundServer:
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
         try:
-            server = await demos.listen(self.name, self._open_server, self.host, self.port)
+            server = await demos.listen(self.name, self._open_server, self.host, self.port, **self._options)
         except BaseException as exc:  # handed to the thread that called start()
             self._error = exc
             self._ready.set()
             return
         self.port = demos.bound_port(server)
+        self.socketio = isinstance(server, SocketIOServer)
         self._ready.set()
         try:
             await self._stop_requested.wait()
@@ -196,6 +206,7 @@ def start(
     port: int = 0,
     name: str | None = None,
     timeout: float = 10,
+    **options: Any,
 ) -> BackgroundServer:
     """Start a course server in the background and return its handle.
 
@@ -207,6 +218,8 @@ def start(
             machine only; ``"0.0.0.0"`` lets other machines on the network in.
         port: Port to listen on. The default, 0, asks the system for a free port.
         name: The name the server runs under; it defaults to the demo's name.
+        options: More options for the server's library, for example
+            ``ping_interval=1`` (websockets and python-socketio both have it).
 
     If a server of the same name is running (a notebook cell run twice), it is
     stopped first. A port that is taken raises :class:`PortInUseError`.
@@ -217,7 +230,7 @@ def start(
         old = _running.pop(name, None)
     if old is not None:
         old.stop()
-    server = BackgroundServer(name, open_server, host, port)
+    server = BackgroundServer(name, open_server, host, port, options)
     server._start(timeout)
     with _running_lock:
         _running[name] = server

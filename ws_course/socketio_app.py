@@ -1,0 +1,112 @@
+"""Serve a python-socketio server, its page and the Socket.IO JavaScript client on one port.
+
+python-socketio is the protocol; it needs a web server to run in. Here that is
+aiohttp, started with an ``AppRunner`` (which, unlike ``web.run_app`` or uvicorn,
+does not take over the process's signals, so it works in a background thread
+and in a notebook's kernel). One port serves:
+
+- ``/``: the demo's page, from ``static/``;
+- ``/socket.io.js``: the official JavaScript client, ``socket.io-client`` from
+  npm (``node_modules/``, installed by ``course.py``), so that a classroom
+  without internet still works: no CDN;
+- ``/course.js``: what every course page shares;
+- ``/socket.io/``: the Socket.IO endpoint itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from .pages import SHARED, STATIC
+
+#: The official Socket.IO client for browsers, installed from npm (see package.json).
+CLIENT_JS = Path(__file__).resolve().parent.parent / "node_modules" / "socket.io-client" / "dist" / "socket.io.js"
+
+
+class SocketIOServer:
+    """A Socket.IO demo listening on a port: ``await`` it to start it.
+
+    The course's runtime reads its port from :attr:`bound_port` and stops it
+    with :meth:`aclose` (see :mod:`ws_course.demos`).
+
+    Args:
+        create_server: The demo's function that builds its ``socketio.AsyncServer``
+            (with its event handlers) from keyword options.
+        page: The page's file name in ``static/``.
+        logger: Where the server logs (Socket.IO's and Engine.IO's records both).
+        close_timeout: Seconds to wait for connections while closing.
+        options: More options for ``socketio.AsyncServer`` (``ping_interval``, ...).
+    """
+
+    def __init__(
+        self,
+        create_server: Callable[..., socketio.AsyncServer],
+        page: str,
+        host: str,
+        port: int,
+        *,
+        logger: logging.Logger | None = None,
+        close_timeout: float = 10,
+        **options: Any,
+    ) -> None:
+        if not CLIENT_JS.is_file():
+            raise FileNotFoundError(
+                f"no {CLIENT_JS}: the Socket.IO JavaScript client is installed by "
+                "'python3 course.py install' (npm ci)"
+            )
+        logger = logger or logging.getLogger("ws_course.socketio")
+        # Engine.IO logs only warnings here: otherwise it adds a handler that prints
+        # from the server's thread, and every packet would be a line of the log.
+        engineio_logger = logger.getChild("engineio")
+        engineio_logger.setLevel(logging.WARNING)
+        self.sio = create_server(logger=logger, engineio_logger=engineio_logger, **options)
+        self.host, self.port = host, port
+        self.close_timeout = close_timeout
+        self.app = web.Application()
+        self.sio.attach(self.app)
+        for route, path in {"/": STATIC / page, "/socket.io.js": CLIENT_JS, **SHARED}.items():
+            self.app.router.add_get(route, _file_handler(path))
+        self.runner: web.AppRunner | None = None
+        self.site: web.TCPSite | None = None
+
+    def __await__(self):
+        return self._start().__await__()
+
+    async def _start(self) -> SocketIOServer:
+        self.runner = web.AppRunner(
+            self.app, handle_signals=False, access_log=None, shutdown_timeout=self.close_timeout
+        )
+        await self.runner.setup()
+        self.site = web.TCPSite(self.runner, self.host, self.port)
+        try:
+            await self.site.start()
+        except BaseException:
+            await self.runner.cleanup()
+            raise
+        return self
+
+    @property
+    def bound_port(self) -> int:
+        """The port it listens on (useful when it asked for port 0)."""
+        return self.runner.addresses[0][1]
+
+    async def aclose(self) -> None:
+        """Disconnect every client (they see "io server disconnect"), then stop listening."""
+        for sid, _ in list(self.sio.manager.get_participants("/", None)):
+            await self.sio.disconnect(sid)
+        await self.sio.shutdown()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+def _file_handler(path: Path):
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(path, headers={"Cache-Control": "no-store"})
+
+    return handler
