@@ -218,3 +218,26 @@ async def test_stop_does_not_wait_forever_for_a_client_that_never_hangs_up():
     assert not server.running
     assert "user1 left: code 1000" in server.log
     frozen.transport.abort()
+
+
+def test_cli_serves_a_socketio_demo_too():
+    import socketio
+
+    process = run_cli("serve", "event-chat", "--port", "0")
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+/", process.stdout.readline())[0]
+        assert "Socket.IO clients connect to" in process.stdout.readline()
+        with urllib.request.urlopen(url + "socket.io.js", timeout=5) as response:
+            assert b"Socket.IO v4." in response.read(200)
+        client = socketio.SimpleClient()
+        client.connect(url, transports=["websocket"])
+        assert client.receive(timeout=5) == ["enter", "user1 comes in"]
+        client.emit("message", "from the command line")
+        assert client.receive(timeout=5) == ["mes", "user1 says: from the command line"]
+        client.disconnect()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0 and "Stopped." in out
+    assert "user1 left" in err and "Traceback" not in err

@@ -1,8 +1,14 @@
 """ws_course: the companion package of the WebSockets course.
 
-- :func:`start` runs a demo server in the background and returns its handle.
-- :class:`WebSocketClient` is a widget that talks to a server the way a browser page does.
-- :func:`show_source` shows the real source of a demo in a notebook.
+- :func:`start` runs a demo server (or your own handler) in the background and
+  returns its handle; :func:`stop_all` stops every one still running.
+- :mod:`ws_course.client`, :mod:`ws_course.chat_client` and
+  :mod:`ws_course.socketio_client` are the widgets that talk to the servers.
+- :mod:`ws_course.notebook` shows sources and pages; :mod:`ws_course.exercises`
+  checks the lessons' exercises.
+- The demo servers, one module each: :mod:`~ws_course.echo`, :mod:`~ws_course.scream`,
+  :mod:`~ws_course.chat`, :mod:`~ws_course.json_chat`, :mod:`~ws_course.news`,
+  :mod:`~ws_course.event_chat`.
 """
 
 from .runtime import BackgroundServer, PortInUseError, start, stop_all

@@ -14,6 +14,7 @@ import socket
 import sys
 
 from . import demos
+from .socketio_app import SocketIOServer
 
 
 async def serve_forever(demo: str, host: str, port: int) -> None:
@@ -23,7 +24,10 @@ async def serve_forever(demo: str, host: str, port: int) -> None:
     port = demos.bound_port(server)
     where = lan_address() if host in ("", "0.0.0.0") else host
     print(f"The {name} server is running. Open http://{where}:{port}/ in a browser", flush=True)
-    print(f"(its socket: ws://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
+    if isinstance(server, SocketIOServer):
+        print(f"(Socket.IO clients connect to http://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
+    else:
+        print(f"(its socket: ws://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
     try:
         await asyncio.Future()  # wait until Ctrl-C cancels this coroutine
     finally:
