@@ -195,3 +195,16 @@ async def test_the_log_does_not_print(capfd, event_chat):
     await client.leave()
     await event_chat.wait_for_log("user1 left")
     assert capfd.readouterr() == ("", "")
+
+
+async def test_the_event_chat_widget_leaves_the_kernels_ctrl_c_alone(event_chat):
+    import signal
+
+    from ws_course.socketio_client import EventChatClient
+
+    before = signal.getsignal(signal.SIGINT)
+    widget = EventChatClient(event_chat.page_url)
+    await widget.opened()
+    assert signal.getsignal(signal.SIGINT) is before  # handle_sigint=False: no handler of its own
+    widget.close()
+    await widget.closed()
