@@ -208,3 +208,14 @@ async def test_the_event_chat_widget_leaves_the_kernels_ctrl_c_alone(event_chat)
     assert signal.getsignal(signal.SIGINT) is before  # handle_sigint=False: no handler of its own
     widget.close()
     await widget.closed()
+
+
+async def test_a_malformed_http_request_is_logged_not_printed(capfd, event_chat):
+    reader, writer = await asyncio.open_connection("127.0.0.1", event_chat.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+    assert (await reader.read(100)).startswith(b"HTTP/1.0 400 Bad Request")
+    writer.close()
+    assert await event_chat.wait_for_log("aiohttp.server: Error handling request")
+    assert capfd.readouterr() == ("", "")
+    stayer = await member(event_chat.page_url)  # and the server goes on
+    await stayer.leave()

@@ -56,10 +56,26 @@ class _LogRouter(logging.Handler):
         if lines is not None:
             lines.append(self.format(record))
 
+    def keep_from_server_threads(self, record: logging.LogRecord) -> bool:
+        """A filter for other libraries' loggers: what a server's thread logs goes to its log only.
+
+        Without it, an error that aiohttp or asyncio logs in a server's thread
+        (a malformed HTTP request, say) would be printed into whichever notebook
+        cell happens to be running.
+        """
+        lines = self.logs.get(record.thread)  # type: ignore[arg-type]
+        if lines is None:
+            return True
+        lines.append(f"{record.name}: {self.format(record)}")
+        return False
+
 
 _router = _LogRouter()
 logging.getLogger("ws_course").addHandler(_router)
 logging.getLogger("ws_course").setLevel(logging.INFO)
+#: Loggers that servers' threads use without being told which logger to use.
+for _name in ("asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.access", "aiohttp.internal", "aiohttp.websocket"):
+    logging.getLogger(_name).addFilter(_router.keep_from_server_threads)
 
 
 class BackgroundServer:
