@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -47,6 +48,7 @@ def test_start_gives_urls_on_a_free_port_and_stop_ends_everything():
 
 
 def test_start_and_stop_twenty_times_leaks_no_thread_port_or_file():
+    gc.collect()  # let what earlier tests dropped close its files now, not during the count
     threads, fds = threading.active_count(), open_fds()
     ports = []
     for _ in range(20):
@@ -54,8 +56,9 @@ def test_start_and_stop_twenty_times_leaks_no_thread_port_or_file():
         assert talk(server.ws_url, "hi") == "HI!!!"
         server.stop()
         ports.append(server.port)
-    assert threading.active_count() == threads
-    assert open_fds() == fds
+    gc.collect()
+    assert threading.active_count() <= threads  # (fewer is fine: some other thread ended)
+    assert open_fds() <= fds
     assert all(refused(port) for port in ports)
 
 
