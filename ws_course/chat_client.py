@@ -31,6 +31,18 @@ __all__ = ["ChatClient", "ChatRoomView"]
 TYPE_COLOURS = {"enter": "blue", "leave": "red"}
 
 
+def learn_nickname(member: Any, text: str) -> None:
+    """If ``text`` is an arrival, ``userN comes in``, and ``member`` has no nickname yet, it is its own.
+
+    A new member's first message is always its own arrival: the server adds it to
+    the room, then tells everyone in the room, the newcomer included.
+    """
+    joined = re.fullmatch(r"(\S+) comes in", text)
+    if member.nickname is None and joined:
+        member.nickname = joined[1]
+        member.title.value = f"<b>{html.escape(member.nickname)}</b>"
+
+
 class ChatClient(WebSocketClient):
     """One member of a chat room, as a widget.
 
@@ -60,11 +72,8 @@ class ChatClient(WebSocketClient):
             return f"(not the room's JSON) {message}", "error"
 
     def _record(self, kind: str, data: Any) -> None:
-        if kind == "message" and self.nickname is None and isinstance(data, str):
-            joined = re.fullmatch(r"(\S+) comes in", self.line(data)[0])
-            if joined:
-                self.nickname = joined[1]
-                self.title.value = f"<b>{html.escape(self.nickname)}</b>"
+        if kind == "message" and isinstance(data, str):
+            learn_nickname(self, self.line(data)[0])
         super()._record(kind, data)
 
     def render(self, kind: str, data: Any) -> str:

@@ -15,12 +15,11 @@ Several side by side: ``await ChatRoomView.join(server.page_url, client=EventCha
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 import socketio
 
-from .chat_client import TYPE_COLOURS
+from .chat_client import TYPE_COLOURS, learn_nickname
 from .client import ClientWidget, shorten
 
 __all__ = ["EventChatClient"]
@@ -83,11 +82,8 @@ class EventChatClient(ClientWidget):
         self._spawn(self._sio.disconnect())
 
     def _record(self, kind: str, data: Any) -> None:
-        if kind == "message" and self.nickname is None and data[0] == "enter":
-            joined = re.fullmatch(r"(\S+) comes in", str(data[1]))
-            if joined:
-                self.nickname = joined[1]
-                self.title.value = f"<b>{html.escape(self.nickname)}</b>"
+        if kind == "message" and data[0] == "enter":
+            learn_nickname(self, str(data[1]))
         super()._record(kind, data)
 
     def render(self, kind: str, data: Any) -> str:
