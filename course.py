@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """Set up and run the course: the two commands of the README, and a few more.
 
-    python3 course.py lab       install what the course needs, open it in JupyterLab
+    python3 course.py lab       install what the course needs, open your copy of the lessons in JupyterLab
     python3 course.py test      install what the tests need, run every test
+    python3 course.py reset 03  put lesson 03 of your copy back as the course has it (--all: every lesson)
     python3 course.py execute   re-run every notebook in place, refreshing its stored outputs
     python3 course.py install   only install (a virtual environment in .venv)
+
+Learners work in their own copy of the notebooks, ``my-notebooks/`` (made by ``lab``
+the first time, ignored by git, kept between runs): the course's ``notebooks/`` stay
+as committed, so ``git pull`` never conflicts with a learner's exercises, and they are
+what the tests run.
 
 Everything Python goes into ``.venv`` inside this folder, and the browser pages'
 JavaScript library (the Socket.IO client, pinned in package-lock.json) into
@@ -24,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -33,7 +40,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".course-installed"
 NODE_MODULES = HERE / "node_modules"
-START_NOTEBOOK = "notebooks/00-start-here.ipynb"
+NOTEBOOKS = HERE / "notebooks"
+MY_NOTEBOOKS = HERE / "my-notebooks"
+START_NOTEBOOK = "00-start-here.ipynb"
 
 
 def run(*command: str | Path, **kwargs) -> None:
@@ -106,14 +115,70 @@ def ensure_chromium() -> str:
     )
 
 
+def make_working_copy(course: Path = NOTEBOOKS, mine: Path = MY_NOTEBOOKS) -> list[str]:
+    """Copy into ``mine`` every lesson of ``course`` it does not have yet; return their names.
+
+    A lesson already in ``mine`` is the learner's, and is never overwritten here.
+    """
+    mine.mkdir(exist_ok=True)
+    added = []
+    for lesson in sorted(course.glob("*.ipynb")):
+        if not (mine / lesson.name).exists():
+            shutil.copy2(lesson, mine / lesson.name)
+            added.append(lesson.name)
+    return added
+
+
+def reset_lessons(names: list[str], course: Path = NOTEBOOKS, mine: Path = MY_NOTEBOOKS) -> list[str]:
+    """Put lessons of ``mine`` back as ``course`` has them; the learner's versions go to ``mine/backups``.
+
+    ``names`` are lesson numbers or file names (``03``, ``03-chat``, ``03-chat.ipynb``),
+    or ``--all``. Returns the names of the lessons reset; an unknown name is an error.
+    """
+    lessons = sorted(course.glob("*.ipynb"))
+    if names == ["--all"]:
+        chosen = lessons
+    else:
+        chosen = []
+        for name in names:
+            found = [lesson for lesson in lessons if lesson.name == name or lesson.stem == name
+                     or lesson.name.startswith(f"{name}-")]
+            if len(found) != 1:
+                raise SystemExit(f"no lesson {name!r}; the lessons are: {', '.join(lesson.stem for lesson in lessons)}")
+            chosen += found
+    if not chosen:
+        raise SystemExit("say which lesson to reset (for example: reset 03), or --all")
+    backups = mine / "backups"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for lesson in chosen:
+        yours = mine / lesson.name
+        if yours.exists():
+            backups.mkdir(parents=True, exist_ok=True)
+            shutil.move(yours, backups / f"{lesson.stem}-{stamp}.ipynb")
+        mine.mkdir(exist_ok=True)
+        shutil.copy2(lesson, yours)
+    return [lesson.name for lesson in chosen]
+
+
+def reset(args: list[str]) -> None:
+    for name in reset_lessons(args):
+        print(f"{MY_NOTEBOOKS.name}/{name} is the course's version again", flush=True)
+
+
 def lab(args: list[str]) -> None:
     install()
     os.chdir(HERE)
+    added = make_working_copy()
+    if added:
+        print(f"Your copy of the lessons is in {MY_NOTEBOOKS} ({len(added)} new: {', '.join(added)})", flush=True)
+    start = f"{MY_NOTEBOOKS.name}/{START_NOTEBOOK}"
+    print(f"JupyterLab prints addresses below: open the one that ends in /lab/tree/{start}?token=...\n"
+          "(a bare /lab opens the layout you had last time).", flush=True)
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     # The whole course folder, so the package and the pages can be opened too; start at the contents.
     os.execv(PYTHON, [
         str(PYTHON), "-m", "jupyter", "lab", *as_root, f"--ServerApp.root_dir={HERE}",
-        f"--LabApp.default_url=/lab/tree/{START_NOTEBOOK}", *args,
+        f"--LabApp.default_url=/lab/tree/{start}", *args,
     ])
 
 
@@ -128,7 +193,7 @@ def test(args: list[str]) -> None:
 def execute(args: list[str]) -> None:
     install()
     notebooks = [str(Path(arg).resolve()) for arg in args] or sorted(
-        str(path) for path in (HERE / "notebooks").glob("*.ipynb")
+        str(path) for path in NOTEBOOKS.glob("*.ipynb")
     )
     # The same command nbval's comparison is checked against: a fresh kernel, top to bottom.
     run(
@@ -137,7 +202,7 @@ def execute(args: list[str]) -> None:
     )
 
 
-COMMANDS = {"lab": lab, "test": test, "execute": execute, "install": lambda args: install()}
+COMMANDS = {"lab": lab, "test": test, "reset": reset, "execute": execute, "install": lambda args: install()}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -115,7 +115,52 @@ async def test_wait_for_message_skips_others_and_says_what_it_saw(scream):
         client.send(word)
     assert await client.wait_for_message("C!!!") == "C!!!"
     client.send("d")
-    with pytest.raises(TimeoutError, match=r"'nothing' did not arrive within 0.3 s; got \['D!!!'\]"):
+    with pytest.raises(TimeoutError, match=r"'nothing' did not arrive within 0.3 s; the last messages were \['D!!!'\]"):
         await client.wait_for_message("nothing", timeout=0.3)
     client.close()
     await client.closed()
+
+
+async def test_enter_in_the_text_box_sends_and_empties_it(scream):
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    client.text.value = "by enter"
+    # What the browser sends when Enter is pressed in the box (the JupyterLab test presses the real key).
+    client.text._handle_custom_msg({"event": "submit"}, [])
+    assert await client.next_message() == "BY ENTER!!!"
+    assert client.text.value == ""
+    client.send_button.click()  # an empty box sends nothing, as in the pages
+    client.text._handle_custom_msg({"event": "submit"}, [])
+    with pytest.raises(TimeoutError):
+        await client.next_message(timeout=0.3)
+    assert [kind for kind, _ in client.events] == ["open", "send", "message"]
+    client.close()
+    await client.closed()
+
+
+async def test_a_cell_waits_for_its_own_reply_whatever_else_arrives(scream):
+    from ws_course.client import open_clients
+
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    assert client in open_clients()
+    client.text.value = "sent by a learner meanwhile"
+    client.send_button.click()
+    client.send("the cell's own")
+    assert await client.wait_for_message("THE CELL'S OWN!!!") == "THE CELL'S OWN!!!"
+    client.send("another")
+    assert await client.wait_for_message(lambda message: message.startswith("ANOTHER")) == "ANOTHER!!!"
+    client.close()
+    await client.closed()
+    assert client not in open_clients()
+
+
+async def test_waiting_on_a_closed_client_says_what_happened_at_once(scream):
+    client = WebSocketClient(scream.ws_url, title="scream client")
+    await client.opened()
+    client.close_button.click()  # the learner clicked Close a few cells ago
+    await client.closed()
+    with pytest.raises(ConnectionError, match=r"was closed \(code 1000\)\. Did you click Close.*Re-run the cell"):
+        await client.next_message(timeout=30)
+    with pytest.raises(RuntimeError, match=r"the connection is CLOSED, not OPEN \(.*Re-run the cell that created it"):
+        client.send("hello?")

@@ -137,7 +137,7 @@ def run_all_from_scratch(page, panel) -> None:
     menu(page, "Run", "Run All Cells")
     last_prompt = panel.locator(".jp-CodeCell").last.locator(".jp-InputPrompt")
     expect(last_prompt).to_have_text(re.compile(r"\[\d+\]:"), timeout=90_000)
-    expect(panel.locator(".jp-OutputArea-output", has_text="✅ Well done")).to_have_count(1)
+    expect(panel.locator(".jp-OutputArea-output", has_text="[PASS] Well done")).to_have_count(1)
     expect(panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
 
 

@@ -1,8 +1,12 @@
-"""Every notebook runs top to bottom twice in the same kernel, as "Run All" twice would.
+"""Every notebook runs top to bottom twice in the same kernel, with a learner playing.
 
 nbval (configured in pyproject.toml) runs each notebook once in a fresh kernel and
-compares its outputs with the stored ones; this test adds the second run in the
-same kernel, where a re-run cell must replace its server, not clash with it.
+compares its outputs with the stored ones: the notebook as nobody touches it. This
+test is the notebook as a learner uses it: between every two code cells, the
+learner types into every client widget that is open and sends (what the lessons
+invite them to do), and the notebook must still run through with no error and
+nothing on stderr. Then it runs a second time in the same kernel, as "Run All"
+twice would, where a re-run cell must replace its server, not clash with it.
 """
 
 from __future__ import annotations
@@ -15,16 +19,43 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
+#: What the learner does between two cells: send from every open widget client.
+PLAY = """
+from ws_course.client import open_clients as _open_clients
+_played = globals().setdefault("_learner_plays", [])
+for _client in _open_clients():
+    _client.text.value = "a learner plays"
+    _client.send_button.click()
+    _played.append(repr(_client))
+"""
+
+#: Notebooks that show client widgets: the learner must have had something to play with.
+WITH_WIDGETS = {"01-echo.ipynb", "02-scream.ipynb", "03-chat.ipynb", "04-json-chat.ipynb", "05-socketio.ipynb"}
+
+
+def stray_output(cell) -> list:
+    return [output for output in cell.outputs if output.get("name") == "stderr" or output.output_type == "error"]
+
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
-def test_run_all_twice_in_the_same_kernel(path):
+def test_run_all_twice_in_the_same_kernel_while_a_learner_plays(path):
     notebook = nbformat.read(path, as_version=4)
+    lesson = list(enumerate(notebook.cells))
+    # The learner's steps go at the end of the notebook: nbclient stores each executed cell at its index.
+    play = nbformat.v4.new_code_cell(PLAY)
+    count = nbformat.v4.new_code_cell("print(len(globals().get('_learner_plays', [])))")
+    notebook.cells += [play, count]
     client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     with client.setup_kernel():
         for run in (1, 2):
-            for index, cell in enumerate(notebook.cells):
+            for index, cell in lesson:
                 if cell.cell_type != "code":
                     continue
                 client.execute_cell(cell, index)  # raises CellExecutionError on any error
-                stray = [output for output in cell.outputs if output.get("name") == "stderr" or output.output_type == "error"]
-                assert not stray, f"run {run}, cell {index}: {stray}"
+                assert not stray_output(cell), f"run {run}, cell {index}: {stray_output(cell)}"
+                client.execute_cell(play, len(lesson))
+                assert not stray_output(play), f"run {run}, playing after cell {index}: {stray_output(play)}"
+        client.execute_cell(count, len(lesson) + 1)
+        plays = int(count.outputs[0]["text"])
+    if path.name in WITH_WIDGETS:
+        assert plays > 0, "the learner found no open widget to play with: is the test still playing?"

@@ -61,6 +61,10 @@ class ChatClient(WebSocketClient):
         super().__init__(url, title="(joining)")
         self.text.layout.width = "12em"
 
+    def text_of(self, message: str) -> str:
+        """What a message from the room says, as a person reads it (the JSON's ``data``)."""
+        return self.line(message)[0]
+
     def line(self, message: str) -> tuple[str, str]:
         """``(text, type)`` of a message from the room: the JSON's data and type, or the text itself."""
         if not self.json:
@@ -113,16 +117,19 @@ class ChatRoomView:
         whatever ``client(url)`` makes: ``client=EventChatClient`` for Socket.IO.
         """
         make = client or functools.partial(ChatClient, json=json)
-        members = []
+        members: list[Any] = []
         for _ in range(users):
             member = make(url)
             await member.opened()
+            # A newcomer's first message is always its own arrival: it tells its nickname.
+            await member.next_message()
+            # Wait until everyone already here has heard it. Wait for *that* arrival,
+            # not for "the next message": someone else may be in the room too (a
+            # browser tab, say) and say things in between.
+            arrival = f"{member.nickname} comes in"
+            for earlier in members:
+                await earlier.wait_for_message(lambda message, earlier=earlier: earlier.text_of(message) == arrival)
             members.append(member)
-        # Read the arrivals: member i hears its own and those of everyone after it.
-        # (They stay in the widgets' logs; next_message() then starts after them.)
-        for index, member in enumerate(members):
-            for _ in range(users - index):
-                await member.next_message()
         return cls(members)
 
     def close(self) -> None:

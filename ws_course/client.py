@@ -13,14 +13,19 @@ close     the connection is over (always the last one)   ``(code, reason)``
 ========  =============================================  ==========================
 
 and has the same two methods, :meth:`~WebSocketClient.send` and
-:meth:`~WebSocketClient.close`. Its text box, Send and Close buttons work with the
-mouse, and from code (``client.text.value = "hi"; client.send_button.click()``),
-and notebooks and tests can wait for what comes back::
+:meth:`~WebSocketClient.close`. Its text box sends with Enter or the Send button
+(and empties itself, as the pages do); Send and Close work with the mouse, and from
+code (``client.text.value = "hi"; client.send_button.click()``). Notebooks and tests
+wait for what comes back::
 
     client = WebSocketClient(server.ws_url)
     await client.opened()
     client.send("hi")
-    reply = await client.next_message(timeout=5)
+    reply = await client.wait_for_message("hi", timeout=5)
+
+A learner may click Send between two cells: a cell that waits for *its own* reply
+with :meth:`~ClientWidget.wait_for_message` skips whatever else arrived meanwhile,
+where :meth:`~ClientWidget.next_message` would return the learner's message.
 
 Widget callbacks run synchronously, so the buttons schedule the real work as
 tasks on the running event loop (the kernel's, in a notebook). The log is an HTML
@@ -35,7 +40,9 @@ from __future__ import annotations
 
 import asyncio
 import html
+import weakref
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -43,13 +50,24 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidHandshake, InvalidURI
 from websockets.frames import CloseCode
 
-__all__ = ["ClientWidget", "WebSocketClient"]
+__all__ = ["ClientWidget", "WebSocketClient", "open_clients"]
 
 #: Colours of the log's lines, by event.
 COLOURS = {"open": "#080", "message": "inherit", "error": "#c00", "close": "#888", "send": "#06c"}
 
 #: The log view keeps this many lines (the :attr:`ClientWidget.events` list keeps all).
 LOG_LINES = 200
+
+#: The log view's height; it scrolls, and always shows the newest line.
+LOG_HEIGHT = "16em"
+
+#: Every client widget made so far that is still alive (see :func:`open_clients`).
+_clients: weakref.WeakSet[ClientWidget] = weakref.WeakSet()
+
+
+def open_clients() -> list[ClientWidget]:
+    """Every client widget whose connection is open now: the ones a learner can type into."""
+    return [client for client in list(_clients) if client.ready_state == "OPEN"]
 
 #: The log view shortens longer messages to this many characters.
 LOG_LINE_CHARACTERS = 300
@@ -90,7 +108,7 @@ class ClientWidget:
         self.text = widgets.Text(placeholder="type a message", layout=widgets.Layout(width="20em"))
         self.send_button = widgets.Button(description="Send", disabled=True, button_style="primary")
         self.close_button = widgets.Button(description="Close", disabled=True)
-        self.log_view = widgets.HTML(layout=widgets.Layout(max_height="16em", overflow="auto"))
+        self.log_view = widgets.HTML()
         self.view = widgets.VBox(
             [
                 widgets.HBox([self.title, self.state]),
@@ -109,8 +127,10 @@ class ClientWidget:
         self._arrived = asyncio.Event()
         self._outbox: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()  # keep a reference, or a task can vanish
-        self.send_button.on_click(lambda _button: self.send(self.text.value))
+        self.send_button.on_click(lambda _button: self._send_typed())
+        self.text.on_msg(self._on_text_event)  # Enter in the box (the browser sends "submit")
         self.close_button.on_click(lambda _button: self.close())
+        _clients.add(self)
         self._set_state("CONNECTING")
         self._spawn(self._run())
         self._sender = self._spawn(self._send_outbox())
@@ -120,9 +140,23 @@ class ClientWidget:
     def send(self, message: Any) -> None:
         """Send a message. As in a browser, sending when the connection isn't open is an error."""
         if self.ready_state != "OPEN":
-            raise RuntimeError(f"cannot send: the connection is {self.ready_state}, not OPEN")
+            raise RuntimeError(
+                f"cannot send: the connection is {self.ready_state}, not OPEN"
+                + (f" ({self._how_it_ended()})" if self.ready_state == "CLOSED" else "")
+            )
         self._record("send", message)
         self._outbox.put_nowait(message)
+
+    def _send_typed(self) -> None:
+        """Send what is typed in the box and empty it, as the pages do (an empty box sends nothing)."""
+        text = self.text.value
+        if text and self.ready_state == "OPEN":
+            self.send(text)
+            self.text.value = ""
+
+    def _on_text_event(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        if content.get("event") == "submit":
+            self._send_typed()
 
     async def _send_outbox(self) -> None:
         # One sender, in order: messages reach the server in the order they were sent.
@@ -143,23 +177,49 @@ class ClientWidget:
         self._unread["open"].popleft()
 
     async def next_message(self, timeout: float = 5) -> Any:
-        """Wait for the next message not read yet, and return it."""
-        await self._wait(lambda: bool(self._unread["message"]), "message", timeout)
+        """Wait for the next message not read yet, and return it.
+
+        On a closed connection with nothing left to read, no message can ever come:
+        that raises ``ConnectionError`` at once, saying how it ended.
+        """
+        await self._wait(lambda: bool(self._unread["message"]) or self.ready_state == "CLOSED", "message", timeout)
+        if not self._unread["message"]:
+            raise ConnectionError(f"no more messages can come: {self._how_it_ended()}")
         return self._unread["message"].popleft()
+
+    def _how_it_ended(self) -> str:
+        """A closed connection, said for a learner who may have clicked Close a few cells ago."""
+        return (
+            f"{self!r} was closed ({self._describe_close(self._last('close'))}). Did you click Close, "
+            "or stop its server? Re-run the cell that created it (and the cells after it)"
+        )
+
+    def _describe_close(self, data: Any) -> str:
+        return str(data)
 
     async def wait_for_message(self, message: Any, timeout: float = 5) -> Any:
         """Read messages until ``message`` arrives, and return it.
 
-        Useful where other messages may come in between: in a chat room that
-        someone else (a browser tab, say) has just joined.
+        ``message`` is the message itself, or a function that says whether a
+        message is the one: ``wait_for_message(lambda m: m.startswith("user"))``.
+        Messages read on the way are skipped (they stay in :attr:`events` and in the
+        log). That is how a cell waits for *its own* reply when others may arrive in
+        between: something you sent from the widget or the page meanwhile, or a
+        chat room's other members.
         """
+        matches: Callable[[Any], bool] = message if callable(message) else (lambda received: received == message)
         seen = []
         try:
             async with asyncio.timeout(timeout):
-                while (received := await self.next_message(timeout=timeout)) != message:
+                while not matches(received := await self.next_message(timeout=timeout)):
                     seen.append(received)
         except TimeoutError:
-            raise TimeoutError(f"{message!r} did not arrive within {timeout} s; got {seen!r}") from None
+            wanted = "the message you waited for" if callable(message) else repr(message)
+            raise TimeoutError(
+                f"{wanted} did not arrive within {timeout} s; the last messages were {seen[-5:]!r}. If you "
+                "closed a client or stopped a server meanwhile, run the cell that starts the server again, "
+                "and the cells after it"
+            ) from None
         return received
 
     async def closed(self, timeout: float = 5) -> Any:
@@ -216,8 +276,12 @@ class ClientWidget:
         self.events.append((kind, data))
         self._unread[kind].append(data)
         self._arrived.set()
-        lines = [self.render(k, d) for k, d in self.events[-LOG_LINES:]]
-        self.log_view.value = "<div style='font-family: monospace'>" + "".join(lines) + "</div>"
+        lines = "".join(self.render(k, d) for k, d in self.events[-LOG_LINES:])
+        # A column-reverse box starts scrolled to its end: the newest line is always in view.
+        self.log_view.value = (
+            f"<div style='max-height: {LOG_HEIGHT}; overflow-y: auto; display: flex; "
+            f"flex-direction: column-reverse; font-family: monospace'><div>{lines}</div></div>"
+        )
 
     def render(self, kind: str, data: Any) -> str:
         """One event as a line of the log, in HTML (an empty string leaves it out)."""
@@ -299,6 +363,10 @@ class WebSocketClient(ClientWidget):
             await self._websocket.send(message)
         except ConnectionClosed:
             raise ConnectionError("the connection is closed") from None
+
+    def _describe_close(self, data: Any) -> str:
+        code, reason = data
+        return f"code {code}" + (f", reason {reason!r}" if reason else "")
 
     def _closed(self, code: int, reason: str) -> None:
         self._ended((int(code), reason))

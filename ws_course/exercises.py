@@ -1,16 +1,29 @@
 """Automatic checks for the "your turn" exercises.
 
-Each check runs your code against a real server, prints "✅ Well done: ..." or
-"❌ Not yet: ...", and returns a :class:`Result` that is true or false, so that
-``assert await check_...(...)`` works too. A check never raises because of your
-code, so "Run All" goes on to the next cell either way.
+Each check runs your code against a real server, prints ``[PASS] Well done: ...``
+or ``[TRY AGAIN] Not yet: ...``, and returns a :class:`Result` that is true or
+false, so that ``assert await check_...(...)`` works too. A check never raises
+because of your code, so "Run All" goes on to the next cell either way.
+
+A check also watches *your* code while the server runs it. A handler that raises
+runs in the server's background thread, where nobody would see its exception:
+the client would only notice a closed connection or a reply that never comes. So
+the check wraps your handler (:class:`Crashes`), and when it raised, the verdict
+is that exception and the line of your code that raised it, not a guess.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
+import linecache
+import sysconfig
+import threading
+import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -20,6 +33,9 @@ from .runtime import start
 
 #: Seconds a check waits for your code before it gives up.
 TIMEOUT = 5
+
+#: What a verdict starts with: plain text, which every font can show.
+PASS, TRY_AGAIN = "[PASS] Well done: ", "[TRY AGAIN] Not yet: "
 
 
 class Result:
@@ -37,106 +53,324 @@ class Result:
         return self.ok
 
     def __repr__(self) -> str:
-        return ("✅ Well done: " if self.ok else "❌ Not yet: ") + self.message
+        return (PASS if self.ok else TRY_AGAIN) + self.message
+
+
+class NotYet(Exception):
+    """Raised inside a check when your code did something other than what the exercise asks."""
+
+
+# -- seeing what your code raised ---------------------------------------------------------
+
+#: Folders whose code is not yours: this package, the standard library, installed packages.
+_NOT_YOURS = tuple(
+    str(Path(folder).resolve())
+    for folder in {Path(__file__).parent, *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))}
+)
+
+
+def your_line(error: BaseException) -> str:
+    """Where in your code ``error`` was raised: ``line 5 of your code: return text.upper() + 1``.
+
+    The last frame of the traceback that is not in this package, the standard
+    library or an installed package is yours (a notebook cell, or your script).
+    An empty string when none is, for example when a library could not even call
+    your function because its arguments were wrong.
+    """
+    yours = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(_NOT_YOURS)
+    ]
+    if not yours:
+        return ""
+    frame = yours[-1]
+    text = (frame.line or linecache.getline(frame.filename, frame.lineno or 0)).strip()
+    return f"line {frame.lineno} of your code: {text}"
+
+
+def describe(error: BaseException) -> str:
+    """An exception as a learner needs it: its type, its message, and the line of yours that raised it."""
+    where = your_line(error)
+    said = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return f"{said}\n    at {where}" if where else said
+
+
+class Crashes:
+    """Exceptions raised by your handlers while a check's server runs them.
+
+    :meth:`guard` wraps a handler so that whatever it raises is noted here, then
+    raised again, so the server reacts as it always does (websockets closes the
+    connection with 1011, "internal error"). The server runs in another thread, so
+    the list is shared with a lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.errors: list[tuple[str, BaseException]] = []
+        self._called_as: dict[str, str] = {}
+
+    def guard(self, handler: Callable[..., Any], name: str | None = None, called_as: str = "") -> Callable[..., Any]:
+        """Wrap ``handler``; ``name`` says it in a verdict, ``called_as`` how the server calls it."""
+        name = name or getattr(handler, "__name__", "handler")
+        self._called_as[name] = called_as
+
+        if inspect.iscoroutinefunction(handler):
+
+            @functools.wraps(handler)
+            async def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await handler(*args, **kwargs)
+                except ConnectionClosed:
+                    raise  # the client went away: websockets expects this, and so do we
+                except Exception as error:
+                    self._note(name, error)
+                    raise
+
+        else:
+
+            @functools.wraps(handler)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return handler(*args, **kwargs)
+                except ConnectionClosed:
+                    raise
+                except Exception as error:
+                    self._note(name, error)
+                    raise
+
+        return guarded
+
+    def _note(self, name: str, error: BaseException) -> None:
+        with self._lock:
+            self.errors.append((name, error))
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self.errors)
+
+    def verdict(self) -> str:
+        """The first exception, said for a learner (the others usually follow from it)."""
+        with self._lock:
+            name, error = self.errors[0]
+        verdict = f"your {name} raised {describe(error)}"
+        if isinstance(error, TypeError) and not your_line(error) and self._called_as.get(name):
+            # It failed before a line of yours ran: the server could not call it as it was written.
+            verdict += f"\n    (the server calls it as {self._called_as[name]}: do its parameters match?)"
+        return verdict
+
+    async def race(self, awaitable: Awaitable[Any]) -> Any:
+        """Await ``awaitable``, but stop waiting as soon as your handler has raised.
+
+        Without this, a crash would show only as a reply that never comes, and the
+        check would wait out its whole timeout before saying anything.
+        """
+        task = asyncio.ensure_future(awaitable)
+        try:
+            while not task.done():
+                if self:
+                    raise NotYet(self.verdict())
+                await asyncio.wait({task}, timeout=0.02)
+            return task.result()
+        finally:
+            task.cancel()
+
+
+async def _judge(check: Callable[[Crashes], Awaitable[str]], silence: str = "") -> Result:
+    """Run a check's conversation with your code and turn what happened into a :class:`Result`.
+
+    ``check`` returns the message of success, or raises :class:`NotYet`; ``silence``
+    is what to say when your code did not answer within :data:`TIMEOUT`. If your
+    handler raised meanwhile, that exception is the verdict, whatever else happened:
+    it is the cause, and the rest only its symptoms.
+    """
+    crashes = Crashes()
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            ok, message = True, await check(crashes)
+    except NotYet as wrong:
+        ok, message = False, str(wrong)
+    except TimeoutError:
+        ok, message = False, silence or f"no answer within {TIMEOUT} s (does your code answer?)"
+    except Exception as error:
+        ok, message = False, f"talking to your code failed with {describe(error)}"
+    if crashes:
+        return Result(False, crashes.verdict())
+    return Result(ok, message)
+
+
+# -- the primer ---------------------------------------------------------------------------
+
+
+async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
+    """The asyncio primer: ``await boil_all(boil, kettles)`` boils every kettle at once.
+
+    The check hands your function its own ``boil``, which notes how many kettles
+    are boiling at the same moment: that tells "at once" from "one after the other"
+    without looking at a clock.
+    """
+    boiling = 0
+    most = 0
+
+    async def boil(kettle: str) -> str:
+        nonlocal boiling, most
+        boiling += 1
+        most = max(most, boiling)
+        await asyncio.sleep(0.2)
+        boiling -= 1
+        return f"{kettle} boiled"
+
+    async def conversation(crashes: Crashes) -> str:
+        kettles = ["red kettle", "blue kettle", "green kettle"]
+        try:
+            result = boil_all(boil, kettles)
+        except Exception as error:
+            raise NotYet(f"boil_all(boil, kettles) raised {describe(error)}") from None
+        if not inspect.isawaitable(result):
+            raise NotYet(f"boil_all(...) returned {result!r} at once: is it an 'async def'?")
+        try:
+            result = await result
+        except Exception as error:
+            raise NotYet(f"boil_all(boil, kettles) raised {describe(error)}") from None
+        if isinstance(result, (list, tuple)) and any(inspect.isawaitable(item) for item in result):
+            for item in result:
+                if inspect.iscoroutine(item):
+                    item.close()  # never awaited: close it, so Python does not warn about it
+            raise NotYet("it returned coroutine objects, not their results: did you forget 'await'?")
+        if list(result or []) != [f"{kettle} boiled" for kettle in kettles]:
+            raise NotYet(f"it returned {result!r}; expected every kettle's result, in order")
+        if most < len(kettles):
+            raise NotYet(f"the kettles boiled one after the other (at most {most} at a time): use asyncio.gather")
+        return "every kettle boiled at once, and the results came back in order."
+
+    return await _judge(conversation)
+
+
+# -- lessons 01 to 05 ---------------------------------------------------------------------
 
 
 async def check_ask(ask: Callable[[str, str], Awaitable[Any]]) -> Result:
     """Lesson 01: ``await ask(url, text)`` connects to ``url``, sends ``text`` and returns the reply."""
-    with start("echo", name="check-echo") as server:  # leaves your own echo server alone
-        for text in ["ping", "WebSockets are full duplex", ""]:
-            try:
-                async with asyncio.timeout(TIMEOUT):
+
+    async def conversation(crashes: Crashes) -> str:
+        with start("echo", name="check-echo") as server:  # leaves your own echo server alone
+            for text in ["ping", "WebSockets are full duplex", ""]:
+                try:
                     reply = await ask(server.ws_url, text)
-            except Exception as exc:
-                return Result(False, f"ask(url, {text!r}) raised {type(exc).__name__}: {exc}")
-            if reply != text:
-                return Result(False, f"ask(url, {text!r}) returned {reply!r}; the echo server replied {text!r}")
-    return Result(True, "ask() sends a message and returns the echo server's reply.")
+                except Exception as error:
+                    raise NotYet(f"ask(url, {text!r}) raised {describe(error)}") from None
+                if reply != text:
+                    raise NotYet(f"ask(url, {text!r}) returned {reply!r}; the echo server replied {text!r}")
+        return "ask() sends a message and returns the echo server's reply."
+
+    return await _judge(conversation, f"ask(url, text) did not return within {TIMEOUT} s")
 
 
 async def check_whisper(handler: Callable[[Any], Awaitable[None]]) -> Result:
     """Lesson 02: a handler that answers ``"HI"`` with ``"hi..."`` and closes with 1003 on bytes."""
-    with start(handler, name="check-whisper") as server:
-        try:
-            async with asyncio.timeout(TIMEOUT), connect(server.ws_url, proxy=None) as websocket:
+
+    async def conversation(crashes: Crashes) -> str:
+        with start(crashes.guard(handler), name="check-whisper") as server:
+            async with connect(server.ws_url, proxy=None) as websocket:
                 for text in ["HI", "Quiet, Please", "ok"]:
                     await websocket.send(text)
-                    reply = await websocket.recv()
+                    try:
+                        reply = await crashes.race(websocket.recv())
+                    except ConnectionClosed as closed:
+                        raise NotYet(f"after {text!r} your server closed the connection ({closed})") from None
                     if reply != text.lower() + "...":
-                        return Result(False, f"{text!r} got the reply {reply!r}; expected {text.lower() + '...'!r}")
+                        raise NotYet(f"{text!r} got the reply {reply!r}; expected {text.lower() + '...'!r}")
                 await websocket.send(b"\x00")
                 try:
-                    reply = await websocket.recv()
-                    return Result(False, f"bytes got the reply {reply!r}; expected the connection to close with 1003")
+                    reply = await crashes.race(websocket.recv())
+                    raise NotYet(f"bytes got the reply {reply!r}; expected the connection to close with 1003")
                 except ConnectionClosed as closed:
                     code = closed.rcvd.code if closed.rcvd else None
                     if code != 1003:
-                        return Result(False, f"bytes closed the connection with code {code}; expected 1003")
-        except TimeoutError:
-            return Result(False, f"no answer within {TIMEOUT} s (does your handler send a reply?)")
-        except Exception as exc:
-            return Result(False, f"talking to your server failed with {type(exc).__name__}: {exc}")
-    return Result(True, "your whisper server whispers, and refuses bytes with 1003.")
+                        raise NotYet(f"bytes closed the connection with code {code}; expected 1003") from None
+        # Leaving "with start(...)" stopped the server, after your handler finished:
+        # if it raised after closing, _judge sees it now.
+        return "your whisper server whispers, and refuses bytes with 1003."
+
+    return await _judge(conversation, f"no answer within {TIMEOUT} s (does your handler send a reply?)")
 
 
-async def _join(url: str, clients: contextlib.AsyncExitStack):
+async def _join(url: str, clients: contextlib.AsyncExitStack, crashes: Crashes):
     """Join a chat room as a new member (closed when ``clients`` closes); return it and its arrival."""
     websocket = await clients.enter_async_context(connect(url, proxy=None, max_queue=None))
-    return websocket, await websocket.recv()
+    return websocket, await _receive(websocket, crashes)
+
+
+async def _receive(websocket: Any, crashes: Crashes) -> str:
+    try:
+        return await crashes.race(websocket.recv())
+    except ConnectionClosed as closed:
+        raise NotYet(f"the room closed a member's connection ({closed})") from None
+
+
+def _guarded_room(room_class: type, crashes: Crashes) -> Callable[..., Any]:
+    """A new room of your class, its handler watched by ``crashes``."""
+    try:
+        room = room_class()
+    except Exception as error:
+        raise NotYet(f"{room_class.__name__}() raised {describe(error)}") from None
+    return crashes.guard(room.handler, f"{room_class.__name__}")
 
 
 async def check_headcount(room_class: type) -> Result:
     """Lesson 03: a ChatRoom whose arrivals say how many are in the room."""
-    with start(room_class().handler, name="check-headcount") as server:
-        try:
-            async with asyncio.timeout(TIMEOUT), contextlib.AsyncExitStack() as clients:
-                first, arrival = await _join(server.ws_url, clients)
+
+    async def conversation(crashes: Crashes) -> str:
+        with start(_guarded_room(room_class, crashes), name="check-headcount") as server:
+            async with contextlib.AsyncExitStack() as clients:
+                first, arrival = await _join(server.ws_url, clients, crashes)
                 if arrival != "user1 comes in (1 in the room)":
-                    return Result(False, f"the first arrival said {arrival!r}; expected 'user1 comes in (1 in the room)'")
-                second, arrival = await _join(server.ws_url, clients)
+                    raise NotYet(f"the first arrival said {arrival!r}; expected 'user1 comes in (1 in the room)'")
+                second, arrival = await _join(server.ws_url, clients, crashes)
                 if arrival != "user2 comes in (2 in the room)":
-                    return Result(False, f"the second arrival said {arrival!r}; expected 'user2 comes in (2 in the room)'")
+                    raise NotYet(f"the second arrival said {arrival!r}; expected 'user2 comes in (2 in the room)'")
                 await second.close()
-                third, arrival = await _join(server.ws_url, clients)
+                third, arrival = await _join(server.ws_url, clients, crashes)
                 if arrival != "user3 comes in (2 in the room)":
-                    return Result(False, f"after user2 left, user3's arrival said {arrival!r}; expected 'user3 comes in (2 in the room)'")
-                heard = [await first.recv() for _ in range(3)]
+                    raise NotYet(f"after user2 left, user3's arrival said {arrival!r}; expected 'user3 comes in (2 in the room)'")
+                heard = [await _receive(first, crashes) for _ in range(3)]
                 if heard != ["user2 comes in (2 in the room)", "user2 left", "user3 comes in (2 in the room)"]:
-                    return Result(False, f"user1 heard {heard!r}")
-        except TimeoutError:
-            return Result(False, f"the room stopped answering within {TIMEOUT} s")
-        except Exception as exc:
-            return Result(False, f"talking to your room failed with {type(exc).__name__}: {exc}")
-    return Result(True, "every arrival says how many are in the room, departures included.")
+                    raise NotYet(f"user1 heard {heard!r}")
+        return "every arrival says how many are in the room, departures included."
+
+    return await _judge(conversation)
 
 
 async def check_nick(room_class: type) -> Result:
     """Lesson 04: a JSONChatRoom where ``/nick NAME`` renames the sender."""
-    with start(room_class().handler, name="check-nick") as server:
-        try:
-            async with asyncio.timeout(TIMEOUT), contextlib.AsyncExitStack() as clients:
-                first, _ = await _join(server.ws_url, clients)
-                second, _ = await _join(server.ws_url, clients)
-                await first.recv()  # user2 comes in
+
+    async def conversation(crashes: Crashes) -> str:
+        with start(_guarded_room(room_class, crashes), name="check-nick") as server:
+            async with contextlib.AsyncExitStack() as clients:
+                first, _ = await _join(server.ws_url, clients, crashes)
+                second, _ = await _join(server.ws_url, clients, crashes)
+                await _receive(first, crashes)  # user2 comes in
                 await first.send("/nick alice")
                 expected = '{"type":"nick","data":"user1 is now alice"}'
                 for websocket in (first, second):
-                    got = await websocket.recv()
+                    got = await _receive(websocket, crashes)
                     if got != expected:
-                        return Result(False, f"after '/nick alice' the room said {got!r}; expected {expected!r}")
+                        raise NotYet(f"after '/nick alice' the room said {got!r}; expected {expected!r}")
                 await first.send("hello")
-                got = await second.recv()
+                got = await _receive(second, crashes)
                 if got != '{"type":"message","data":"alice says: hello"}':
-                    return Result(False, f"alice's next message arrived as {got!r}; expected it from 'alice'")
+                    raise NotYet(f"alice's next message arrived as {got!r}; expected it from 'alice'")
                 await first.close()
-                got = await second.recv()
+                got = await _receive(second, crashes)
                 if got != '{"type":"leave","data":"alice left"}':
-                    return Result(False, f"when alice left the room said {got!r}; expected 'alice left'")
-        except TimeoutError:
-            return Result(False, f"the room stopped answering within {TIMEOUT} s")
-        except Exception as exc:
-            return Result(False, f"talking to your room failed with {type(exc).__name__}: {exc}")
-    return Result(True, "/nick renames a member, for their messages and their departure too.")
+                    raise NotYet(f"when alice left the room said {got!r}; expected 'alice left'")
+        return "/nick renames a member, for their messages and their departure too."
+
+    return await _judge(conversation)
+
+
+#: Socket.IO's own events: python-socketio calls these handlers with arguments of its choosing.
+_SOCKETIO_OWN_EVENTS = ("connect", "disconnect")
 
 
 async def check_scream_event(create_server: Callable[..., Any]) -> Result:
@@ -145,30 +379,42 @@ async def check_scream_event(create_server: Callable[..., Any]) -> Result:
 
     from .socketio_app import SocketIOServer
 
-    server = None
-    client = socketio.AsyncClient(handle_sigint=False, reconnection=False)
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            server = await SocketIOServer(create_server, "event-chat.html", "127.0.0.1", 0, close_timeout=1)
+    def watched_server(crashes: Crashes) -> Callable[..., Any]:
+        def create(**options: Any) -> Any:
+            sio = create_server(**options)
+            handlers = sio.handlers.get("/", {})
+            for event, handler in list(handlers.items()):
+                if event not in _SOCKETIO_OWN_EVENTS:
+                    handlers[event] = crashes.guard(handler, f"handler for '{event}'", "handler(sid, data)")
+            return sio
+
+        return create
+
+    async def conversation(crashes: Crashes) -> str:
+        server = None
+        client = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+        try:
+            try:
+                server = await SocketIOServer(watched_server(crashes), "event-chat.html", "127.0.0.1", 0, close_timeout=1)
+            except Exception as error:
+                raise NotYet(f"create_server(...) raised {describe(error)}") from None
             if "scream" not in server.sio.handlers.get("/", {}):
-                return Result(False, "your server has no handler for the event 'scream' yet")
+                raise NotYet("your server has no handler for the event 'scream' yet")
             await client.connect(f"http://127.0.0.1:{server.bound_port}/", transports=["websocket"])
             for text in ["hi", "Socket.IO"]:
-                reply = await client.call("scream", text)  # waits for the acknowledgement
+                reply = await crashes.race(client.call("scream", text, timeout=TIMEOUT + 1))  # waits for the ack
                 if reply != text.upper() + "!!!":
-                    return Result(False, f"'scream' with {text!r} was acknowledged with {reply!r}; expected {text.upper() + '!!!'!r}")
+                    raise NotYet(f"'scream' with {text!r} was acknowledged with {reply!r}; expected {text.upper() + '!!!'!r}")
             chat = asyncio.get_running_loop().create_future()
             client.on("mes", lambda data: chat.done() or chat.set_result(data))
             await client.emit("message", "still a chat room?")
-            if await chat != "user1 says: still a chat room?":
-                return Result(False, "the chat room's own events stopped working")
-    except TimeoutError:
-        return Result(False, f"no acknowledgement within {TIMEOUT} s (does the 'scream' handler return the reply?)")
-    except Exception as exc:
-        return Result(False, f"talking to your server failed with {type(exc).__name__}: {exc}")
-    finally:
-        if client.connected:
-            await client.disconnect()
-        if server is not None:
-            await server.aclose()
-    return Result(True, "'scream' is acknowledged with the text screamed, and the room still chats.")
+            if await crashes.race(chat) != "user1 says: still a chat room?":
+                raise NotYet("the chat room's own events stopped working")
+        finally:
+            if client.connected:
+                await client.disconnect()
+            if server is not None:
+                await server.aclose()
+        return "'scream' is acknowledged with the text screamed, and the room still chats."
+
+    return await _judge(conversation, f"no acknowledgement within {TIMEOUT} s (does the 'scream' handler return the reply?)")

@@ -81,6 +81,10 @@ class EventChatClient(ClientWidget):
         self._set_state("CLOSING")
         self._spawn(self._sio.disconnect())
 
+    def text_of(self, message: tuple[str, Any]) -> str:
+        """What an event from the room says, as a person reads it: its data."""
+        return str(message[1])
+
     def _record(self, kind: str, data: Any) -> None:
         if kind == "message" and data[0] == "enter":
             learn_nickname(self, str(data[1]))

@@ -1,0 +1,65 @@
+"""course.py: the learner's own copy of the notebooks, and putting a lesson back."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("course", HERE / "course.py")
+course = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(course)
+
+
+@pytest.fixture
+def folders(tmp_path):
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    for name in ["00-start-here", "01-echo", "03-chat"]:
+        (lessons / f"{name}.ipynb").write_text(f"the course's {name}")
+    return lessons, tmp_path / "my-notebooks"
+
+
+def test_the_working_copy_is_made_once_and_then_left_to_the_learner(folders):
+    lessons, mine = folders
+    assert course.make_working_copy(lessons, mine) == ["00-start-here.ipynb", "01-echo.ipynb", "03-chat.ipynb"]
+    (mine / "01-echo.ipynb").write_text("my answers")
+    (lessons / "04-json-chat.ipynb").write_text("a lesson that came with git pull")
+    assert course.make_working_copy(lessons, mine) == ["04-json-chat.ipynb"]  # only what is new
+    assert (mine / "01-echo.ipynb").read_text() == "my answers"
+
+
+def test_reset_puts_one_lesson_back_and_keeps_the_learners_version(folders):
+    lessons, mine = folders
+    course.make_working_copy(lessons, mine)
+    (mine / "03-chat.ipynb").write_text("my answers")
+    (mine / "01-echo.ipynb").write_text("my other answers")
+    assert course.reset_lessons(["03"], lessons, mine) == ["03-chat.ipynb"]
+    assert (mine / "03-chat.ipynb").read_text() == "the course's 03-chat"
+    assert (mine / "01-echo.ipynb").read_text() == "my other answers"
+    [backup] = (mine / "backups").iterdir()
+    assert backup.name.startswith("03-chat-") and backup.read_text() == "my answers"
+
+    assert course.reset_lessons(["--all"], lessons, mine) == ["00-start-here.ipynb", "01-echo.ipynb", "03-chat.ipynb"]
+    assert (mine / "01-echo.ipynb").read_text() == "the course's 01-echo"
+
+
+def test_reset_refuses_an_unknown_lesson_and_changes_nothing(folders):
+    lessons, mine = folders
+    course.make_working_copy(lessons, mine)
+    (mine / "01-echo.ipynb").write_text("my answers")
+    with pytest.raises(SystemExit, match="no lesson '09'; the lessons are: 00-start-here, 01-echo, 03-chat"):
+        course.reset_lessons(["01", "09"], lessons, mine)
+    assert (mine / "01-echo.ipynb").read_text() == "my answers"
+    assert not (mine / "backups").exists()
+
+
+def test_the_reset_command_says_what_lessons_exist():
+    result = subprocess.run([sys.executable, str(HERE / "course.py"), "reset", "no-such-lesson"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "no lesson 'no-such-lesson'; the lessons are: 00-start-here" in result.stderr
