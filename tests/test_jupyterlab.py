@@ -130,6 +130,26 @@ def run_cell(page, cell) -> None:
     page.keyboard.press("Shift+Enter")
 
 
+def newest_line_in_view(cell) -> bool:
+    """Whether a widget's event log has more lines than it shows, and shows its newest one."""
+    return cell.evaluate(
+        """cell => {
+            const logs = [...cell.querySelectorAll("div")].filter(d => d.style.flexDirection === "column-reverse");
+            const log = logs[logs.length - 1];
+            const lines = log.firstElementChild.children;
+            const newest = lines[lines.length - 1].getBoundingClientRect();
+            const box = log.getBoundingClientRect();
+            return log.scrollHeight > log.clientHeight && newest.top >= box.top - 1 && newest.bottom <= box.bottom + 1;
+        }"""
+    )
+
+
+def type_and_press_enter(page, box, text: str) -> None:
+    box.click()
+    box.fill(text)
+    box.press("Enter")
+
+
 def run_all_from_scratch(page, panel) -> None:
     """Clear every output, Run All, wait for the last cell; check it went through without errors."""
     menu(page, "Edit", "Clear Outputs of All Cells")
@@ -150,6 +170,14 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
         last_cell = panel.locator(".jp-CodeCell").last
         expect(last_cell.locator(".jp-OutputArea-output")).to_have_text("(1000, '')")
 
+        # The hidden solution: one click on its grey line shows the code, as the lesson says.
+        solution_code = panel.locator(".jp-InputArea-editor", has_text="assert await check_ask(ask)")
+        expect(solution_code).to_have_count(0)
+        placeholder = panel.locator(".jp-InputPlaceholder")
+        expect(placeholder).to_have_count(1)
+        placeholder.click()
+        expect(solution_code).to_be_visible()
+
         # The clean-up stopped the server. Re-run the cells that start the server, the
         # client widget and the embedded page, as a learner coming back to them would.
         for source in ['server = ws_course.start("echo")', "client = WebSocketClient(", "show_page(server.page_url)"]:
@@ -157,10 +185,20 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
         client_cell = panel.locator(".jp-CodeCell", has_text="client = WebSocketClient(")
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("OPEN")
 
-        # The widget client, driven with the keyboard and the mouse.
-        client_cell.locator(".widget-text input").fill("typed in the browser")
-        client_cell.locator("button.jupyter-button", has_text="Send").click()
+        # The widget client, driven with the keyboard and the mouse: Enter sends and empties the box.
+        box = client_cell.locator(".widget-text input")
+        type_and_press_enter(page, box, "typed in the browser")
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("message: typed in the browser")
+        expect(box).to_have_value("")
+        box.fill("clicked")
+        client_cell.locator("button.jupyter-button", has_text="Send").click()
+        expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("message: clicked")
+        expect(box).to_have_value("")
+        # More lines than the log shows: it keeps the newest in view.
+        for number in range(12):
+            type_and_press_enter(page, box, f"line {number}")
+        expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("message: line 11")
+        assert newest_line_in_view(client_cell)
 
         # The embedded page connects to the server running in the kernel's process,
         # and works with a real click too.
@@ -220,8 +258,24 @@ def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page)
         expect(news.locator("#messages div").first).to_have_text('news: {"hello":"world"}')
         chat = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
         expect(chat.locator("#messages div").first).to_contain_text("comes in")  # the page joined the room
+
         # The clean-up stopped the servers: the pages saw it, and will not reconnect.
         for frame in (news, chat):
             expect(frame.locator("#state")).to_have_text("disconnected (io server disconnect)")
+
+        # Back to the room, as a learner would: a new server and members, the page joins it,
+        # and a member typed into with real key presses is heard, the newest lines in view.
+        for source in ["room = await ChatRoomView.join", "show_page(server.page_url"]:
+            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
+        room = panel.locator(".jp-CodeCell", has_text="room = await ChatRoomView.join")
+        expect(chat.locator("#state")).to_contain_text("connected (")
+        first_box = room.locator(".widget-text input").first
+        for number in range(12):
+            type_and_press_enter(page, first_box, f"line {number}")
+        expect(room.locator(".jp-OutputArea-output")).to_contain_text("user1 says: line 11")
+        expect(chat.locator("#messages div").last).to_have_text("user1 says: line 11")
+        expect(first_box).to_have_value("")
+        assert newest_line_in_view(room)
+        run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
     finally:
         jupyterlab.shutdown_kernels()

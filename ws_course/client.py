@@ -127,9 +127,9 @@ class ClientWidget:
         self._arrived = asyncio.Event()
         self._outbox: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()  # keep a reference, or a task can vanish
-        self.send_button.on_click(lambda _button: self._send_typed())
+        self.send_button.on_click(lambda _button: self._on_loop(self._send_typed))
         self.text.on_msg(self._on_text_event)  # Enter in the box (the browser sends "submit")
-        self.close_button.on_click(lambda _button: self.close())
+        self.close_button.on_click(lambda _button: self._on_loop(self.close))
         _clients.add(self)
         self._set_state("CONNECTING")
         self._spawn(self._run())
@@ -156,7 +156,25 @@ class ClientWidget:
 
     def _on_text_event(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         if content.get("event") == "submit":
-            self._send_typed()
+            self._on_loop(self._send_typed)
+
+    def _on_loop(self, callback: Callable[[], Any]) -> None:
+        """Run a widget's callback on this client's event loop, the kernel's.
+
+        A click in code (``send_button.click()``) runs its callbacks right here, on
+        the kernel's loop. A click in JupyterLab may not: JupyterLab 4.6 can deliver
+        widget messages on a kernel *subshell*, a thread with an event loop of its
+        own, so that widgets answer while a cell runs. asyncio objects belong to one
+        loop, so such a callback hands its work over with ``call_soon_threadsafe``.
+        """
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self._loop:
+            callback()
+        else:
+            self._loop.call_soon_threadsafe(callback)
 
     async def _send_outbox(self) -> None:
         # One sender, in order: messages reach the server in the order they were sent.
