@@ -8,6 +8,7 @@ from typing import Any
 
 from IPython.display import HTML, Markdown
 
+from .jupyter import browser_url
 from .pages import STATIC
 
 
@@ -28,11 +29,14 @@ def show_page_source(filename: str) -> Markdown:
 def show_page(url: str, height: int = 260) -> HTML:
     """Link to a browser page and embed it in the notebook.
 
-    The embedded frame works when JupyterLab runs on your own machine: your browser
-    then reaches the server at 127.0.0.1 too. On a remote JupyterLab (Binder, a
-    JupyterHub) the server is on another machine and the frame stays empty.
+    ``url`` is the page's address as the kernel knows it, ``server.page_url``
+    (``http://127.0.0.1:PORT/``). Your browser may be on another machine (a
+    JupyterHub, Binder, a remote JupyterLab), where that address means nothing, so
+    the link and the frame go through the Jupyter server instead when there is one:
+    see :func:`ws_course.jupyter.browser_url`. In a plain JupyterLab on your own
+    machine that is ``/proxy/PORT/``; without a Jupyter server, the address itself.
     """
-    url = html.escape(url, quote=True)
+    url = html.escape(browser_url(url), quote=True)
     return HTML(
         f'<p><a href="{url}" target="_blank">Open the page in a new browser tab: {url}</a></p>'
         f'<iframe src="{url}" width="100%" height="{height}" style="border: 1px solid #ccc"></iframe>'

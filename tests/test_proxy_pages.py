@@ -1,0 +1,159 @@
+"""Pages through the Jupyter server: a JupyterLab under a path prefix, as on a hub.
+
+A notebook's ``show_page(server.page_url)`` must give the browser an address on
+the Jupyter server's own origin (``{base_url}proxy/PORT/``), because on a remote
+Jupyter the browser cannot reach ``127.0.0.1:PORT``. Here a real JupyterLab runs
+with ``--ServerApp.base_url=/some/prefix/``; a notebook starts two demo servers
+and embeds their pages; the test checks that messages cross both ways between each
+page and a widget in the kernel, over a WebSocket and over Socket.IO long-polling,
+and that the browser never went to a demo server's own port.
+
+The small tests at the top check :mod:`ws_course.jupyter` against the same real
+server, and against the cases without one (pytest, nbval, scripts).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit
+
+import nbformat
+import pytest
+from lab_helpers import JupyterLab, Traffic, run_all
+from playwright.sync_api import expect
+
+from ws_course import jupyter
+from ws_course.jupyter import browser_url, find_server
+
+PREFIX = "/some/prefix/"
+
+NOTEBOOK_CELLS = [
+    "import ws_course\n"
+    "from ws_course.notebook import show_page\n"
+    "from ws_course.chat_client import ChatClient\n"
+    "from ws_course.socketio_client import EventChatClient",
+    'chat = ws_course.start("json_chat")\nmember = ChatClient(chat.ws_url, json=True)\nmember',
+    "show_page(chat.page_url)",
+    'io_chat = ws_course.start("event_chat")\nio_member = EventChatClient(io_chat.page_url)\nio_member',
+    'show_page(io_chat.page_url + "?transports=polling")',
+]
+
+
+@pytest.fixture(scope="module")
+def prefixed_lab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prefixed-lab-root")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in NOTEBOOK_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / "through-the-proxy.ipynb")
+    lab = JupyterLab(root, tmp_path_factory.mktemp("prefixed-lab-home"), base_url=PREFIX)
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture
+def no_jupyter(monkeypatch):
+    """This process as a plain script sees it: no Jupyter server, no hub."""
+    for variable in ("JPY_PARENT_PID", "JUPYTERHUB_SERVICE_PREFIX", "JUPYTERHUB_API_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    return monkeypatch
+
+
+def as_kernel_of(monkeypatch, lab: JupyterLab) -> None:
+    """Give this process the environment a kernel of ``lab`` has."""
+    monkeypatch.setenv("JPY_PARENT_PID", str(lab.process.pid))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(lab.runtime_dir))
+
+
+def test_without_a_jupyter_server_a_page_keeps_its_address(no_jupyter):
+    assert find_server() is None
+    assert browser_url("http://127.0.0.1:8001/?transports=polling") == "http://127.0.0.1:8001/?transports=polling"
+    # A kernel started by nbval or nbconvert: its parent (this process) is no Jupyter server.
+    no_jupyter.setenv("JPY_PARENT_PID", str(os.getpid()))
+    assert find_server() is None
+    assert browser_url("http://127.0.0.1:8001/") == "http://127.0.0.1:8001/"
+
+
+def test_on_a_hub_the_service_prefix_says_where_pages_are(no_jupyter):
+    no_jupyter.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
+    assert browser_url("http://127.0.0.1:8001/?transports=polling") == "/user/alice/proxy/8001/?transports=polling"
+    # Only this machine's pages go through the proxy; other addresses are left alone.
+    assert browser_url("http://192.0.2.7:8001/") == "http://192.0.2.7:8001/"
+    assert browser_url("ws://127.0.0.1:8001/") == "ws://127.0.0.1:8001/"
+
+
+def test_a_kernel_finds_its_jupyter_server_and_its_proxy(prefixed_lab, no_jupyter):
+    as_kernel_of(no_jupyter, prefixed_lab)
+    server = find_server()
+    assert server is not None
+    assert (server.base_url, server.proxy) == (PREFIX, True)
+    assert browser_url("http://localhost:8001/page?x=1") == "/some/prefix/proxy/8001/page?x=1"
+
+
+def test_a_jupyter_server_without_the_proxy_keeps_the_direct_address(tmp_path, no_jupyter):
+    # What "jupyter server extension disable jupyter_server_proxy" writes.
+    config = tmp_path / "home" / "config" / "jupyter_server_config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text('{"ServerApp": {"jpserver_extensions": {"jupyter_server_proxy": false}}}')
+    lab = JupyterLab(tmp_path / "root", tmp_path / "home")
+    try:
+        as_kernel_of(no_jupyter, lab)
+        assert find_server().proxy is False
+        assert browser_url("http://127.0.0.1:8001/") == "http://127.0.0.1:8001/"
+    finally:
+        lab.stop()
+    jupyter._has_proxy.cache_clear()
+
+
+def test_pages_work_through_the_jupyter_server_under_a_prefix(prefixed_lab, browser):
+    context = browser.new_context()
+    traffic = Traffic(context)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        panel = prefixed_lab.open_notebook(page, "through-the-proxy.ipynb")
+        run_all(page, panel)
+        cells = panel.locator(".jp-CodeCell")
+
+        # The frames point at the Jupyter server, under its prefix.
+        chat_frame, io_frame = cells.nth(2).locator("iframe"), cells.nth(4).locator("iframe")
+        chat_src, io_src = chat_frame.get_attribute("src"), io_frame.get_attribute("src")
+        assert re.fullmatch(r"/some/prefix/proxy/\d+/", chat_src), chat_src
+        assert re.fullmatch(r"/some/prefix/proxy/\d+/\?transports=polling", io_src), io_src
+        demo_ports = {int(chat_src.split("/")[4]), int(io_src.split("/")[4])}
+
+        # JSON chat over a WebSocket: the widget joined first (user1), then the page (user2).
+        chat, member = chat_frame.content_frame, cells.nth(1)
+        expect(chat.locator("#state")).to_have_text("open")
+        expect(chat.locator("#messages div").first).to_have_text("user2 comes in")
+        expect(member.locator(".jp-OutputArea-output")).to_contain_text("user2 comes in")
+        chat.locator("#sendTxt").fill("hello from the page")
+        chat.locator("#sendBtn").click()
+        expect(member.locator(".jp-OutputArea-output")).to_contain_text("user2 says: hello from the page")
+        member.locator(".widget-text input").fill("hello from the widget")
+        member.locator("button.jupyter-button", has_text="Send").click()
+        expect(chat.locator("#messages div").last).to_have_text("user1 says: hello from the widget")
+
+        # Socket.IO, long-polling only (the page's ?transports=polling).
+        io, io_member = io_frame.content_frame, cells.nth(3)
+        expect(io.locator("#state")).to_have_text("connected (polling)")
+        expect(io.locator("#messages div").first).to_have_text("user2 comes in")
+        io.locator("#sendTxt").fill("polled from the page")
+        io.locator("#sendBtn").click()
+        expect(io_member.locator(".jp-OutputArea-output")).to_contain_text("user2 says: polled from the page")
+        io_member.locator(".widget-text input").fill("emitted by the widget")
+        io_member.locator("button.jupyter-button", has_text="Send").click()
+        expect(io.locator("#messages div").last).to_have_text("user1 says: emitted by the widget")
+        expect(io.locator("#state")).to_have_text("connected (polling)")  # it never upgraded
+    finally:
+        prefixed_lab.shutdown_kernels()
+        context.close()
+
+    # Where the browser went: only to the Jupyter server, never to a demo server's port.
+    assert traffic.ports() <= {prefixed_lab.port, None}, traffic.urls
+    assert not demo_ports & traffic.ports()
+    proxied = [urlsplit(url) for url in traffic.urls if "/proxy/" in url]
+    assert all(url.path.startswith(PREFIX + "proxy/") for url in proxied)
+    assert any(url.scheme == "ws" for url in proxied), "the JSON chat page's WebSocket"
+    polls = [url for url in proxied if url.path.endswith("/socket.io/")]
+    assert polls and all("transport=polling" in url.query for url in polls)
