@@ -62,16 +62,18 @@ def jupyter_env(home: Path) -> dict[str, str]:
 QUIET_LAB = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, what: str, log: Path, timeout: float = 60) -> None:
-    """Wait until ``url`` answers (any HTTP status counts), or fail if ``process`` ended."""
+def wait_until_up(
+    url: str, process: subprocess.Popen, what: str, log: Path, timeout: float = 60, any_status: bool = True
+) -> None:
+    """Wait until ``url`` answers (with any HTTP status, or only a success), or fail if ``process`` ended."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             urllib.request.urlopen(url, timeout=5).close()
             return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
+        except OSError as error:
+            if any_status and isinstance(error, urllib.error.HTTPError):
+                return  # it answered
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{what} did not start: see {log}") from None
             time.sleep(0.2)
@@ -219,3 +221,17 @@ class Traffic:
     def ports(self) -> set[int | None]:
         """The ports the browser connected to (None for data: and other URLs without a host)."""
         return {urlsplit(url).port if urlsplit(url).hostname else None for url in self.urls}
+
+    def check_only_through(self, port: int, base_url: str, demo_ports: set[int]) -> None:
+        """Every URL went to ``port``; the demo pages' traffic went through ``{base_url}proxy/``.
+
+        The JSON chat page's WebSocket and the Socket.IO page's long-polling
+        requests (and no Socket.IO WebSocket) must be among them.
+        """
+        assert self.ports() <= {port, None}, [url for url in self.urls if urlsplit(url).port != port]
+        assert not demo_ports & self.ports()
+        proxied = [urlsplit(url) for url in self.urls if "/proxy/" in url]
+        assert proxied and all(url.path.startswith(base_url + "proxy/") for url in proxied), proxied
+        assert any(url.scheme == "ws" for url in proxied), "no WebSocket through the proxy"
+        polls = [url for url in proxied if url.path.endswith("/socket.io/")]
+        assert polls and all("transport=polling" in url.query for url in polls), polls

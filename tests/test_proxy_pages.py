@@ -15,37 +15,22 @@ server, and against the cases without one (pytest, nbval, scripts).
 from __future__ import annotations
 
 import os
-import re
-from urllib.parse import urlsplit
 
-import nbformat
+import pages_notebook
 import pytest
 from lab_helpers import JupyterLab, Traffic, run_all
-from playwright.sync_api import expect
+from pages_notebook import check_pages_and_widgets_talk, write_notebook
 
 from ws_course import jupyter
 from ws_course.jupyter import browser_url, find_server
 
 PREFIX = "/some/prefix/"
 
-NOTEBOOK_CELLS = [
-    "import ws_course\n"
-    "from ws_course.notebook import show_page\n"
-    "from ws_course.chat_client import ChatClient\n"
-    "from ws_course.socketio_client import EventChatClient",
-    'chat = ws_course.start("json_chat")\nmember = ChatClient(chat.ws_url, json=True)\nmember',
-    "show_page(chat.page_url)",
-    'io_chat = ws_course.start("event_chat")\nio_member = EventChatClient(io_chat.page_url)\nio_member',
-    'show_page(io_chat.page_url + "?transports=polling")',
-]
-
 
 @pytest.fixture(scope="module")
 def prefixed_lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("prefixed-lab-root")
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in NOTEBOOK_CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "through-the-proxy.ipynb")
+    write_notebook(root / "through-the-proxy.ipynb", pages_notebook.CELLS)
     lab = JupyterLab(root, tmp_path_factory.mktemp("prefixed-lab-home"), base_url=PREFIX)
     yield lab
     lab.stop()
@@ -113,47 +98,10 @@ def test_pages_work_through_the_jupyter_server_under_a_prefix(prefixed_lab, brow
     try:
         panel = prefixed_lab.open_notebook(page, "through-the-proxy.ipynb")
         run_all(page, panel)
-        cells = panel.locator(".jp-CodeCell")
-
-        # The frames point at the Jupyter server, under its prefix.
-        chat_frame, io_frame = cells.nth(2).locator("iframe"), cells.nth(4).locator("iframe")
-        chat_src, io_src = chat_frame.get_attribute("src"), io_frame.get_attribute("src")
-        assert re.fullmatch(r"/some/prefix/proxy/\d+/", chat_src), chat_src
-        assert re.fullmatch(r"/some/prefix/proxy/\d+/\?transports=polling", io_src), io_src
-        demo_ports = {int(chat_src.split("/")[4]), int(io_src.split("/")[4])}
-
-        # JSON chat over a WebSocket: the widget joined first (user1), then the page (user2).
-        chat, member = chat_frame.content_frame, cells.nth(1)
-        expect(chat.locator("#state")).to_have_text("open")
-        expect(chat.locator("#messages div").first).to_have_text("user2 comes in")
-        expect(member.locator(".jp-OutputArea-output")).to_contain_text("user2 comes in")
-        chat.locator("#sendTxt").fill("hello from the page")
-        chat.locator("#sendBtn").click()
-        expect(member.locator(".jp-OutputArea-output")).to_contain_text("user2 says: hello from the page")
-        member.locator(".widget-text input").fill("hello from the widget")
-        member.locator("button.jupyter-button", has_text="Send").click()
-        expect(chat.locator("#messages div").last).to_have_text("user1 says: hello from the widget")
-
-        # Socket.IO, long-polling only (the page's ?transports=polling).
-        io, io_member = io_frame.content_frame, cells.nth(3)
-        expect(io.locator("#state")).to_have_text("connected (polling)")
-        expect(io.locator("#messages div").first).to_have_text("user2 comes in")
-        io.locator("#sendTxt").fill("polled from the page")
-        io.locator("#sendBtn").click()
-        expect(io_member.locator(".jp-OutputArea-output")).to_contain_text("user2 says: polled from the page")
-        io_member.locator(".widget-text input").fill("emitted by the widget")
-        io_member.locator("button.jupyter-button", has_text="Send").click()
-        expect(io.locator("#messages div").last).to_have_text("user1 says: emitted by the widget")
-        expect(io.locator("#state")).to_have_text("connected (polling)")  # it never upgraded
+        demo_ports = check_pages_and_widgets_talk(panel, PREFIX)
     finally:
         prefixed_lab.shutdown_kernels()
         context.close()
 
     # Where the browser went: only to the Jupyter server, never to a demo server's port.
-    assert traffic.ports() <= {prefixed_lab.port, None}, traffic.urls
-    assert not demo_ports & traffic.ports()
-    proxied = [urlsplit(url) for url in traffic.urls if "/proxy/" in url]
-    assert all(url.path.startswith(PREFIX + "proxy/") for url in proxied)
-    assert any(url.scheme == "ws" for url in proxied), "the JSON chat page's WebSocket"
-    polls = [url for url in proxied if url.path.endswith("/socket.io/")]
-    assert polls and all("transport=polling" in url.query for url in polls)
+    traffic.check_only_through(prefixed_lab.port, PREFIX, demo_ports)
