@@ -47,27 +47,36 @@ def check_pages_and_widgets_talk(panel, base_url: str) -> set[int]:
     assert re.fullmatch(proxy, chat_src), chat_src
     assert re.fullmatch(proxy + r"\?transports=polling", io_src), io_src
 
-    # JSON chat over a WebSocket: the widget joined first (user1), then the page (user2).
+    # JSON chat over a WebSocket. Two members: the widget and the page (in whichever
+    # order they got in; a newcomer's first message is its own arrival).
     chat, member = chat_frame.content_frame, cells.nth(1).locator(".jp-OutputArea-output")
     expect(chat.locator("#state")).to_have_text("open")
-    expect(chat.locator("#messages div").first).to_have_text("user2 comes in")
-    expect(member).to_contain_text("user2 comes in")
+    page_user, widget_user = arrivals(chat)
+    expect(member).to_contain_text(f"{page_user} comes in")
     chat.locator("#sendTxt").fill("hello from the page")
     chat.locator("#sendBtn").click()
-    expect(member).to_contain_text("user2 says: hello from the page")
+    expect(member).to_contain_text(f"{page_user} says: hello from the page")
     member.locator(".widget-text input").fill("hello from the widget")
     member.locator("button.jupyter-button", has_text="Send").click()
-    expect(chat.locator("#messages div").last).to_have_text("user1 says: hello from the widget")
+    expect(chat.locator("#messages div").last).to_have_text(f"{widget_user} says: hello from the widget")
 
     # Socket.IO, long-polling only: every packet is an HTTP request through the proxy.
     io, io_member = io_frame.content_frame, cells.nth(3).locator(".jp-OutputArea-output")
     expect(io.locator("#state")).to_have_text("connected (polling)")
-    expect(io.locator("#messages div").first).to_have_text("user2 comes in")
+    page_user, widget_user = arrivals(io)
     io.locator("#sendTxt").fill("polled from the page")
     io.locator("#sendBtn").click()
-    expect(io_member).to_contain_text("user2 says: polled from the page")
+    expect(io_member).to_contain_text(f"{page_user} says: polled from the page")
     io_member.locator(".widget-text input").fill("emitted by the widget")
     io_member.locator("button.jupyter-button", has_text="Send").click()
-    expect(io.locator("#messages div").last).to_have_text("user1 says: emitted by the widget")
+    expect(io.locator("#messages div").last).to_have_text(f"{widget_user} says: emitted by the widget")
     expect(io.locator("#state")).to_have_text("connected (polling)")  # it never upgraded
     return {int(re.fullmatch(proxy, chat_src)[1]), int(re.match(proxy, io_src)[1])}
+
+
+def arrivals(frame) -> tuple[str, str]:
+    """The nicknames of a room's page and of the widget, the room's only other member."""
+    first = frame.locator("#messages div").first
+    expect(first).to_have_text(re.compile(r"user[12] comes in"))
+    page_user = first.text_content().split()[0]
+    return page_user, {"user1": "user2", "user2": "user1"}[page_user]
