@@ -17,6 +17,7 @@ from hub import log_in
 from lab_helpers import Traffic, open_notebook, run_all
 from pages_notebook import CELLS, check_pages_and_widgets_talk, write_notebook
 from playwright.sync_api import expect
+from proxy_headers import HeaderRecorder, origin_matches_host
 
 CLASS_CHAT_CELLS = [
     "from ws_course.class_chat import join_class_chat, show_class_chat\nclassmate = join_class_chat()\nclassmate",
@@ -58,3 +59,31 @@ def test_a_notebook_on_the_hub_reaches_its_servers_through_the_hub(hub, browser)
     service_port = urlsplit(hub.api("GET", "/services/class-chat")["url"]).port
     traffic.check_only_through(hub.port, "/user/alice/", demo_ports | {service_port})
     assert any(urlsplit(url).path == "/services/class-chat/" and url.startswith("ws:") for url in traffic.urls)
+
+
+def test_what_a_demo_server_sees_through_the_hub(hub, browser):
+    """Headers for an origin check, through the hub's proxy and then alice's jupyter-server-proxy."""
+    hub.wait_for_server("alice")
+    recorder = HeaderRecorder()
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        log_in(page, hub, "alice")
+        recorder.visit(page, f"{hub.url}/user/alice/proxy/{recorder.port}/")
+    finally:
+        context.close()
+        recorder.stop()
+    public = f"127.0.0.1:{hub.port}"
+    seen = recorder.headers
+    assert {seen[kind]["Host"] for kind in ("page", "websocket", "poll")} == {public}
+    assert seen["websocket"]["Origin"] == seen["poll"]["Origin"] == f"http://{public}"
+    # configurable-http-proxy adds X-Forwarded-*: on HTTP requests with the host, on the
+    # WebSocket handshake without it, and with the scheme "ws".
+    for kind in ("page", "poll"):
+        assert (seen[kind]["X-Forwarded-Host"], seen[kind]["X-Forwarded-Proto"]) == (public, "http")
+        assert seen[kind]["X-Forwarded-Prefix"] == f"/user/alice/proxy/{recorder.port}"
+    assert "X-Forwarded-Host" not in seen["websocket"]
+    assert seen["websocket"]["X-Forwarded-Proto"] == "ws"
+    assert {seen[kind]["X-Forwarded-Port"] for kind in seen} == {str(hub.port)}
+    assert origin_matches_host(seen["websocket"]) and origin_matches_host(seen["poll"])

@@ -20,6 +20,7 @@ import pages_notebook
 import pytest
 from lab_helpers import JupyterLab, Traffic, run_all
 from pages_notebook import check_pages_and_widgets_talk, write_notebook
+from proxy_headers import HeaderRecorder, origin_matches_host
 
 from ws_course import jupyter
 from ws_course.jupyter import browser_url, find_server
@@ -105,3 +106,24 @@ def test_pages_work_through_the_jupyter_server_under_a_prefix(prefixed_lab, brow
 
     # Where the browser went: only to the Jupyter server, never to a demo server's port.
     traffic.check_only_through(prefixed_lab.port, PREFIX, demo_ports)
+
+
+def test_what_a_demo_server_sees_through_jupyter_server_proxy(prefixed_lab, page):
+    """Headers for an origin check: Host and Origin both say the Jupyter server; nothing forwarded."""
+    recorder = HeaderRecorder()
+    try:
+        page.goto(f"{prefixed_lab.url}/api/status?token={prefixed_lab.token}")  # logs in: a cookie
+        recorder.visit(page, f"{prefixed_lab.url}/proxy/{recorder.port}/")
+    finally:
+        recorder.stop()
+    jupyter = f"127.0.0.1:{prefixed_lab.port}"
+    seen = recorder.headers
+    assert {seen[kind]["Host"] for kind in ("page", "websocket", "poll")} == {jupyter}
+    assert "Origin" not in seen["page"]  # a browser sends none when it navigates
+    assert seen["websocket"]["Origin"] == seen["poll"]["Origin"] == f"http://{jupyter}"
+    for kind in ("page", "websocket", "poll"):
+        assert not {"X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-For"} & set(seen[kind]), seen[kind]
+    # jupyter-server-proxy says where it serves the page, on plain HTTP requests only.
+    assert seen["page"]["X-Forwarded-Prefix"] == seen["poll"]["X-Forwarded-Prefix"] == f"{PREFIX}proxy/{recorder.port}"
+    assert "X-Forwarded-Prefix" not in seen["websocket"]
+    assert origin_matches_host(seen["websocket"]) and origin_matches_host(seen["poll"])
