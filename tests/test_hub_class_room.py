@@ -12,6 +12,7 @@ import json
 import textwrap
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from hub import log_in
@@ -22,6 +23,7 @@ from websockets.sync.client import connect  # the sync client: these tests drive
 from ws_course import hub_room
 
 ROOM = "/services/class-chat/"
+HERE = Path(__file__).resolve().parent
 
 
 def room_socket(hub) -> str:
@@ -54,7 +56,9 @@ def say(page, text: str) -> None:
 
 
 def test_the_teachers_lines_are_the_documented_ones():
+    """The hub in these tests runs exactly the lines that the module and the README give teachers."""
     assert textwrap.indent(hub_room.jupyterhub_config(), "    ") in hub_room.__doc__
+    assert textwrap.indent(hub_room.jupyterhub_config(), "  ") in (HERE.parent / "README.md").read_text()
 
 
 def test_two_students_chat_in_the_class_room_under_their_hub_names(hub, browser):

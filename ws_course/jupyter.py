@@ -33,6 +33,12 @@ With neither, as in a plain script, in pytest or under ``ws-course serve``,
 :func:`browser_url` returns the address unchanged. The widgets in the kernel
 keep connecting to ``127.0.0.1`` directly: they are on the server's machine.
 
+Two things change for a page behind the proxy. Its requests carry the Jupyter
+server's address in ``Host`` and ``Origin`` (and, behind JupyterHub's proxy,
+``X-Forwarded-Host`` and ``X-Forwarded-Proto``), not the demo server's own. And
+jupyter-server-proxy (4.6) does not pass WebSocket close codes on: when the server
+closes with 1001, the page sees 1005, "no code".
+
     >>> from ws_course.jupyter import browser_url
     >>> browser_url("http://127.0.0.1:43117/")     # in a notebook on a JupyterLab at /
     '/proxy/43117/'
