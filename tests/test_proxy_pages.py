@@ -20,6 +20,7 @@ import pages_notebook
 import pytest
 from lab_helpers import JupyterLab, Traffic, run_all
 from pages_notebook import check_pages_and_widgets_talk, write_notebook
+from playwright.sync_api import expect
 from proxy_headers import HeaderRecorder, origin_matches_host
 
 from ws_course import jupyter
@@ -100,6 +101,13 @@ def test_pages_work_through_the_jupyter_server_under_a_prefix(prefixed_lab, brow
         panel = prefixed_lab.open_notebook(page, "through-the-proxy.ipynb")
         run_all(page, panel)
         demo_ports = check_pages_and_widgets_talk(panel, PREFIX)
+
+        # "Open the page in a new browser tab": a tab of its own, through the proxy too.
+        with context.expect_page() as new_tab:
+            panel.locator(".jp-CodeCell").nth(2).locator("a", has_text="Open the page").click()
+        tab = new_tab.value
+        expect(tab.locator("#state")).to_have_text("open")
+        expect(tab.locator("#messages div").first).to_have_text("user3 comes in")
     finally:
         prefixed_lab.shutdown_kernels()
         context.close()
