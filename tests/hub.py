@@ -127,6 +127,8 @@ c.JupyterHub.pid_file = {str(folder / "jupyterhub.pid")!r}
 c.JupyterHub.db_url = "sqlite:///{folder / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = {str(folder / "jupyterhub_cookie_secret")!r}
 c.JupyterHub.log_level = "INFO"
+# The API's "start a server" answers at once (202) rather than after up to 10 s of waiting.
+c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 
 c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = {PASSWORD!r}
