@@ -253,13 +253,15 @@ def same_origin(request: Request) -> bool:
     A browser always sends ``Origin`` with a WebSocket handshake, and a page
     cannot change it. Behind the hub's proxy the ``Host`` header is still the one
     the browser used (configurable-http-proxy keeps it; ``X-Forwarded-Host``, when
-    a proxy sets it, wins), and ``X-Forwarded-Proto`` gives the scheme.
+    a proxy in front sets it, wins). Only the host and port are compared, not the
+    scheme: a TLS proxy in front of the hub may not say ``https`` in
+    ``X-Forwarded-Proto``, and a page on this very host is this site either way.
     """
     origin = request.headers.get("Origin")
     host = request.headers.get("X-Forwarded-Host") or request.headers.get("Host")
     if not origin or not host:
         return False
-    return origin.lower() == f"{forwarded_scheme(request)}://{host.split(',')[0].strip()}".lower()
+    return urlsplit(origin).netloc.lower() == host.split(",")[0].strip().lower()
 
 
 def jupyterhub_config(port: int = 10101, name: str = "class-chat") -> str:
