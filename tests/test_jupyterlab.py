@@ -9,92 +9,20 @@ its Send button with the mouse, and reads the reply in the page.
 
 from __future__ import annotations
 
-import json
 import re
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from lab_helpers import (
+    NOTEBOOKS,
+    PROXIED_SERVER_SHUTDOWN,
+    JupyterLab,
+    newest_line_in_view,
+    run_all_from_scratch,
+    run_cell,
+    type_and_press_enter,
+)
 from playwright.sync_api import expect
-
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
-NOTEBOOK_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class JupyterLab:
-    """A JupyterLab server on a copy of the notebooks, with all its files in a temporary folder."""
-
-    def __init__(self, root: Path, home: Path) -> None:
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.url = f"http://127.0.0.1:{self.port}"
-        # Render every cell, not only those in view, so the test can read any output.
-        settings = home / "settings" / "@jupyterlab" / "notebook-extension"
-        settings.mkdir(parents=True)
-        (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-        env = {
-            **os.environ,
-            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-            "HOME": str(home),
-            "JUPYTER_CONFIG_DIR": str(home / "config"),
-            "JUPYTER_DATA_DIR": str(home / "data"),
-            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-            "IPYTHONDIR": str(home / "ipython"),
-        }
-        self.log = open(home / "jupyterlab.log", "wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-                f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={root}",
-                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            ],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.api("GET", "/api/status")
-                break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"JupyterLab did not start: see {home / 'jupyterlab.log'}")
-                time.sleep(0.25)
-
-    def api(self, method: str, path: str):
-        request = urllib.request.Request(
-            self.url + path, method=method, headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-            return json.loads(body) if body else None
-
-    def shutdown_kernels(self) -> None:
-        for kernel in self.api("GET", "/api/kernels"):
-            self.api("DELETE", f"/api/kernels/{kernel['id']}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
@@ -107,63 +35,9 @@ def jupyterlab(tmp_path_factory):
     lab.stop()
 
 
-def open_notebook(page, lab: JupyterLab, name: str):
-    page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
-    panel = page.locator(NOTEBOOK_PANEL)
-    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
-    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
-    news = page.locator(".jp-toast-button", has_text="No")  # "get notified about Jupyter news?"
-    if news.count():
-        news.first.click()
-    return panel
-
-
-def menu(page, *items: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text=items[0]).click()
-    for item in items[1:]:
-        page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
-
-
-def run_cell(page, cell) -> None:
-    """Select a cell (click its prompt, as a learner would) and run it with Shift+Enter."""
-    cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Shift+Enter")
-
-
-def newest_line_in_view(cell) -> bool:
-    """Whether a widget's event log has more lines than it shows, and shows its newest one."""
-    return cell.evaluate(
-        """cell => {
-            const logs = [...cell.querySelectorAll("div")].filter(d => d.style.flexDirection === "column-reverse");
-            const log = logs[logs.length - 1];
-            const lines = log.firstElementChild.children;
-            const newest = lines[lines.length - 1].getBoundingClientRect();
-            const box = log.getBoundingClientRect();
-            return log.scrollHeight > log.clientHeight && newest.top >= box.top - 1 && newest.bottom <= box.bottom + 1;
-        }"""
-    )
-
-
-def type_and_press_enter(page, box, text: str) -> None:
-    box.click()
-    box.fill(text)
-    box.press("Enter")
-
-
-def run_all_from_scratch(page, panel) -> None:
-    """Clear every output, Run All, wait for the last cell; check it went through without errors."""
-    menu(page, "Edit", "Clear Outputs of All Cells")
-    expect(panel.locator(".jp-OutputArea-output")).to_have_count(0)
-    menu(page, "Run", "Run All Cells")
-    last_prompt = panel.locator(".jp-CodeCell").last.locator(".jp-InputPrompt")
-    expect(last_prompt).to_have_text(re.compile(r"\[\d+\]:"), timeout=90_000)
-    expect(panel.locator(".jp-OutputArea-output", has_text="[PASS] Well done")).to_have_count(1)
-    expect(panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
-
-
 def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
     page.set_default_timeout(30_000)
-    panel = open_notebook(page, jupyterlab, "01-echo.ipynb")
+    panel = jupyterlab.open_notebook(page, "01-echo.ipynb")
     try:
         # Run All, from cleared outputs: every output seen below comes from this run.
         run_all_from_scratch(page, panel)
@@ -200,8 +74,8 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("message: line 11")
         assert newest_line_in_view(client_cell)
 
-        # The embedded page connects to the server running in the kernel's process,
-        # and works with a real click too.
+        # The embedded page connects to the server running in the kernel's process
+        # (through the Jupyter server's proxy), and works with a real click too.
         frame = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url)").frame_locator("iframe")
         expect(frame.locator("#recv")).to_have_text("Connected")
         frame.locator("#sendTxt").fill("from the page")
@@ -210,7 +84,7 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
 
         # The clean-up cell again: it closes the client and stops the server.
         run_cell(page, last_cell)
-        expect(frame.locator("#state")).to_have_text("closed (code 1001)")
+        expect(frame.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("close: code 1000")
     finally:
         jupyterlab.shutdown_kernels()
@@ -221,7 +95,7 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.set_default_timeout(30_000)
-    panel = open_notebook(page, jupyterlab, "03-chat.ipynb")
+    panel = jupyterlab.open_notebook(page, "03-chat.ipynb")
     try:
         # The embedded pages join the room while the notebook runs, whenever the
         # browser gets to them: the cells after them cope (they wait for their message).
@@ -255,7 +129,7 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
         assert ours.locator("#messages img").count() == 0
         assert dialogs == []
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
-        expect(chat_page.locator("#state")).to_have_text("closed (code 1001)")
+        expect(chat_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
     finally:
         jupyterlab.shutdown_kernels()
 
@@ -263,7 +137,7 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
 def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page):
     """Lesson 05 in a real JupyterLab: widgets on python-socketio, pages on the official JS client."""
     page.set_default_timeout(30_000)
-    panel = open_notebook(page, jupyterlab, "05-socketio.ipynb")
+    panel = jupyterlab.open_notebook(page, "05-socketio.ipynb")
     try:
         run_all_from_scratch(page, panel)
         news = panel.locator(".jp-CodeCell", has_text="show_page(news.page_url").frame_locator("iframe")
