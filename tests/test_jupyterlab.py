@@ -1,23 +1,33 @@
-"""End to end: a learner's JupyterLab in headless Chromium, driven with the mouse.
+"""End to end: a learner's JupyterLab in headless Chromium, driven with the mouse and keyboard.
 
 nbval runs the notebooks, but it cannot see what a learner sees: output written
 from a task started by a real click in the browser can be lost, while output from
-``button.click()`` in code never is. So this test opens a notebook in a real
-JupyterLab, runs it from the menu, then types into the widget client and clicks
-its Send button with the mouse, and reads the reply in the page.
+``button.click()`` in code never is. So these tests open lessons in a real
+JupyterLab, run them from the menu, type into the widgets and the embedded pages,
+and read what comes back in the page.
+
+Each test runs twice: in a JupyterLab on this machine, and in alice's JupyterLab on
+a real JupyterHub (tests/hub.py). On the hub, the browser records every request
+and WebSocket of every frame, and none may go anywhere but the hub's address: no
+demo server's port. That is what makes the hub run mean "the browser is on another
+machine".
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+from urllib.parse import urlsplit
 
 import pytest
+from hub import log_in
 from lab_helpers import (
     NOTEBOOKS,
     PROXIED_SERVER_SHUTDOWN,
     JupyterLab,
+    Traffic,
     newest_line_in_view,
+    open_notebook,
     run_all_from_scratch,
     run_cell,
     type_and_press_enter,
@@ -25,17 +35,49 @@ from lab_helpers import (
 from playwright.sync_api import expect
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab-root")
+class OnTheHub:
+    """Alice's JupyterLab on a real JupyterHub, with the two methods of :class:`JupyterLab` the tests use."""
+
+    def __init__(self, hub, user: str = "alice") -> None:
+        self.hub, self.user = hub, user
+
+    def open_notebook(self, page, name: str):
+        log_in(page, self.hub, self.user)
+        return open_notebook(page, f"{self.hub.url}/user/{self.user}", name)
+
+    def shutdown_kernels(self) -> None:
+        self.hub.shutdown_kernels(self.user)
+
+
+@pytest.fixture(scope="module", params=["lab", "hub"])
+def jupyterlab(request, tmp_path_factory):
+    """A JupyterLab on this machine, or alice's on a JupyterHub, with a copy of the lessons."""
+    if request.param == "lab":
+        root = tmp_path_factory.mktemp("lab-root")
+        lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"))
+    else:
+        hub = request.getfixturevalue("hub")
+        hub.wait_for_server("alice")
+        root, lab = hub.folder / "users" / "alice", OnTheHub(hub)
     for notebook in NOTEBOOKS.glob("*.ipynb"):  # a copy: JupyterLab may save what it opens
         shutil.copy(notebook, root)
-    lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"))
     yield lab
-    lab.stop()
+    if request.param == "lab":
+        lab.stop()
 
 
-def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
+@pytest.fixture
+def traffic(jupyterlab, page):
+    """Every URL the test's browser opens; on the hub, all of them must go to the hub's address."""
+    traffic = Traffic(page.context)
+    yield traffic
+    if isinstance(jupyterlab, OnTheHub):
+        elsewhere = [url for url in traffic.urls if urlsplit(url).hostname and urlsplit(url).port != jupyterlab.hub.port]
+        assert not elsewhere, f"the browser went around the hub: {elsewhere}"
+        assert any("/user/alice/proxy/" in url for url in traffic.urls), "no page went through the proxy"
+
+
+def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page, traffic):
     page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "01-echo.ipynb")
     try:
@@ -90,7 +132,7 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
         jupyterlab.shutdown_kernels()
 
 
-def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(jupyterlab, page):
+def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(jupyterlab, page, traffic):
     """Lesson 03's XSS demo: the payload runs in the article's page (sandboxed), and is text everywhere else."""
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -107,17 +149,24 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
             run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
         demo = panel.locator(".jp-CodeCell", has_text="show_xss_demo(server.page_url)")
         article, ours = demo.frame_locator("iframe.article-page"), demo.frame_locator("iframe.our-page")
+        on_the_hub = isinstance(jupyterlab, OnTheHub)
         expect(ours.locator("#state")).to_have_text("open")
         expect(ours.locator("#messages div").first).to_have_text(re.compile(r"user\d+ comes in"))
-        # The article's page has no state line: it is in the room once it hears our page arrive after it.
-        expect(article.locator("body > div").first).to_have_text(re.compile(r"user\d+ comes in"))
-        expect(article.locator("h1")).to_have_text("Chat Room")
+        if on_the_hub:
+            # The article's page is never served through the Jupyter server: on a hub, a note instead.
+            expect(demo.locator(".article-page-note")).to_contain_text("cannot be shown safely here")
+            expect(demo.locator("iframe.article-page")).to_have_count(0)
+        else:
+            # The article's page has no state line: it is in the room once it hears our page arrive after it.
+            expect(article.locator("body > div").first).to_have_text(re.compile(r"user\d+ comes in"))
+            expect(article.locator("h1")).to_have_text("Chat Room")
         run_cell(page, panel.locator(".jp-CodeCell", has_text="payload = "))
 
         payload = ("<img src=x onerror=\"document.body.style.background='crimson'; "
                    "document.querySelector('h1').textContent='Hacked by a chat message!'\">")
-        # In the article's page, the markup ran: its title changed.
-        expect(article.locator("h1")).to_have_text("Hacked by a chat message!")
+        if not on_the_hub:
+            # In the article's page, the markup ran: its title changed.
+            expect(article.locator("h1")).to_have_text("Hacked by a chat message!")
         # In ours, in the other page and in the widgets, it is the characters, as typed.
         expect(ours.locator("#messages div").last).to_have_text(payload)
         expect(ours.locator("h1")).to_have_text("Chat Room")
@@ -128,13 +177,17 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
         assert panel.locator(".jp-OutputArea-output img[src='x']").count() == 0
         assert ours.locator("#messages img").count() == 0
         assert dialogs == []
+
+        # The other way: typed into the embedded page, heard by the widgets.
+        type_and_press_enter(page, chat_page.locator("#sendTxt"), "typed in the page")
+        expect(room).to_contain_text("typed in the page")
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
         expect(chat_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
     finally:
         jupyterlab.shutdown_kernels()
 
 
-def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page):
+def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page, traffic):
     """Lesson 05 in a real JupyterLab: widgets on python-socketio, pages on the official JS client."""
     page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "05-socketio.ipynb")
@@ -162,6 +215,9 @@ def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page)
         expect(chat.locator("#messages div").last).to_have_text("user1 says: line 11")
         expect(first_box).to_have_value("")
         assert newest_line_in_view(room)
+        # The other way: typed into the page, heard by the widgets.
+        type_and_press_enter(page, chat.locator("#sendTxt"), "typed in the page")
+        expect(room.locator(".jp-OutputArea-output")).to_contain_text("says: typed in the page")
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
     finally:
         jupyterlab.shutdown_kernels()
