@@ -84,18 +84,19 @@ class GuardedConnection(CappedConnection):
         """The response that refuses ``request``, or None when it may go on."""
         for name in SINGLE_HEADERS:
             if len(request.headers.get_all(name)) > 1:
-                return self.refuse(http.HTTPStatus.BAD_REQUEST, f"more than one {name} header")
+                return self.refuse(request, http.HTTPStatus.BAD_REQUEST, f"more than one {name} header")
         refusal = self.origins.refusal(request.headers)
         if refusal is not None:
-            return self.refuse(http.HTTPStatus.FORBIDDEN, refusal)
+            return self.refuse(request, http.HTTPStatus.FORBIDDEN, refusal)
         if _wants_websocket(request) and len(self.server.connections) >= self.guard.max_clients:
             return self.refuse(
-                http.HTTPStatus.SERVICE_UNAVAILABLE, f"the room is full ({self.guard.max_clients} members, max_clients)"
+                request, http.HTTPStatus.SERVICE_UNAVAILABLE, f"the room is full ({self.guard.max_clients} members)"
             )
         return None
 
-    def refuse(self, status: http.HTTPStatus, why: str) -> Response:
-        self.logger.warning("refused %s: %d %s", why, status.value, status.phrase)
+    def refuse(self, request: Request, status: http.HTTPStatus, why: str) -> Response:
+        """An HTTP error that says why, and one line in the log: ``refused GET /: why (403 Forbidden)``."""
+        self.logger.warning("refused %s %s: %s (%d %s)", request.method, request.path, why, status.value, status.phrase)
         return self.respond(status, f"{status.phrase}: {why}.\n")
 
     async def handshake(

@@ -81,8 +81,8 @@ class CappedConnection(ServerConnection):
         unsent = self.transport.get_write_buffer_size()
         if unsent > self.max_buffer:
             self.logger.warning(
-                "cut a member that does not read: %d bytes unsent, over the cap of %d (max_buffer)",
-                unsent, self.max_buffer,
+                "cut %s:%d, which does not read: %d bytes unsent, over max_buffer (%d)",
+                *self.remote_address[:2], unsent, self.max_buffer,
             )
             self.transport.abort()  # frees the buffer now; the handler sees the connection closed
 

@@ -124,16 +124,16 @@ class SocketIOGuard:
     async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
         for name in SINGLE_HEADERS:
             if len(request.headers.getall(name, [])) > 1:
-                return self.refuse(http.HTTPStatus.BAD_REQUEST, f"more than one {name} header")
+                return self.refuse(request, http.HTTPStatus.BAD_REQUEST, f"more than one {name} header")
         refusal = self.origins.refusal(request.headers)
         if refusal is not None:
-            return self.refuse(http.HTTPStatus.FORBIDDEN, refusal)
+            return self.refuse(request, http.HTTPStatus.FORBIDDEN, refusal)
         if not request.path.startswith("/socket.io"):
             return await handler(request)
         sid = request.query.get("sid")
         if sid is None and request.method == "GET" and self.members() >= self.guard.max_clients:
             return self.refuse(
-                http.HTTPStatus.SERVICE_UNAVAILABLE, f"the room is full ({self.guard.max_clients} members, max_clients)"
+                request, http.HTTPStatus.SERVICE_UNAVAILABLE, f"the room is full ({self.guard.max_clients} members)"
             )
         if request.method == "POST":
             too_big = self.check_post(request, sid)
@@ -150,20 +150,22 @@ class SocketIOGuard:
     def check_post(self, request: web.Request, sid: str | None) -> web.Response | None:
         """A long-polling POST must say its length, and keep within the message size."""
         if request.content_length is None:
-            return self.refuse(http.HTTPStatus.LENGTH_REQUIRED, "a long-polling POST without Content-Length")
+            return self.refuse(request, http.HTTPStatus.LENGTH_REQUIRED, "a long-polling POST without Content-Length")
         limit = self.eio.max_http_buffer_size
         if request.content_length <= limit:
             return None
-        self.logger.warning("a long-polling POST of %d bytes, over %d: disconnecting its sender", request.content_length, limit)
         if sid is not None and sid in self.eio.sockets:
-            self.spawn(self.disconnect(sid))
-        response = self.refuse(http.HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"more than {limit} bytes", log=False)
+            self.spawn(self.disconnect(sid))  # as over a WebSocket: a message too big ends the session
+        response = self.refuse(
+            request, http.HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"a long-polling body of {request.content_length} bytes, over {limit}; session {sid} disconnected",
+        )
         response.force_close()  # the body was not read: this connection can serve nothing else
         return response
 
-    def refuse(self, status: http.HTTPStatus, why: str, log: bool = True) -> web.Response:
-        if log:
-            self.logger.warning("refused %s: %d %s", why, status.value, status.phrase)
+    def refuse(self, request: web.Request, status: http.HTTPStatus, why: str) -> web.Response:
+        """An HTTP error that says why, and one line in the log: ``refused GET /: why (403 Forbidden)``."""
+        self.logger.warning("refused %s %s: %s (%d %s)", request.method, request.path, why, status.value, status.phrase)
         return web.Response(status=status.value, text=f"{status.phrase}: {why}.\n")
 
     def members(self) -> int:
@@ -183,8 +185,8 @@ class SocketIOGuard:
     def _outbox_full(self, outbox: Outbox) -> None:
         sid = next((sid for sid, session in self.eio.sockets.items() if session.queue is outbox), None)
         self.logger.warning(
-            "cut a member that does not read: %d bytes unsent, over the cap of %d (max_buffer)",
-            outbox.pending, self.guard.max_buffer,
+            "cut session %s, which does not read: %d bytes unsent, over max_buffer (%d)",
+            sid, outbox.pending, self.guard.max_buffer,
         )
         outbox.drop_all()
         if sid is not None:
