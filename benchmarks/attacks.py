@@ -52,6 +52,9 @@ SMALL_RCVBUF = 8 * 1024
 #: What the server logs when it cuts a member that does not read (ws_course.limits).
 CUT = "which does not read"
 
+#: The checkout whose ``ws_course`` the servers run (``--code``: compare with another version).
+CODE = HERE
+
 
 # -- the server under attack ------------------------------------------------------------
 
@@ -67,9 +70,10 @@ class Server:
         self.demo = demo
         self.stderr = tempfile.TemporaryFile()
         limit = None if open_files is None else (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
+        env = {**os.environ, "PYTHONPATH": str(CODE)} if CODE != HERE else None
         self.process = subprocess.Popen(
             [PYTHON, "-m", "ws_course", "serve", demo, "--port", "0", *options],
-            stdout=subprocess.PIPE, stderr=self.stderr, text=True, cwd=HERE, preexec_fn=limit,
+            stdout=subprocess.PIPE, stderr=self.stderr, text=True, cwd=CODE, preexec_fn=limit, env=env,
         )
         line = self.process.stdout.readline()
         found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
@@ -196,9 +200,10 @@ async def socketio_raw_member(port: int, rcvbuf: int | None = SMALL_RCVBUF):
     return reader, writer
 
 
-def close_quietly(writer: asyncio.StreamWriter) -> None:
+def close_quietly(connection) -> None:
+    """Abort a stream writer's or a websockets connection's TCP connection, whatever its state."""
     try:
-        writer.transport.abort()
+        connection.transport.abort()
     except Exception:
         pass
 
@@ -434,33 +439,69 @@ async def out_of_files(demo: str = "chat", open_files: int = 1024, connections: 
         return Result("files", demo, server.peak_rss_mb(), server.stderr_bytes(), kept, note)
 
 
-async def mass_drop(demo: str = "chat", members: int = 1000, options: tuple[str, ...] = ()) -> Result:
-    """Issue 8, point 3: ``members`` members vanish at the same moment (TCP reset)."""
+async def mass_drop(demo: str = "chat", members: int = 1000, talkers: int = 10, options: tuple[str, ...] = ()) -> Result:
+    """Issue 8, point 3: ``members`` members vanish at the same moment (TCP reset) while the room is busy.
+
+    ``talkers`` members keep sending short messages: the server is in the middle
+    of broadcasts when the resets arrive, and writes to connections it does not
+    know yet are gone.
+    """
+    from websockets.asyncio.client import connect
+
     with Server(demo, *options) as server:
         async def attack():
-            writers = []
+            writers, readers = [], []
             for start in range(0, members, 100):
                 batch = await asyncio.gather(*(raw_websocket(server.port, rcvbuf=None) for _ in range(min(100, members - start))))
-                writers += [writer for status, reader, writer in batch if status == 101]
+                for status, reader, writer in batch:
+                    if status == 101:
+                        writers.append(writer)
+                        readers.append(asyncio.create_task(_discard(reader)))
+            chatty = [await connect(server.ws_url, proxy=None, max_queue=None) for _ in range(talkers)]
+            drains = [asyncio.create_task(_drain(websocket)) for websocket in chatty]
+
+            async def talk(websocket) -> None:
+                while True:
+                    await websocket.send("hello")
+                    await asyncio.sleep(0.001)
+
+            talking = [asyncio.create_task(talk(websocket)) for websocket in chatty]
             await asyncio.sleep(1)
             for writer in writers:
                 sock = writer.get_extra_info("socket")
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 writer.transport.abort()
-            await asyncio.sleep(3)
-            return f"{len(writers)} members dropped at once"
+            await asyncio.sleep(2)
+            for task in talking + drains + readers:
+                task.cancel()
+            for websocket in chatty:
+                close_quietly(websocket)
+            return f"{len(writers)} members dropped at once while {talkers} talked"
 
         kept, note = await during_attack(server, attack)
         server.stop()
         text = server.stderr_text()
-        warnings = text.count("socket.send() raised exception") + text.count("skipped broadcast")
-        note += f"; {warnings} send warnings logged"
+        warnings = sum(line.count("socket.send() raised exception") + line.count("skipped broadcast")
+                       for line in text.splitlines())
+        note += f"; {warnings} lines of send warnings logged"
         return Result("drop", demo, server.peak_rss_mb(), server.stderr_bytes(), kept, note)
 
 
-async def socketio_flood(slow: int = 198, seconds: float = 17, size: int = 60 * 1024,
-                         options: tuple[str, ...] = ()) -> Result:
-    """Point 1 for Socket.IO: slow WebSocket members while one emits ``size``-byte messages flat out."""
+async def _discard(reader: asyncio.StreamReader) -> None:
+    try:
+        while await reader.read(65536):
+            pass
+    except Exception:
+        pass
+
+
+async def socketio_flood(slow: int = 198, seconds: float = 17, size: int = 60 * 1024, max_messages: int = 100_000,
+                         pause: float = 0.0, options: tuple[str, ...] = ()) -> Result:
+    """Point 1 for Socket.IO: slow WebSocket members while one emits ``size``-byte messages flat out.
+
+    ``pause``: seconds between two messages. Flat out, a Python client in this
+    process may not keep up with the flood itself, and falls behind like a slow member.
+    """
     import socketio
 
     with Server("event-chat", *options) as server:
@@ -474,11 +515,10 @@ async def socketio_flood(slow: int = 198, seconds: float = 17, size: int = 60 * 
             text = "x" * (size - 100)
             sent = 0
             deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline and flooder.connected:
+            while time.monotonic() < deadline and flooder.connected and sent < max_messages:
                 await flooder.emit("message", text)
                 sent += 1
-                if sent % 20 == 0:
-                    await asyncio.sleep(0)
+                await asyncio.sleep(pause)  # let it read the room too: it is a flooder, not a frozen member
             await asyncio.sleep(0.5)
             cut = server.stderr_text().count(CUT)
             for _, writer, task in members:
@@ -672,7 +712,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", nargs="*", help=f"cases to run (default: all): {', '.join(CASES)}")
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds each (a smoke test)")
+    parser.add_argument(
+        "--code", type=Path, default=HERE, metavar="DIR",
+        help="run the servers from this checkout instead (e.g. one from before the fixes, to compare)",
+    )
     args = parser.parse_args()
+    global CODE
+    CODE = args.code.resolve()
     table = QUICK if args.quick else FULL
     unknown = [case for case in args.cases if case not in table]
     if unknown:
