@@ -650,7 +650,7 @@ async def malformed_http(demo: str = "chat", requests: int = 1000) -> Result:
 
 def bounded_log(messages: int = 200_000) -> Result:
     """Issue 8, point 4: a notebook's server logs a line for each of ``messages`` messages."""
-    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(CODE))
     import ws_course
     from websockets.sync.client import connect
 

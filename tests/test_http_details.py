@@ -27,6 +27,7 @@ async def exchange(port: int, request: bytes, timeout: float = 5) -> bytes:
     except TimeoutError:
         pass
     writer.close()
+    await writer.wait_closed()  # before the test stops the server (which would wait for it)
     return answer
 
 
