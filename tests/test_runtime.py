@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect
 
 import ws_course
@@ -244,3 +245,57 @@ def test_cli_serves_a_socketio_demo_too():
         process.kill()
     assert process.returncode == 0 and "Stopped." in out
     assert "user1 left" in err and "Traceback" not in err
+
+
+# -- stopping the command line: Ctrl-C, SIGTERM, and SIGINT in a background job ------------------
+
+
+def ignore_sigint() -> None:
+    """What a non-interactive shell does for a background job (``server &`` in a script)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    "signum, preexec",
+    [(signal.SIGTERM, None), (signal.SIGINT, None), (signal.SIGINT, ignore_sigint)],
+    ids=["SIGTERM", "SIGINT", "SIGINT-in-a-background-job"],
+)
+def test_cli_stops_cleanly_on_a_signal_and_websocket_clients_get_1001(signum, preexec):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ws_course", "serve", "chat", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
+    )
+    try:
+        port = re.search(r"http://127\.0\.0\.1:(\d+)/", process.stdout.readline())[1]
+        with connect(f"ws://127.0.0.1:{port}/", proxy=None, open_timeout=5) as websocket:
+            assert websocket.recv(timeout=5) == "user1 comes in"
+            process.send_signal(signum)
+            with pytest.raises(ConnectionClosedOK) as closed:
+                websocket.recv(timeout=10)
+        out, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert closed.value.rcvd.code == 1001  # "going away", not 1006
+    assert process.returncode == 0 and "Stopped." in out
+    assert f"stopped by {signal.Signals(signum).name}" in err and "user1 left: code 1001" in err
+    assert "Traceback" not in err
+
+
+def test_cli_sigterm_disconnects_socketio_clients():
+    import socketio
+
+    process = run_cli("serve", "event-chat", "--port", "0")
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+/", process.stdout.readline())[0]
+        client = socketio.Client(handle_sigint=False, reconnection=False)
+        reasons = []
+        client.on("disconnect", reasons.append)
+        client.connect(url, transports=["websocket"], wait_timeout=5)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=15)
+        client.wait()  # returns once disconnected
+    finally:
+        process.kill()
+    assert reasons == [socketio.Client.reason.SERVER_DISCONNECT]  # "io server disconnect", not a transport error
+    assert process.returncode == 0 and "Stopped." in out
+    assert "user1 left (server disconnect)" in err and "Traceback" not in err

@@ -12,6 +12,11 @@
 - The demo servers, one module each: :mod:`~ws_course.echo`, :mod:`~ws_course.scream`,
   :mod:`~ws_course.chat`, :mod:`~ws_course.json_chat`, :mod:`~ws_course.news`,
   :mod:`~ws_course.event_chat`.
+- What keeps a room safe, applied to every server by :mod:`ws_course.guard`:
+  :mod:`~ws_course.origins` (which pages may connect), :mod:`~ws_course.limits`
+  (members and unsent data), :mod:`~ws_course.socketio_guard` and
+  :mod:`~ws_course.socketio_packets` (the same for Socket.IO, and what a packet may
+  not say), :mod:`~ws_course.logs` (logs that stay small).
 """
 
 from .runtime import BackgroundServer, PortInUseError, start, stop_all

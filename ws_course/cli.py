@@ -1,8 +1,14 @@
-"""The command line: run a demo server in the foreground until Ctrl-C.
+"""The command line: run a demo server in the foreground until Ctrl-C (or SIGTERM).
 
     ws-course serve echo --port 8001
+    ws-course serve chat --host 0.0.0.0           # a classroom: every machine on the network
+    ws-course serve chat --allow-origin http://teacher.example:8888
     python -m ws_course serve scream
     ws-course list
+
+Ctrl-C (SIGINT) and SIGTERM, what ``kill``, ``docker stop`` and systemd send,
+both stop the server cleanly: WebSocket clients get close code 1001 ("going
+away"), Socket.IO clients a disconnect.
 """
 
 from __future__ import annotations
@@ -10,28 +16,48 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import socket
 import sys
 
-from . import demos
+from . import demos, limits
+from .guard import Guard
+from .logs import OneLineTracebacks, QuietRepeats
 from .socketio_app import SocketIOServer
 
+#: The signals that stop the server: Ctrl-C, and what service managers send.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-async def serve_forever(demo: str, host: str, port: int) -> None:
-    """Run one demo server until cancelled (Ctrl-C cancels it, through :func:`asyncio.run`)."""
+
+async def serve_forever(demo: str, host: str, port: int, guard: Guard | None = None) -> str:
+    """Run one demo server until SIGINT or SIGTERM, then close it; return the signal's name.
+
+    The handlers are installed on the event loop for both signals: a server
+    started in the background by a script inherits SIGINT *ignored* (so Ctrl-C's
+    usual KeyboardInterrupt never comes), and Python does nothing about SIGTERM
+    unless told: it would die at once, and every client would see its
+    connection break (1006) instead of a goodbye.
+    """
     name, open_server = demos.resolve(demo)
-    server = await demos.listen(name, open_server, host, port)
+    server = await demos.listen(name, open_server, host, port, guard=guard)
     port = demos.bound_port(server)
     where = lan_address() if host in ("", "0.0.0.0") else host
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, lambda signum=signum: stop.done() or stop.set_result(signum))
     print(f"The {name} server is running. Open http://{where}:{port}/ in a browser", flush=True)
     if isinstance(server, SocketIOServer):
         print(f"(Socket.IO clients connect to http://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
     else:
         print(f"(its socket: ws://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
     try:
-        await asyncio.Future()  # wait until Ctrl-C cancels this coroutine
+        signum = await stop
     finally:
+        for signum_ in STOP_SIGNALS:
+            loop.remove_signal_handler(signum_)
         await demos.close(server)  # closes every connection with 1001, "going away"
+    return signal.Signals(signum).name
 
 
 def lan_address() -> str:
@@ -51,20 +77,49 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("demo", help=f"one of: {', '.join(demos.NAMES)}")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every machine on the network)")
     serve.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001; 0 picks a free one)")
+    serve.add_argument(
+        "--max-clients", type=int, metavar="N",
+        help="at most N members; the next get HTTP 503 (default: what the open-files limit leaves room for)",
+    )
+    serve.add_argument(
+        "--max-buffer", type=int, metavar="BYTES", default=limits.MAX_BUFFER,
+        help=f"disconnect a member that has more than BYTES unsent (default {limits.MAX_BUFFER}, 1 MiB)",
+    )
+    serve.add_argument(
+        "--allow-origin", action="append", default=[], metavar="URL",
+        help="also admit web pages from this origin, e.g. http://192.168.1.10:8888 (repeatable; "
+        "the server's own page, pages opened from disk and non-browser clients are always admitted)",
+    )
     commands.add_parser("list", help="list the demos")
     args = parser.parse_args(argv)
 
     if args.command == "list":
         print("\n".join(demos.NAMES))
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
+    repeats = QuietRepeats()
+    handler.addFilter(OneLineTracebacks())
+    handler.addFilter(repeats)
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     try:
-        asyncio.run(serve_forever(args.demo, args.host, args.port))
-    except KeyboardInterrupt:
-        print("Stopped.", flush=True)
+        open_files = limits.raise_open_files_limit()
+        guard = Guard(allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer)
+        logging.getLogger("ws_course").info(
+            "open files limit %s: at most %d members, %d bytes unsent each%s",
+            open_files, guard.max_clients, guard.max_buffer,
+            f"; also admitting pages from {', '.join(guard.allow_origins)}" if guard.allow_origins else "",
+        )
+        stopped_by = asyncio.run(serve_forever(args.demo, args.host, args.port, guard))
+    except KeyboardInterrupt:  # a Ctrl-C that came before the handlers were installed
+        stopped_by = "SIGINT"
     except (ValueError, demos.PortInUseError) as exc:
         print(f"ws-course: {exc}", file=sys.stderr)
         return 2
+    finally:
+        repeats.flush(logging.getLogger("ws_course"))
+    logging.getLogger("ws_course").info("stopped by %s", stopped_by)
+    print("Stopped.", flush=True)
     return 0
 
 

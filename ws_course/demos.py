@@ -5,7 +5,8 @@ function, which returns an object to ``await`` inside a running event loop: what
 :func:`websockets.asyncio.server.serve` returns, or for the Socket.IO demos a
 :class:`~ws_course.socketio_app.SocketIOServer`. The background runtime
 (:mod:`ws_course.runtime`) and the command line (:mod:`ws_course.cli`) both start
-demos through :func:`resolve`.
+demos through :func:`resolve` and :func:`listen`, which is where every server,
+a demo or your own handler, gets the classroom protections of :mod:`ws_course.guard`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from websockets.asyncio.server import serve
 
+from .guard import Guard
 from .socketio_app import SocketIOServer
 
 #: Seconds a closing server waits for each client's answer to its close frame
@@ -29,6 +31,9 @@ CLOSE_TIMEOUT = 1
 
 #: Every demo, in the order the course teaches them.
 NAMES = ("echo", "scream", "chat", "json_chat", "news", "event_chat")
+
+#: The demos that run on python-socketio (the others run on websockets).
+SOCKETIO_NAMES = ("news", "event_chat")
 
 
 class PortInUseError(OSError):
@@ -56,13 +61,23 @@ def resolve(demo: str | Callable[..., Any]) -> tuple[str, Callable[..., Any]]:
     raise TypeError(f"expected a demo's name or a connection handler, got {demo!r}")
 
 
-async def listen(name: str, serve: Callable[..., Any], host: str, port: int, **options: Any) -> Any:
+async def listen(
+    name: str, serve: Callable[..., Any], host: str, port: int, *, guard: Guard | None = None, **options: Any
+) -> Any:
     """Start a server made by ``serve`` (from :func:`resolve`) and return it, listening.
 
-    Its log records go to the ``ws_course.<name>`` logger. A port that is taken
-    raises :class:`PortInUseError`, which says what to do about it.
+    ``guard`` holds its protections (origin check, member and buffer caps); the
+    default :class:`~ws_course.guard.Guard` admits the page's own origin and sizes
+    the member cap to the open-files limit. Its log records go to the
+    ``ws_course.<name>`` logger. A port that is taken raises
+    :class:`PortInUseError`, which says what to do about it.
     """
     logger = logging.getLogger(f"ws_course.{name}")
+    guard = guard or Guard()
+    if uses_socketio(serve):
+        options["guard"] = guard
+    else:
+        options.update(guard.websockets_options())
     try:
         return await serve(host, port, logger=logger, **{"close_timeout": CLOSE_TIMEOUT, **options})
     except OSError as exc:
@@ -75,6 +90,11 @@ async def listen(name: str, serve: Callable[..., Any], host: str, port: int, **o
         )
         error.errno = exc.errno
         raise error from None
+
+
+def uses_socketio(serve: Callable[..., Any]) -> bool:
+    """True when ``serve`` (from :func:`resolve`) starts a Socket.IO demo."""
+    return getattr(serve, "__module__", None) in {f"ws_course.{name}" for name in SOCKETIO_NAMES}
 
 
 def bound_port(server: Any) -> int:

@@ -5,10 +5,14 @@ A browser asks for ``http://host:port/`` and gets the page; the page then opens
 websockets calls ``process_request`` with every HTTP request before the
 handshake, and we answer plain requests with the page and let WebSocket
 upgrade requests through (by returning ``None``).
+
+HTTP details a browser or a script may test: ``HEAD`` gets the headers of ``GET``
+and no body; methods other than ``GET`` and ``HEAD`` get 405.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import http
 import mimetypes
 from pathlib import Path
@@ -41,14 +45,24 @@ def page(filename: str):
     article = article_page(filename)  # the article's own page, for lesson 03's XSS demo
 
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        if request.headers.get("Upgrade", "").lower() == "websocket":
+        # get_all: a request may repeat a header, and get() would raise for two
+        if any(value.strip().lower() == "websocket" for value in request.headers.get_all("Upgrade")):
             return None  # a WebSocket handshake: let websockets carry on
-        if article is not None and request.path.partition("?")[0] == ARTICLE_PATH:
-            return sandboxed_response(article)
+        if request.method not in ("GET", "HEAD"):
+            response = connection.respond(http.HTTPStatus.METHOD_NOT_ALLOWED, "Method not allowed\n")
+            response.headers["Allow"] = "GET, HEAD"
+            return response
         path = routes.get(request.path.partition("?")[0])
-        if path is None:
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
-        return file_response(path)
+        if article is not None and request.path.partition("?")[0] == ARTICLE_PATH:
+            response = sandboxed_response(article)
+        elif path is None:
+            response = connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        else:
+            response = file_response(path)
+        if request.method == "HEAD":
+            # The headers of GET (Content-Length included), and no body.
+            response = dataclasses.replace(response, body=b"")
+        return response
 
     return process_request
 

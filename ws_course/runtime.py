@@ -34,6 +34,9 @@ from typing import Any
 
 from . import demos
 from .demos import PortInUseError
+from .guard import Guard
+from .limits import MAX_BUFFER
+from .logs import BoundedLog, OneLineTracebacks, QuietRepeats
 from .socketio_app import SocketIOServer
 
 __all__ = ["BackgroundServer", "PortInUseError", "start", "stop_all"]
@@ -44,17 +47,23 @@ _running_lock = threading.Lock()
 
 
 class _LogRouter(logging.Handler):
-    """Send each log record of the ``ws_course`` loggers to the server whose thread wrote it."""
+    """Send each log record of the ``ws_course`` loggers to the server whose thread wrote it.
+
+    On its way, a record goes through that server's filters (:mod:`ws_course.logs`):
+    a client's malformed request becomes one line, a storm of identical records a
+    few lines that count them; the log itself keeps the last
+    :data:`~ws_course.logs.LOG_LINES` lines.
+    """
 
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)
         self.setFormatter(logging.Formatter("%(message)s"))
-        self.logs: dict[int, list[str]] = {}
+        self.logs: dict[int, BackgroundServer] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        lines = self.logs.get(record.thread)  # type: ignore[arg-type]
-        if lines is not None:
-            lines.append(self.format(record))
+        server = self.logs.get(record.thread)  # type: ignore[arg-type]
+        if server is not None and self._passes(server, record):
+            server.log.append(self.format(record))
 
     def keep_from_server_threads(self, record: logging.LogRecord) -> bool:
         """A filter for other libraries' loggers: what a server's thread logs goes to its log only.
@@ -63,11 +72,16 @@ class _LogRouter(logging.Handler):
         (a malformed HTTP request, say) would be printed into whichever notebook
         cell happens to be running.
         """
-        lines = self.logs.get(record.thread)  # type: ignore[arg-type]
-        if lines is None:
+        server = self.logs.get(record.thread)  # type: ignore[arg-type]
+        if server is None:
             return True
-        lines.append(f"{record.name}: {self.format(record)}")
+        if self._passes(server, record):
+            server.log.append(f"{record.name}: {self.format(record)}")
         return False
+
+    @staticmethod
+    def _passes(server: BackgroundServer, record: logging.LogRecord) -> bool:
+        return all(log_filter.filter(record) for log_filter in server.log_filters)
 
 
 _router = _LogRouter()
@@ -87,14 +101,23 @@ class BackgroundServer:
         name: The demo's name, e.g. ``"echo"``.
         host: The address the server listens on.
         port: The port it listens on (read back from the socket when you asked for 0).
-        log: What the server did, one line a record, oldest first.
+        log: What the server did, one line a record, oldest first: a
+            :class:`~ws_course.logs.BoundedLog`, which reads like a list and keeps
+            the last :data:`~ws_course.logs.LOG_LINES` lines.
+        guard: Its protections (:class:`~ws_course.guard.Guard`): allowed origins,
+            member and buffer caps.
     """
 
-    def __init__(self, name: str, open_server: Callable[..., Any], host: str, port: int, options: dict[str, Any]):
+    def __init__(
+        self, name: str, open_server: Callable[..., Any], host: str, port: int, guard: Guard, options: dict[str, Any]
+    ):
         self.name = name
         self.host = host
         self.port = port
-        self.log: list[str] = []
+        self.guard = guard
+        self.log = BoundedLog()
+        self._repeats = QuietRepeats()
+        self.log_filters: tuple[logging.Filter, ...] = (OneLineTracebacks(), self._repeats)
         self.socketio = False  # True for the Socket.IO demos, once started
         self._open_server = open_server
         self._options = options
@@ -145,7 +168,7 @@ class BackgroundServer:
 
     def _run(self) -> None:
         # Whatever this thread logs under "ws_course" goes to this server's log.
-        _router.logs[threading.get_ident()] = self.log
+        _router.logs[threading.get_ident()] = self
         try:
             asyncio.run(self._serve())
         finally:
@@ -155,7 +178,9 @@ class BackgroundServer:
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
         try:
-            server = await demos.listen(self.name, self._open_server, self.host, self.port, **self._options)
+            server = await demos.listen(
+                self.name, self._open_server, self.host, self.port, guard=self.guard, **self._options
+            )
         except BaseException as exc:  # handed to the thread that called start()
             self._error = exc
             self._ready.set()
@@ -167,6 +192,7 @@ class BackgroundServer:
             await self._stop_requested.wait()
         finally:
             await demos.close(server)
+            self._repeats.flush(logging.getLogger(f"ws_course.{self.name}"))
 
     def stop(self, timeout: float = 15) -> None:
         """Stop the server: close its connections (code 1001, going away) and end its thread.
@@ -201,7 +227,7 @@ class BackgroundServer:
                 if text in line:
                     return line
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no log line with {text!r} within {timeout} s; the log: {self.log}")
+                raise TimeoutError(f"no log line with {text!r} within {timeout} s; the log ends: {self.log[-20:]}")
             await asyncio.sleep(0.01)
 
     def __enter__(self) -> BackgroundServer:
@@ -222,6 +248,9 @@ def start(
     port: int = 0,
     name: str | None = None,
     timeout: float = 10,
+    allow_origins: list[str] | tuple[str, ...] = (),
+    max_clients: int | None = None,
+    max_buffer: int = MAX_BUFFER,
     **options: Any,
 ) -> BackgroundServer:
     """Start a course server in the background and return its handle.
@@ -234,6 +263,15 @@ def start(
             machine only; ``"0.0.0.0"`` lets other machines on the network in.
         port: Port to listen on. The default, 0, asks the system for a free port.
         name: The name the server runs under; it defaults to the demo's name.
+        allow_origins: Web pages from these origins may connect too (for example
+            ``["http://192.168.1.10:8888"]``), besides the server's own page, pages
+            opened from disk, and clients that are not browsers.
+            See :mod:`ws_course.origins`.
+        max_clients: At most this many members; the next get HTTP 503. The
+            default is what the process's open-files limit leaves room for.
+        max_buffer: A member whose unsent data passes this many bytes is
+            disconnected (default :data:`~ws_course.limits.MAX_BUFFER`, 1 MiB).
+            See :mod:`ws_course.limits`.
         options: More options for the server's library, for example
             ``ping_interval=1`` (websockets and python-socketio both have it).
 
@@ -246,7 +284,8 @@ def start(
         old = _running.pop(name, None)
     if old is not None:
         old.stop()
-    server = BackgroundServer(name, open_server, host, port, options)
+    guard = Guard(allow_origins=tuple(allow_origins), max_clients=max_clients, max_buffer=max_buffer)
+    server = BackgroundServer(name, open_server, host, port, guard, options)
     server._start(timeout)
     with _running_lock:
         _running[name] = server

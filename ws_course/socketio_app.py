@@ -11,6 +11,9 @@ and in a notebook's kernel). One port serves:
   without internet still works: no CDN;
 - ``/course.js``: what every course page shares;
 - ``/socket.io/``: the Socket.IO endpoint itself.
+
+It also applies the classroom protections (a :class:`~ws_course.guard.Guard`):
+see :mod:`ws_course.socketio_guard` and :mod:`ws_course.socketio_packets`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from .guard import Guard
 from .pages import SHARED, STATIC
+from .socketio_guard import SocketIOGuard
+from .socketio_packets import SafeJSON, packet_class
 
 #: The official Socket.IO client for browsers, installed from npm (see package.json).
 CLIENT_JS = Path(__file__).resolve().parent.parent / "node_modules" / "socket.io-client" / "dist" / "socket.io.js"
@@ -41,6 +47,7 @@ class SocketIOServer:
         page: The page's file name in ``static/``.
         logger: Where the server logs (Socket.IO's and Engine.IO's records both).
         close_timeout: Seconds to wait for connections while closing.
+        guard: Its protections: allowed origins, member and buffer caps.
         options: More options for ``socketio.AsyncServer`` (``ping_interval``, ...).
     """
 
@@ -53,6 +60,7 @@ class SocketIOServer:
         *,
         logger: logging.Logger | None = None,
         close_timeout: float = 10,
+        guard: Guard | None = None,
         **options: Any,
     ) -> None:
         if not CLIENT_JS.is_file():
@@ -65,10 +73,18 @@ class SocketIOServer:
         # from the server's thread, and every packet would be a line of the log.
         engineio_logger = logger.getChild("engineio")
         engineio_logger.setLevel(logging.WARNING)
+        self.guard = guard or Guard()
+        packets = packet_class()  # refuses reserved event names, too many attachments, deep JSON
+        options = {"serializer": packets, "json": SafeJSON, **options}
         self.sio = create_server(logger=logger, engineio_logger=engineio_logger, **options)
+        packets.max_attachment_bytes = self.sio.eio.max_http_buffer_size
+        self.protections = SocketIOGuard(self.sio, self.guard, logger)
+        if "cors_allowed_origins" not in options:
+            # Engine.IO's CORS headers follow the same rule as the middleware's 403.
+            self.sio.eio.cors_allowed_origins = self.protections.cors_allows
         self.host, self.port = host, port
         self.close_timeout = close_timeout
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self.protections.middleware])
         self.sio.attach(self.app)
         for route, path in {"/": STATIC / page, "/socket.io.js": CLIENT_JS, **SHARED}.items():
             self.app.router.add_get(route, _file_handler(path))

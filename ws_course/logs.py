@@ -1,0 +1,195 @@
+"""Logs that stay readable, and small, whatever a room of clients does.
+
+A server's log is for people. Three things can drown it:
+
+- **Storms of one record.** When a thousand members vanish at once, asyncio can
+  warn ``socket.send() raised exception.`` tens of thousands of times; when the
+  process runs out of file descriptors it logs ``socket.accept() out of system
+  resource``, with a traceback, for every failed ``accept()``. :class:`QuietRepeats`
+  lets the first of a run of identical records through, then only the 10th, the
+  100th, the 1000th..., each saying how many there were so far, and
+  :meth:`QuietRepeats.flush` says the final count.
+- **Tracebacks for other people's mistakes.** A malformed HTTP request is the
+  client's bug, not the server's, yet aiohttp logs a whole traceback for each.
+  :class:`OneLineTracebacks` turns such records into one line that names the
+  error. Tracebacks from *your* code (a handler that raised) are kept whole:
+  you need them.
+- **A log kept in memory forever.** :class:`BoundedLog` keeps the last
+  :data:`LOG_LINES` lines and says how many older ones it dropped.
+
+Both filters are :class:`logging.Filter` objects: add them to a handler
+(``handler.addFilter(QuietRepeats())``), and every record that handler writes goes
+through them.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+
+#: How many lines :class:`BoundedLog` keeps: the last ten thousand.
+LOG_LINES = 10_000
+
+#: After this many seconds without an identical record, a run of repeats is over:
+#: the next one is shown again, as if it were new.
+QUIET_AFTER = 5.0
+
+#: Only warnings and errors are collapsed: a storm is made of those. ``connection
+#: open`` thirty times for thirty students is what happened, not noise.
+COLLAPSE_FROM = logging.WARNING
+
+#: (logger name, start of the message) of records whose traceback is about bad
+#: input from a client, not a bug in the server: one line says enough.
+CLIENT_ERRORS = (
+    ("aiohttp.server", "Error handling request"),  # aiohttp: a malformed HTTP request
+    ("aiohttp.web", "Error handling request"),
+    ("asyncio", "socket.accept() out of system resource"),  # out of file descriptors
+    ("engineio", "post request handler error"),  # Engine.IO: a malformed long-polling body
+)
+
+
+class QuietRepeats(logging.Filter):
+    """Collapse runs of identical log records into a few lines that count them.
+
+    Records are identical when they come from the same logger, at the same level,
+    with the same text. Of a run of identical warnings or errors, the 1st, 10th,
+    100th, 1000th... pass (from the 10th on, with ``(10 times in 0.2 s)``
+    appended); the others are dropped. A run ends after :data:`QUIET_AFTER`
+    seconds without a repeat. Records below :data:`COLLAPSE_FROM` always pass.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._runs: dict[tuple[str, int, str], list[float | int]] = {}  # key -> [count, first, last]
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < COLLAPSE_FROM:
+            return True
+        key = (record.name, record.levelno, record.getMessage())
+        now = time.monotonic()
+        with self._lock:
+            run = self._runs.get(key)
+            if run is None or now - run[2] > QUIET_AFTER:
+                self._runs[key] = [1, now, now]
+                if run is not None and not _is_power_of_ten(int(run[0])):
+                    _append(record, f" (the run before: {run[0]} times in {run[2] - run[1]:.1f} s)")
+                return True
+            run[0] += 1
+            run[2] = now
+            count = int(run[0])
+        if not _is_power_of_ten(count):
+            return False
+        _append(record, f" ({count} times in {now - run[1]:.1f} s)")
+        return True
+
+    def flush(self, logger: logging.Logger) -> None:
+        """Log, on ``logger``, how many times each repeated record came in all (call it when stopping)."""
+        with self._lock:
+            runs, self._runs = self._runs, {}
+        for (name, level, message), (count, first, last) in runs.items():
+            if count > 1 and not _is_power_of_ten(int(count)):
+                logger.log(level, "%s: %s (%d times in %.1f s in all)", name, message, count, last - first)
+
+
+class OneLineTracebacks(logging.Filter):
+    """Shorten the tracebacks of :data:`CLIENT_ERRORS` to one line: the error's type and text.
+
+    ``Error handling request`` followed by thirty lines of aiohttp's internals
+    becomes ``Error handling request: BadHttpMessage: 400, message: ...``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and is_client_error(record):
+            error = record.exc_info[1]
+            record.msg = record.getMessage().replace("\n", "; ")  # asyncio adds "socket: ..." lines
+            record.args = None
+            if error is not None:
+                _append(record, ": " + traceback.format_exception_only(error)[-1].strip().replace("\n", " "))
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def is_client_error(record: logging.LogRecord) -> bool:
+    """True for a record listed in :data:`CLIENT_ERRORS` (a logger's children count as that logger)."""
+    message = str(record.msg)
+    for name, start in CLIENT_ERRORS:
+        if (record.name == name or record.name.endswith("." + name)) and message.startswith(start):
+            return True
+    return False
+
+
+def _append(record: logging.LogRecord, text: str) -> None:
+    record.msg = record.getMessage() + text
+    record.args = None
+
+
+def _is_power_of_ten(count: int) -> bool:
+    while count >= 10 and count % 10 == 0:
+        count //= 10
+    return count == 1
+
+
+class BoundedLog(Sequence[str]):
+    """A server's log lines, the last ``maxlen`` of them, oldest first.
+
+    It reads like a list: ``len(log)``, ``log[-1]``, ``"text" in log``,
+    ``[line for line in log if ...]``, ``print(log)``. When older lines had to go,
+    the first line says how many::
+
+        ... 190000 earlier lines dropped (a log keeps the last 10000)
+
+    Lines are appended from the server's thread while you read them from yours:
+    reading works on a copy taken at once, so it never sees a half-written state.
+    """
+
+    def __init__(self, maxlen: int = LOG_LINES) -> None:
+        self.maxlen = maxlen
+        self.dropped = 0
+        self._lines: collections.deque[str] = collections.deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+
+    def append(self, line: str) -> None:
+        with self._lock:
+            if len(self._lines) == self.maxlen:
+                self.dropped += 1
+            self._lines.append(line)
+
+    def lines(self) -> list[str]:
+        """A copy of the lines, as a plain list (with the "dropped" line first, if any)."""
+        with self._lock:
+            lines = list(self._lines)
+            dropped = self.dropped
+        if dropped:
+            lines.insert(0, f"... {dropped} earlier lines dropped (a log keeps the last {self.maxlen})")
+        return lines
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._lines) + (1 if self.dropped else 0)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.lines()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.lines())
+
+    def __contains__(self, line: object) -> bool:
+        return line in self.lines()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (BoundedLog, list, tuple)):
+            return self.lines() == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self.lines())
+
+    def extend(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.append(line)
