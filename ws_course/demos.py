@@ -28,7 +28,7 @@ from .socketio_app import SocketIOServer
 CLOSE_TIMEOUT = 1
 
 #: Every demo, in the order the course teaches them.
-NAMES = ("echo", "scream", "chat", "json_chat", "news", "event_chat")
+NAMES = ("echo", "scream", "chat", "json_chat", "news", "event_chat", "news_feed", "handmade")
 
 
 class PortInUseError(OSError):
