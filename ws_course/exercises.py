@@ -464,8 +464,8 @@ async def check_long_poll(follow_long_poll: Callable[..., Awaitable[None]]) -> R
             )
         if feed.requests["poll"]:
             raise NotYet(
-                f"your client asked /poll {feed.requests['poll']} times: that is short polling. Ask /long-poll, "
-                "which the server holds until there is news"
+                "your client asked /poll, again and again: that is short polling. Ask /long-poll, which the "
+                "server holds until there is news"
             )
         wrong = next((item for item in yours if not isinstance(item, dict)), None)
         if wrong is not None:
@@ -481,8 +481,8 @@ async def check_long_poll(follow_long_poll: Callable[..., Awaitable[None]]) -> R
         for item in yours:
             if item["id"] in same and item != same[item["id"]]:
                 raise NotYet(f"your client got {item!r}; the Server-Sent Events client got {same[item['id']]!r}")
-        return (f"your client followed the feed by long-polling: {len(yours)} items in {requests} requests, "
-                "the same items as the Server-Sent Events client.")
+        return ("your client follows the feed by long-polling, a request per answer, and got the same items "
+                "as the Server-Sent Events client.")
 
     return await _judge(conversation, f"your client got fewer than {FEED_ITEMS + 1} items within {TIMEOUT} s")
 

@@ -198,6 +198,10 @@ def _colour(label: str, labels: list[str]) -> str:
     return POLLING_SHADES[polling.index(label) % len(POLLING_SHADES)]
 
 
+def _short(label: str) -> str:
+    return label.replace(", ", ",\n").replace("Server-Sent Events", "Server-Sent\nEvents")
+
+
 def plot(runs: list[Run]) -> Image:
     """Three plots: bytes per item, traffic as the clients grow, latency as the clients grow."""
     from matplotlib.figure import Figure  # no pyplot: nothing global, nothing shown twice
@@ -210,13 +214,15 @@ def plot(runs: list[Run]) -> Image:
 
     at_middle = {run.label: run for run in runs if run.clients == middle}
     positions = range(len(labels))
+    highest = max(max(run.up_per_item, run.down_per_item) for run in at_middle.values())
     for offset, direction, hatch in ((-0.2, "up", "//"), (0.2, "down", "")):
-        values = [max(getattr(at_middle[label], f"{direction}_per_item"), 0.5) for label in labels]
+        values = [getattr(at_middle[label], f"{direction}_per_item") for label in labels]
         bars = per_item.bar([p + offset for p in positions], values, width=0.4, hatch=hatch,
-                            color=[_colour(label, labels) for label in labels], edgecolor="black", label=direction)
-        per_item.bar_label(bars, labels=[f"{v:.0f}" if v >= 1 else "0" for v in values], fontsize=7)
-    per_item.set_yscale("log")
-    per_item.set_xticks(list(positions), [label.replace(", ", ",\n") for label in labels], fontsize=7)
+                            color=[_colour(label, labels) for label in labels], edgecolor="black")
+        per_item.bar_label(bars, labels=[f"{value:.0f}" for value in values], fontsize=7)
+    per_item.set_yscale("symlog", linthresh=10)  # logarithmic, but 0 stays 0
+    per_item.set_ylim(0, highest * 2)  # room for the labels
+    per_item.set_xticks(list(positions), [_short(label) for label in labels], fontsize=7)
     per_item.set_title(f"Bytes per item, {middle} clients (hatched: up)")
     per_item.set_ylabel("bytes")
 
@@ -225,7 +231,7 @@ def plot(runs: list[Run]) -> Image:
         x = [run.clients for run in mine]
         colour = _colour(label, labels)
         traffic.plot(x, [run.bytes_per_second for run in mine], "o-", color=colour, label=label)
-        latency.plot(x, [run.median * 1000 for run in mine], "o-", color=colour, label=f"{label}")
+        latency.plot(x, [run.median * 1000 for run in mine], "o-", color=colour)
         latency.plot(x, [run.worst * 1000 for run in mine], "v--", color=colour, alpha=0.6)
     for axes in (traffic, latency):
         axes.set_xscale("log")
@@ -234,9 +240,9 @@ def plot(runs: list[Run]) -> Image:
         axes.set_xlabel("clients")
     traffic.set_title("Traffic while following, both ways")
     traffic.set_ylabel("bytes per second")
-    latency.set_title("Publication → receipt (solid: median, dashed: worst)")
-    latency.set_ylabel("milliseconds")
-    latency.legend(fontsize=7)
+    traffic.legend(fontsize=7, loc="lower right")
+    latency.set_title("Latency (solid: median, dashed: worst)")
+    latency.set_ylabel("milliseconds from publication to receipt")
 
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=80)
@@ -269,11 +275,13 @@ def table(runs: list[Run]) -> HTML:
 def conclusions(runs: list[Run]) -> HTML:
     """What these runs show, in sentences whose numbers are the measured ones."""
     at = {(run.label, run.clients): run for run in runs}
-    most = max(run.clients for run in runs)
+    counts = sorted({run.clients for run in runs})
+    middle, most = counts[len(counts) // 2], counts[-1]
     polling = [label for label in dict.fromkeys(run.label for run in runs) if label.startswith("short polling")]
     fast, slow = polling[0], polling[-1]
-    poll, websocket = at[(fast, most)], at[("WebSocket", most)]
-    events, long_poll = at[("Server-Sent Events", most)], at[("long-polling", most)]
+    poll, websocket = at[(fast, middle)], at[("WebSocket", middle)]
+    events, long_poll = at[("Server-Sent Events", middle)], at[("long-polling", middle)]
+    crowd, crowd_websocket = at[(fast, most)], at[("WebSocket", most)]
 
     def per_item(run: Run) -> float:
         return run.up_per_item + run.down_per_item
@@ -282,7 +290,8 @@ def conclusions(runs: list[Run]) -> HTML:
         return measured(f"{seconds * 1000:.1f} ms")
 
     lines = [
-        f"Per item, {fast} cost {measured(f'{per_item(poll):,.0f}')} bytes on the wire "
+        f"With {middle} clients, each item cost, for each client: {fast}, {measured(f'{per_item(poll):,.0f}')} "
+        f"bytes on the wire "
         f"({measured(f'{poll.requests_per_item:.1f}')} requests, most of them answered <code>[]</code>); "
         f"a WebSocket cost {measured(f'{per_item(websocket):,.0f}')}, "
         f"{measured(f'{per_item(poll) / per_item(websocket):.0f}')} times less. "
@@ -296,9 +305,11 @@ def conclusions(runs: list[Run]) -> HTML:
         f"long-polling {ms(at[('long-polling', 1)].median)}; {slow} {ms(at[(slow, 1)].median)}, "
         f"and {ms(at[(slow, 1)].worst)} at worst: polling's news waits for the next poll.",
         f"With {most} clients, {fast} made the server answer "
-        f"{measured(f'{poll.requests / poll.seconds:,.0f}')} requests a second, and moved "
-        f"{measured(f'{poll.bytes_per_second / 1000:,.0f}')} kB a second; the WebSockets moved "
-        f"{measured(f'{websocket.bytes_per_second / 1000:,.1f}')} kB a second for the same news. "
-        f"Its median latency went from {ms(at[(fast, 1)].median)} with 1 client to {ms(poll.median)}.",
+        f"{measured(f'{crowd.requests / crowd.seconds:,.0f}')} requests a second, and moved "
+        f"{measured(f'{crowd.bytes_per_second / 1000:,.0f}')} kB a second; the WebSockets moved "
+        f"{measured(f'{crowd_websocket.bytes_per_second / 1000:,.1f}')} kB a second for the same news. "
+        f"Short polling's median latency went from {ms(at[(fast, 1)].median)} with 1 client to "
+        f"{ms(crowd.median)}; the WebSocket's from {ms(at[('WebSocket', 1)].median)} to "
+        f"{ms(crowd_websocket.median)}.",
     ]
     return HTML("<ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>")
