@@ -45,20 +45,22 @@ SHOWN = 12
 
 def _hex(data: bytes) -> str:
     shown = data[:SHOWN].hex(" ")
-    return shown + (f" … ({len(data) - SHOWN} more)" if len(data) > SHOWN else "")
+    return shown + (f" … ({len(data) - SHOWN:,} more)" if len(data) > SHOWN else "")
 
 
 def _cell(text: str) -> str:
-    return html.escape(text).replace("|", "&#124;")
+    return html.escape(text, quote=False).replace("|", "&#124;")
 
 
 def _payload_meaning(opcode: int, payload: bytes) -> str:
     if opcode == 0x8 and len(payload) >= 2:
         return f"close code {int.from_bytes(payload[:2], 'big')}, reason {payload[2:].decode(errors='replace')!r}"
+    if opcode in (0x9, 0xA):  # a ping or a pong: at most 125 bytes, shown whole
+        return f"{len(payload)} bytes: {payload!r}"
     if opcode == 0x1:
         text = payload.decode(errors="replace")
-        return f"{len(payload)} bytes of text: {text[:30]!r}" + ("…" if len(text) > 30 else "")
-    return f"{len(payload)} bytes: {payload[:SHOWN]!r}" + ("…" if len(payload) > SHOWN else "")
+        return f"{len(payload):,} bytes of text: {text[:30]!r}" + ("…" if len(text) > 30 else "")
+    return f"{len(payload):,} bytes: {payload[:SHOWN]!r}" + ("…" if len(payload) > SHOWN else "")
 
 
 def show_frame(frame: bytes) -> Markdown:
