@@ -128,8 +128,10 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str
         async with asyncio.timeout(HANDSHAKE_TIMEOUT):
             head = await reader.readuntil(b"\r\n\r\n")  # at most 64 KiB: the reader's limit
         request_line, *header_lines = head.decode("latin-1").split("\r\n")
-        method, path, _version = request_line.split(" ")
+        method, path, version = request_line.split(" ")
     except (ValueError, asyncio.LimitOverrunError, TimeoutError):
+        return None
+    if not version.startswith("HTTP/1."):
         return None
     headers = {}
     for line in filter(None, header_lines):
