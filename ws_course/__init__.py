@@ -8,7 +8,11 @@
   checks the lessons' exercises.
 - The demo servers, one module each: :mod:`~ws_course.echo`, :mod:`~ws_course.scream`,
   :mod:`~ws_course.chat`, :mod:`~ws_course.json_chat`, :mod:`~ws_course.news`,
-  :mod:`~ws_course.event_chat`.
+  :mod:`~ws_course.event_chat`; and beyond the article, lesson 07's
+  :mod:`~ws_course.news_feed` (served four ways; measured with :mod:`~ws_course.meter`,
+  :mod:`~ws_course.feed_clients` and :mod:`~ws_course.measure`) and lesson 08's
+  :mod:`~ws_course.handmade` (a WebSocket server from scratch; :mod:`~ws_course.frames`
+  shows frames byte by byte).
 """
 
 from .runtime import BackgroundServer, PortInUseError, start, stop_all

@@ -101,7 +101,7 @@ class Run:
 
 
 async def measure(
-    url: str, feed: Feed, way: str, clients: int = 1, *, items: int = 4, interval: float = 0.1, timeout: float = 10
+    url: str, feed: Feed, way: str, clients: int = 1, *, items: int = 3, interval: float = 0.1, timeout: float = 10
 ) -> Run:
     """Follow the feed served at ``url`` (whose :class:`Feed` is ``feed``) one way; return the :class:`Run`.
 
@@ -179,7 +179,7 @@ def settings(clients: Iterable[int] = (1, 10, 100), intervals: Iterable[float] =
     ]
 
 
-async def measure_all(url: str, feed: Feed, *, items: int = 4, **kwargs: Any) -> list[Run]:
+async def measure_all(url: str, feed: Feed, *, items: int = 3, **kwargs: Any) -> list[Run]:
     """:func:`measure` every one of :func:`settings` (``kwargs`` go to it), one after the other."""
     return [await measure(url, feed, items=items, **setting) for setting in settings(**kwargs)]
 
