@@ -204,10 +204,10 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> in
             if len(payload) == 1 or (code is not None and code not in CLOSE_CODES and not 3000 <= code < 5000):
                 raise ProtocolError(1002, "invalid close code")
             try:
-                reason = payload[2:].decode()
+                payload[2:].decode()  # the reason, which must be UTF-8 too
             except UnicodeDecodeError:
                 raise ProtocolError(1007, "the close reason is not UTF-8") from None
-            return code or 1000
+            return code or 1000  # a close frame may carry no code: answer with 1000
         else:  # TEXT, BINARY or CONTINUATION: a message, or a part of one
             if (opcode == CONTINUATION) != (kind is not None):
                 raise ProtocolError(1002, "a continuation frame must follow a fragment, and only then")

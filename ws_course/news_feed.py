@@ -64,6 +64,7 @@ class Feed:
         self._news = asyncio.Event()
 
     def publish(self, text: str) -> None:
+        """Add an item, stamped with the moment it is published, and wake whoever waits for news."""
         at = time.time_ns() // 1000  # microseconds: 16 digits, every item the same length
         item = {"id": len(self.items) + 1, "text": text, "at": at}
         self.items.append(json.dumps(item, separators=(",", ":")))
@@ -81,7 +82,10 @@ class Feed:
         return max(len(self.items) - 1, 0)
 
     async def publish_every_period(self) -> None:
-        """Publish item after item on the clock: the next one ``period`` seconds after the last."""
+        """Publish item after item on the clock, at start + period, start + 2 × period, ...
+
+        (Sleeping ``period`` after each item instead would let the delays add up.)
+        """
         loop = asyncio.get_running_loop()
         start = loop.time()
         for tick in itertools.count(1):
