@@ -37,7 +37,12 @@ async def open_raw(port: int, key: str = KEY, version: str = "13") -> tuple[asyn
         f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {version}\r\n\r\n".encode()
     )
-    return reader, writer, await reader.readuntil(b"\r\n\r\n")
+    return reader, writer, await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+
+
+async def next_frame(reader: asyncio.StreamReader) -> bytes:
+    """The next frame the server sends, or TimeoutError: a test fails, it never hangs."""
+    return await asyncio.wait_for(receive_frame(reader), 5)
 
 
 async def still_serves(server) -> None:
@@ -68,7 +73,7 @@ async def test_the_handshake_over_a_raw_socket(server):
         b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
     )
     writer.write(encode_frame(TEXT, b"Hello", mask=RFC_MASK))
-    assert await receive_frame(reader) == b"\x81\x05Hello"
+    assert await next_frame(reader) == b"\x81\x05Hello"
     writer.close()
 
 
@@ -89,7 +94,7 @@ async def test_a_character_split_between_fragments_is_still_valid_text(server):
     reader, writer, _ = await open_raw(server.port)
     text = "é".encode()  # two bytes: c3 a9
     writer.write(encode_frame(TEXT, text[:1], mask=MASK, fin=False) + encode_frame(CONTINUATION, text[1:], mask=MASK))
-    assert await receive_frame(reader) == b"\x81\x02" + text
+    assert await next_frame(reader) == b"\x81\x02" + text
     writer.close()
 
 
@@ -100,15 +105,15 @@ async def test_a_ping_between_fragments_is_answered_at_once(server):
         + encode_frame(PING, b"?", mask=MASK)
         + encode_frame(CONTINUATION, b"two", mask=MASK)
     )
-    assert await receive_frame(reader) == b"\x8a\x01?"
-    assert await receive_frame(reader) == b"\x81\x07one two"
+    assert await next_frame(reader) == b"\x8a\x01?"
+    assert await next_frame(reader) == b"\x81\x07one two"
     writer.close()
 
 
 async def test_a_clients_close_code_comes_back_then_the_server_hangs_up(server):
     reader, writer, _ = await open_raw(server.port)
     writer.write(encode_frame(CLOSE, (4000).to_bytes(2, "big") + "fini ✓".encode(), mask=MASK))
-    assert await receive_frame(reader) == b"\x88\x02" + (4000).to_bytes(2, "big")
+    assert await next_frame(reader) == b"\x88\x02" + (4000).to_bytes(2, "big")
     assert await reader.read() == b""
     writer.close()
     await server.wait_for_log("closed by the client with 4000")
@@ -151,7 +156,7 @@ async def test_a_protocol_violation_gets_its_close_code_and_others_are_still_ser
     async with connect(server.ws_url, proxy=None) as bystander:
         reader, writer, _ = await open_raw(server.port)
         writer.write(data)
-        reply = await receive_frame(reader)
+        reply = await next_frame(reader)
         assert reply[0] == 0x88 and int.from_bytes(reply[2:4], "big") == code, reply
         assert await asyncio.wait_for(reader.read(), 5) == b""  # then it hangs up
         writer.close()
@@ -231,7 +236,7 @@ async def test_stopping_closes_every_connection_with_1001():
 async def test_show_frame_reads_what_receive_frame_read(server):
     reader, writer, _ = await open_raw(server.port)
     writer.write(encode_frame(TEXT, b"x" * 70_000, mask=MASK))
-    frame = await receive_frame(reader)
+    frame = await next_frame(reader)
     writer.close()
     assert len(frame) == 70_010
     table = show_frame(frame).data

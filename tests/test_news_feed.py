@@ -38,7 +38,7 @@ async def until(condition, timeout: float = 5) -> None:
 
 
 async def get(url: str, **kwargs):
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         async with session.get(url, **kwargs) as response:
             return response.status, await response.text()
 
