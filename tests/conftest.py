@@ -86,3 +86,23 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory):
+    """A real JupyterHub (tests/hub.py) with the class room as a service, as a teacher sets it up.
+
+    Alice's JupyterLab starts at once, in the background, while other tests run;
+    tests that need it call ``hub.wait_for_server("alice")``.
+    """
+    from hub import JupyterHub
+    from lab_helpers import free_port
+
+    from ws_course.hub_room import jupyterhub_config
+
+    hub = JupyterHub(tmp_path_factory.mktemp("hub"), config=jupyterhub_config(port=free_port()))
+    try:
+        hub.start_server("alice")
+        yield hub
+    finally:
+        hub.stop()

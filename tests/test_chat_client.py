@@ -65,3 +65,22 @@ async def test_a_json_member_shows_what_is_not_the_rooms_json():
         assert member.nickname is None
         member.close()
         await member.closed()
+
+
+async def test_a_chat_client_can_say_who_it_is_in_its_handshake():
+    """headers= reach the server's handshake (how a kernel's widget shows a hub token)."""
+    seen = []
+
+    async def whoami(websocket):
+        seen.append(websocket.request.headers.get("Authorization"))
+        await websocket.send(f"you are {seen[-1]}")
+
+    with start(whoami) as server:
+        member = ChatClient(server.ws_url, headers={"Authorization": "token abc"})
+        assert await member.next_message() == "you are token abc"
+        anonymous = ChatClient(server.ws_url)
+        assert await anonymous.next_message() == "you are None"
+        for client in (member, anonymous):
+            client.close()
+            await client.closed()
+    assert "abc" not in repr(member)  # the token is not shown

@@ -1,169 +1,85 @@
-"""End to end: a learner's JupyterLab in headless Chromium, driven with the mouse.
+"""End to end: a learner's JupyterLab in headless Chromium, driven with the mouse and keyboard.
 
 nbval runs the notebooks, but it cannot see what a learner sees: output written
 from a task started by a real click in the browser can be lost, while output from
-``button.click()`` in code never is. So this test opens a notebook in a real
-JupyterLab, runs it from the menu, then types into the widget client and clicks
-its Send button with the mouse, and reads the reply in the page.
+``button.click()`` in code never is. So these tests open lessons in a real
+JupyterLab, run them from the menu, type into the widgets and the embedded pages,
+and read what comes back in the page.
+
+Each test runs twice: in a JupyterLab on this machine, and in alice's JupyterLab on
+a real JupyterHub (tests/hub.py). On the hub, the browser records every request
+and WebSocket of every frame, and none may go anywhere but the hub's address: no
+demo server's port. That is what makes the hub run mean "the browser is on another
+machine".
 """
 
 from __future__ import annotations
 
-import json
 import re
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hub import log_in
+from lab_helpers import (
+    NOTEBOOKS,
+    PROXIED_SERVER_SHUTDOWN,
+    JupyterLab,
+    Traffic,
+    newest_line_in_view,
+    open_notebook,
+    run_all_from_scratch,
+    run_cell,
+    type_and_press_enter,
+)
 from playwright.sync_api import expect
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
-NOTEBOOK_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
+class OnTheHub:
+    """Alice's JupyterLab on a real JupyterHub, with the two methods of :class:`JupyterLab` the tests use."""
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    def __init__(self, hub, user: str = "alice") -> None:
+        self.hub, self.user = hub, user
 
-
-class JupyterLab:
-    """A JupyterLab server on a copy of the notebooks, with all its files in a temporary folder."""
-
-    def __init__(self, root: Path, home: Path) -> None:
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.url = f"http://127.0.0.1:{self.port}"
-        # Render every cell, not only those in view, so the test can read any output.
-        settings = home / "settings" / "@jupyterlab" / "notebook-extension"
-        settings.mkdir(parents=True)
-        (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-        env = {
-            **os.environ,
-            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-            "HOME": str(home),
-            "JUPYTER_CONFIG_DIR": str(home / "config"),
-            "JUPYTER_DATA_DIR": str(home / "data"),
-            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-            "IPYTHONDIR": str(home / "ipython"),
-        }
-        self.log = open(home / "jupyterlab.log", "wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-                f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={root}",
-                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            ],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.api("GET", "/api/status")
-                break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"JupyterLab did not start: see {home / 'jupyterlab.log'}")
-                time.sleep(0.25)
-
-    def api(self, method: str, path: str):
-        request = urllib.request.Request(
-            self.url + path, method=method, headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-            return json.loads(body) if body else None
+    def open_notebook(self, page, name: str):
+        log_in(page, self.hub, self.user)
+        return open_notebook(page, f"{self.hub.url}/user/{self.user}", name)
 
     def shutdown_kernels(self) -> None:
-        for kernel in self.api("GET", "/api/kernels"):
-            self.api("DELETE", f"/api/kernels/{kernel['id']}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        self.hub.shutdown_kernels(self.user)
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab-root")
+@pytest.fixture(scope="module", params=["lab", "hub"])
+def jupyterlab(request, tmp_path_factory):
+    """A JupyterLab on this machine, or alice's on a JupyterHub, with a copy of the lessons."""
+    if request.param == "lab":
+        root = tmp_path_factory.mktemp("lab-root")
+        lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"))
+    else:
+        hub = request.getfixturevalue("hub")
+        hub.wait_for_server("alice")
+        root, lab = hub.folder / "users" / "alice", OnTheHub(hub)
     for notebook in NOTEBOOKS.glob("*.ipynb"):  # a copy: JupyterLab may save what it opens
         shutil.copy(notebook, root)
-    lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"))
     yield lab
-    lab.stop()
+    if request.param == "lab":
+        lab.stop()
 
 
-def open_notebook(page, lab: JupyterLab, name: str):
-    page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
-    panel = page.locator(NOTEBOOK_PANEL)
-    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
-    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
-    news = page.locator(".jp-toast-button", has_text="No")  # "get notified about Jupyter news?"
-    if news.count():
-        news.first.click()
-    return panel
+@pytest.fixture
+def traffic(jupyterlab, page):
+    """Every URL the test's browser opens; on the hub, all of them must go to the hub's address."""
+    traffic = Traffic(page.context)
+    yield traffic
+    if isinstance(jupyterlab, OnTheHub):
+        elsewhere = [url for url in traffic.urls if urlsplit(url).hostname and urlsplit(url).port != jupyterlab.hub.port]
+        assert not elsewhere, f"the browser went around the hub: {elsewhere}"
+        assert any("/user/alice/proxy/" in url for url in traffic.urls), "no page went through the proxy"
 
 
-def menu(page, *items: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text=items[0]).click()
-    for item in items[1:]:
-        page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
-
-
-def run_cell(page, cell) -> None:
-    """Select a cell (click its prompt, as a learner would) and run it with Shift+Enter."""
-    cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Shift+Enter")
-
-
-def newest_line_in_view(cell) -> bool:
-    """Whether a widget's event log has more lines than it shows, and shows its newest one."""
-    return cell.evaluate(
-        """cell => {
-            const logs = [...cell.querySelectorAll("div")].filter(d => d.style.flexDirection === "column-reverse");
-            const log = logs[logs.length - 1];
-            const lines = log.firstElementChild.children;
-            const newest = lines[lines.length - 1].getBoundingClientRect();
-            const box = log.getBoundingClientRect();
-            return log.scrollHeight > log.clientHeight && newest.top >= box.top - 1 && newest.bottom <= box.bottom + 1;
-        }"""
-    )
-
-
-def type_and_press_enter(page, box, text: str) -> None:
-    box.click()
-    box.fill(text)
-    box.press("Enter")
-
-
-def run_all_from_scratch(page, panel) -> None:
-    """Clear every output, Run All, wait for the last cell; check it went through without errors."""
-    menu(page, "Edit", "Clear Outputs of All Cells")
-    expect(panel.locator(".jp-OutputArea-output")).to_have_count(0)
-    menu(page, "Run", "Run All Cells")
-    last_prompt = panel.locator(".jp-CodeCell").last.locator(".jp-InputPrompt")
-    expect(last_prompt).to_have_text(re.compile(r"\[\d+\]:"), timeout=90_000)
-    expect(panel.locator(".jp-OutputArea-output", has_text="[PASS] Well done")).to_have_count(1)
-    expect(panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
-
-
-def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
+def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page, traffic):
     page.set_default_timeout(30_000)
-    panel = open_notebook(page, jupyterlab, "01-echo.ipynb")
+    panel = jupyterlab.open_notebook(page, "01-echo.ipynb")
     try:
         # Run All, from cleared outputs: every output seen below comes from this run.
         run_all_from_scratch(page, panel)
@@ -200,8 +116,8 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("message: line 11")
         assert newest_line_in_view(client_cell)
 
-        # The embedded page connects to the server running in the kernel's process,
-        # and works with a real click too.
+        # The embedded page connects to the server running in the kernel's process
+        # (through the Jupyter server's proxy), and works with a real click too.
         frame = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url)").frame_locator("iframe")
         expect(frame.locator("#recv")).to_have_text("Connected")
         frame.locator("#sendTxt").fill("from the page")
@@ -210,18 +126,18 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page):
 
         # The clean-up cell again: it closes the client and stops the server.
         run_cell(page, last_cell)
-        expect(frame.locator("#state")).to_have_text("closed (code 1001)")
+        expect(frame.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("close: code 1000")
     finally:
         jupyterlab.shutdown_kernels()
 
 
-def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(jupyterlab, page):
+def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(jupyterlab, page, traffic):
     """Lesson 03's XSS demo: the payload runs in the article's page (sandboxed), and is text everywhere else."""
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.set_default_timeout(30_000)
-    panel = open_notebook(page, jupyterlab, "03-chat.ipynb")
+    panel = jupyterlab.open_notebook(page, "03-chat.ipynb")
     try:
         # The embedded pages join the room while the notebook runs, whenever the
         # browser gets to them: the cells after them cope (they wait for their message).
@@ -233,17 +149,24 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
             run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
         demo = panel.locator(".jp-CodeCell", has_text="show_xss_demo(server.page_url)")
         article, ours = demo.frame_locator("iframe.article-page"), demo.frame_locator("iframe.our-page")
+        on_the_hub = isinstance(jupyterlab, OnTheHub)
         expect(ours.locator("#state")).to_have_text("open")
         expect(ours.locator("#messages div").first).to_have_text(re.compile(r"user\d+ comes in"))
-        # The article's page has no state line: it is in the room once it hears our page arrive after it.
-        expect(article.locator("body > div").first).to_have_text(re.compile(r"user\d+ comes in"))
-        expect(article.locator("h1")).to_have_text("Chat Room")
+        if on_the_hub:
+            # The article's page is never served through the Jupyter server: on a hub, a note instead.
+            expect(demo.locator(".article-page-note")).to_contain_text("cannot be shown safely here")
+            expect(demo.locator("iframe.article-page")).to_have_count(0)
+        else:
+            # The article's page has no state line: it is in the room once it hears our page arrive after it.
+            expect(article.locator("body > div").first).to_have_text(re.compile(r"user\d+ comes in"))
+            expect(article.locator("h1")).to_have_text("Chat Room")
         run_cell(page, panel.locator(".jp-CodeCell", has_text="payload = "))
 
         payload = ("<img src=x onerror=\"document.body.style.background='crimson'; "
                    "document.querySelector('h1').textContent='Hacked by a chat message!'\">")
-        # In the article's page, the markup ran: its title changed.
-        expect(article.locator("h1")).to_have_text("Hacked by a chat message!")
+        if not on_the_hub:
+            # In the article's page, the markup ran: its title changed.
+            expect(article.locator("h1")).to_have_text("Hacked by a chat message!")
         # In ours, in the other page and in the widgets, it is the characters, as typed.
         expect(ours.locator("#messages div").last).to_have_text(payload)
         expect(ours.locator("h1")).to_have_text("Chat Room")
@@ -254,16 +177,20 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
         assert panel.locator(".jp-OutputArea-output img[src='x']").count() == 0
         assert ours.locator("#messages img").count() == 0
         assert dialogs == []
+
+        # The other way: typed into the embedded page, heard by the widgets.
+        type_and_press_enter(page, chat_page.locator("#sendTxt"), "typed in the page")
+        expect(room).to_contain_text("typed in the page")
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
-        expect(chat_page.locator("#state")).to_have_text("closed (code 1001)")
+        expect(chat_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
     finally:
         jupyterlab.shutdown_kernels()
 
 
-def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page):
+def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page, traffic):
     """Lesson 05 in a real JupyterLab: widgets on python-socketio, pages on the official JS client."""
     page.set_default_timeout(30_000)
-    panel = open_notebook(page, jupyterlab, "05-socketio.ipynb")
+    panel = jupyterlab.open_notebook(page, "05-socketio.ipynb")
     try:
         run_all_from_scratch(page, panel)
         news = panel.locator(".jp-CodeCell", has_text="show_page(news.page_url").frame_locator("iframe")
@@ -288,34 +215,40 @@ def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page)
         expect(chat.locator("#messages div").last).to_have_text("user1 says: line 11")
         expect(first_box).to_have_value("")
         assert newest_line_in_view(room)
+        # The other way: typed into the page, heard by the widgets.
+        type_and_press_enter(page, chat.locator("#sendTxt"), "typed in the page")
+        expect(room.locator(".jp-OutputArea-output")).to_contain_text("says: typed in the page")
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
     finally:
         jupyterlab.shutdown_kernels()
 
 
-def test_the_measured_lesson_runs_in_jupyterlab_with_its_plot_table_and_page(jupyterlab, page):
-    """Lesson 07 in a real JupyterLab: the measurements, the plot and table, the four ways in the page."""
+def test_the_measured_lesson_shows_one_feed_four_ways_in_jupyterlab(jupyterlab, page, traffic):
+    """Lesson 07's page in a real JupyterLab: short polling, long-polling, SSE and a WebSocket, all through
+    the Jupyter server. (Its measurements run in the kernel alone: nbval and the notebooks test run them.)"""
     page.set_default_timeout(30_000)
-    panel = open_notebook(page, jupyterlab, "07-polling-measured.ipynb")
+    panel = jupyterlab.open_notebook(page, "07-polling-measured.ipynb")
     try:
-        run_all_from_scratch(page, panel)
-        measured = panel.locator(".jp-CodeCell", has_text="display(plot(runs), table(runs))")
-        expect(measured.locator(".jp-RenderedImage img")).to_have_count(1)
-        expect(measured.locator("table tbody tr")).to_have_count(15)
+        for source in ["show_source(ws_course.news_feed)", 'server = ws_course.start("news_feed"',
+                       "show_page(server.page_url"]:
+            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
         feeds = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
         for way in ("short-poll", "long-poll", "events", "websocket"):
             expect(feeds.locator(f"#{way} .latest")).to_have_text(re.compile(r"news item \d+"))
-        # The clean-up stopped the server: the page saw it.
-        expect(feeds.locator("#websocket .state")).to_have_text("closed (code 1001)")
-        expect(feeds.locator("#short-poll .state")).to_have_text("stopped: the server is gone")
+            expect(feeds.locator(f"#{way} .items")).not_to_have_text(re.compile(r"^[0-2]$"))  # news keeps coming
+        for way in ("events", "websocket"):  # one request, then only news: the proxy streams the events
+            expect(feeds.locator(f"#{way} .requests")).to_have_text("1")
+        expect(feeds.locator("#long-poll .requests")).not_to_have_text(re.compile(r"^[0-2]$"))
     finally:
         jupyterlab.shutdown_kernels()
 
 
-def test_the_protocol_lesson_runs_in_jupyterlab_and_its_server_answers_the_page_and_the_widget(jupyterlab, page):
+def test_the_protocol_lesson_runs_in_jupyterlab_and_its_server_answers_the_page_and_the_widget(
+    jupyterlab, page, traffic
+):
     """Lesson 08 in a real JupyterLab: frames as tables, and the handmade server talking to a real page."""
     page.set_default_timeout(30_000)
-    panel = open_notebook(page, jupyterlab, "08-protocol-by-hand.ipynb")
+    panel = jupyterlab.open_notebook(page, "08-protocol-by-hand.ipynb")
     try:
         run_all_from_scratch(page, panel)
         hello = panel.locator(".jp-CodeCell", has_text="hello = handmade.encode_frame(")
@@ -336,6 +269,6 @@ def test_the_protocol_lesson_runs_in_jupyterlab_and_its_server_answers_the_page_
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("message: typed in the widget")
 
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
-        expect(echo_page.locator("#state")).to_have_text("closed (code 1001: going away)")
+        expect(echo_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
     finally:
         jupyterlab.shutdown_kernels()

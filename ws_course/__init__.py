@@ -4,8 +4,11 @@
   returns its handle; :func:`stop_all` stops every one still running.
 - :mod:`ws_course.client`, :mod:`ws_course.chat_client` and
   :mod:`ws_course.socketio_client` are the widgets that talk to the servers.
-- :mod:`ws_course.notebook` shows sources and pages; :mod:`ws_course.exercises`
+- :mod:`ws_course.notebook` shows sources and pages (through the Jupyter server
+  when there is one: :mod:`ws_course.jupyter`); :mod:`ws_course.exercises`
   checks the lessons' exercises.
+- :mod:`ws_course.hub_room` runs one chat room for a whole class as a JupyterHub
+  service; :mod:`ws_course.class_chat` is the students' side of it.
 - The demo servers, one module each: :mod:`~ws_course.echo`, :mod:`~ws_course.scream`,
   :mod:`~ws_course.chat`, :mod:`~ws_course.json_chat`, :mod:`~ws_course.news`,
   :mod:`~ws_course.event_chat`; and beyond the article, lesson 07's

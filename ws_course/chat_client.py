@@ -49,16 +49,18 @@ class ChatClient(WebSocketClient):
     Args:
         url: The chat server's address.
         json: True for the JSON chat room (demo 4), whose messages are JSON objects.
+        headers: More HTTP headers for the opening handshake (see
+            :class:`~ws_course.client.WebSocketClient`).
 
     Attributes:
         nickname: The nickname the server gave this member (``None`` until known).
             A new member's first message is always its own ``userN comes in``.
     """
 
-    def __init__(self, url: str, *, json: bool = False) -> None:
+    def __init__(self, url: str, *, json: bool = False, headers: dict[str, str] | None = None) -> None:
         self.json = json
         self.nickname: str | None = None
-        super().__init__(url, title="(joining)")
+        super().__init__(url, title="(joining)", headers=headers)
         self.text.layout.width = "12em"
 
     def text_of(self, message: str) -> str:

@@ -330,12 +330,16 @@ class WebSocketClient(ClientWidget):
     Args:
         url: The server's address, ``ws://host:port/``.
         title: A label shown above the controls (defaults to the URL).
+        headers: More HTTP headers for the opening handshake, for a server that
+            wants to know who you are: ``{"Authorization": "token ..."}``. (A
+            browser page cannot add headers to its handshake; a program can.)
 
     Its ``close`` events carry ``(code, reason)``.
     """
 
-    def __init__(self, url: str, *, title: str | None = None) -> None:
+    def __init__(self, url: str, *, title: str | None = None, headers: dict[str, str] | None = None) -> None:
         self._websocket: ClientConnection | None = None
+        self.headers = headers
         super().__init__(url, title=title)
 
     def send(self, message: str | bytes) -> None:
@@ -357,7 +361,7 @@ class WebSocketClient(ClientWidget):
     async def _run(self) -> None:
         try:
             # proxy=None: websockets honours http_proxy, even for 127.0.0.1.
-            self._websocket = await connect(self.url, proxy=None, open_timeout=10)
+            self._websocket = await connect(self.url, proxy=None, open_timeout=10, additional_headers=self.headers)
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             # A browser reports a failed connection as an error, then a close with 1006.
             self._record("error", f"cannot connect to {self.url}: {exc}")

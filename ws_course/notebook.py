@@ -8,6 +8,7 @@ from typing import Any
 
 from IPython.display import HTML, Markdown
 
+from .jupyter import browser_may_be_local, browser_url
 from .pages import STATIC
 
 
@@ -28,11 +29,14 @@ def show_page_source(filename: str) -> Markdown:
 def show_page(url: str, height: int = 260) -> HTML:
     """Link to a browser page and embed it in the notebook.
 
-    The embedded frame works when JupyterLab runs on your own machine: your browser
-    then reaches the server at 127.0.0.1 too. On a remote JupyterLab (Binder, a
-    JupyterHub) the server is on another machine and the frame stays empty.
+    ``url`` is the page's address as the kernel knows it, ``server.page_url``
+    (``http://127.0.0.1:PORT/``). Your browser may be on another machine (a
+    JupyterHub, Binder, a remote JupyterLab), where that address means nothing, so
+    the link and the frame go through the Jupyter server instead when there is one:
+    see :func:`ws_course.jupyter.browser_url`. In a plain JupyterLab on your own
+    machine that is ``/proxy/PORT/``; without a Jupyter server, the address itself.
     """
-    url = html.escape(url, quote=True)
+    url = html.escape(browser_url(url), quote=True)
     return HTML(
         f'<p><a href="{url}" target="_blank">Open the page in a new browser tab: {url}</a></p>'
         f'<iframe src="{url}" width="100%" height="{height}" style="border: 1px solid #ccc"></iframe>'
@@ -46,15 +50,29 @@ def show_xss_demo(page_url: str, height: int = 300) -> HTML:
     message runs in it. It is served in a sandbox (see :mod:`ws_course.article`),
     so what runs there cannot reach the notebook, JupyterLab, or any other site.
     Ours (right) writes them with ``textContent``: markup stays text.
+
+    The article's page is loaded from the demo server directly, never through the
+    Jupyter server: through it, the page would share JupyterLab's origin, and a
+    sandboxed page's WebSocket is (rightly) refused there. So on a remote Jupyter
+    (a JupyterHub, Binder) it is not shown: a note says how to see it instead.
     """
-    article = html.escape(page_url + "article.html", quote=True)
-    ours = html.escape(page_url, quote=True)
-    frame = f'height="{height}" style="width: 49%; border: 1px solid #ccc"'
+    ours = html.escape(browser_url(page_url), quote=True)
+    frame = f'height="{height}" style="width: 100%; border: 1px solid #ccc"'
+    if browser_may_be_local():
+        article = html.escape(page_url + "article.html", quote=True)
+        left = f'<iframe class="article-page" sandbox="allow-scripts" src="{article}" {frame}></iframe>'
+    else:
+        left = (
+            '<p class="article-page-note">Your browser is on another machine than this kernel, '
+            "so the article's page cannot be shown safely here: through the Jupyter server it would "
+            "share JupyterLab's origin. To watch the attack run, take the course on your own machine "
+            "(<code>python3 course.py lab</code>), or run <code>ws-course serve chat</code> there and open "
+            "<code>http://127.0.0.1:8001/article.html</code>.</p>"
+        )
     return HTML(
         '<div style="display: flex; gap: 1%">'
-        f'<div style="flex: 1"><b>The article\'s page</b> (<code>innerHTML</code>, in a sandbox)<br>'
-        f'<iframe class="article-page" sandbox="allow-scripts" src="{article}" {frame.replace("49%", "100%")}></iframe></div>'
+        f"<div style=\"flex: 1\"><b>The article's page</b> (<code>innerHTML</code>, in a sandbox)<br>{left}</div>"
         f'<div style="flex: 1"><b>Ours</b> (<code>textContent</code>)<br>'
-        f'<iframe class="our-page" src="{ours}" {frame.replace("49%", "100%")}></iframe></div>'
+        f'<iframe class="our-page" src="{ours}" {frame}></iframe></div>'
         "</div>"
     )
