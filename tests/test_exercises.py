@@ -292,3 +292,104 @@ async def test_check_boil_all_tells_at_once_from_one_after_the_other():
     assert "is it an 'async def'?" in repr(await check_boil_all(not_async))
     result = await check_boil_all(crashes)
     assert "raised IndexError: list index out of range" in repr(result) and "boil(kettles[3])" in repr(result)
+
+
+# -- lessons 07 and 08 ---------------------------------------------------------------------
+
+
+async def test_check_long_poll_accepts_a_long_polling_client_and_explains_what_is_not():
+    import aiohttp
+
+    from ws_course.exercises import check_long_poll
+    from ws_course.feed_clients import follow_long_poll, follow_short_poll
+
+    async def short_polls(url, on_item):
+        await follow_short_poll(url, on_item, interval=0.1)
+
+    async def forgets_after(url, on_item):
+        async with aiohttp.ClientSession() as session:
+            while True:
+                async with session.get(url + "long-poll") as response:
+                    for item in await response.json():
+                        on_item(item)
+
+    async def hands_over_text(url, on_item):
+        await follow_long_poll(url, lambda item: on_item(str(item)))
+
+    async def stops_after_one(url, on_item):
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + "long-poll") as response:
+                for item in await response.json():
+                    on_item(item)
+
+    async def crashes(url, on_item):
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + "long-poll") as response:
+                items = await response.json()
+                on_item(items["id"])
+
+    def not_async(url, on_item):
+        return None
+
+    result = await check_long_poll(follow_long_poll)
+    assert result and "by long-polling" in repr(result)
+    assert "asked /poll, again and again: that is short polling" in repr(await check_long_poll(short_polls))
+    assert "expected each item once, in order (did you send ?after=?)" in repr(await check_long_poll(forgets_after))
+    assert "on_item got \"{'id': " in repr(await check_long_poll(hands_over_text))
+    assert "returned after 1 items" in repr(await check_long_poll(stops_after_one))
+    result = await check_long_poll(crashes)
+    assert "follow_long_poll raised TypeError: list indices must be integers" in repr(result)
+    assert "of your code: on_item(items[\"id\"])" in repr(result)
+    assert "is it an 'async def'?" in repr(await check_long_poll(not_async))
+
+
+def parse_frame_right(data):
+    fin, opcode, masked, length = bool(data[0] & 0x80), data[0] & 0x0F, data[1] & 0x80, data[1] & 0x7F
+    offset = 2
+    if length >= 126:
+        size = 2 if length == 126 else 8
+        length, offset = int.from_bytes(data[2 : 2 + size], "big"), 2 + size
+    if not masked:
+        return fin, opcode, data[offset : offset + length]
+    mask = data[offset : offset + 4]
+    return fin, opcode, bytes(byte ^ mask[i % 4] for i, byte in enumerate(data[offset + 4 : offset + 4 + length]))
+
+
+async def test_check_parse_frame_accepts_a_parser_and_explains_what_is_wrong():
+    from ws_course.exercises import check_parse_frame
+
+    def short_lengths_only(data):
+        return bool(data[0] & 0x80), data[0] & 0x0F, data[2 : 2 + (data[1] & 0x7F)]
+
+    def ignores_the_mask(data):
+        fin, opcode, payload = parse_frame_right(data)
+        if data[1] & 0x80:
+            start = len(data) - len(payload)
+            return fin, opcode, data[start:]
+        return fin, opcode, payload
+
+    def no_64_bit_lengths(data):
+        if data[1] & 0x7F == 127:
+            raise ValueError("too long for me")
+        return parse_frame_right(data)
+
+    def text_not_bytes(data):
+        fin, opcode, payload = parse_frame_right(data)
+        return fin, opcode, payload.decode(errors="replace")
+
+    def ignores_fin(data):
+        _, opcode, payload = parse_frame_right(data)
+        return True, opcode, payload
+
+    result = await check_parse_frame(parse_frame_right)
+    assert result and "parse_frame reads every field" in repr(result)
+    result = await check_parse_frame(short_lengths_only)
+    assert "200-byte text) returned the payload" in repr(result)
+    assert "126 bytes instead of 200 (a length of 126 or 127 means" in repr(result)
+    assert "is it still masked? XOR byte i with mask[i % 4]" in repr(await check_parse_frame(ignores_the_mask))
+    result = await check_parse_frame(no_64_bit_lengths)
+    assert "70,000-byte text) raised ValueError: too long for me" in repr(result)
+    assert 'of your code: raise ValueError("too long for me")' in repr(result)
+    assert "a payload of type str; expected bytes" in repr(await check_parse_frame(text_not_bytes))
+    result = await check_parse_frame(ignores_fin)
+    assert "the first fragment of a message) said fin=True" in repr(result)

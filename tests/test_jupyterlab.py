@@ -221,3 +221,54 @@ def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page,
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
     finally:
         jupyterlab.shutdown_kernels()
+
+
+def test_the_measured_lesson_shows_one_feed_four_ways_in_jupyterlab(jupyterlab, page, traffic):
+    """Lesson 07's page in a real JupyterLab: short polling, long-polling, SSE and a WebSocket, all through
+    the Jupyter server. (Its measurements run in the kernel alone: nbval and the notebooks test run them.)"""
+    page.set_default_timeout(30_000)
+    panel = jupyterlab.open_notebook(page, "07-polling-measured.ipynb")
+    try:
+        for source in ["show_source(ws_course.news_feed)", 'server = ws_course.start("news_feed"',
+                       "show_page(server.page_url"]:
+            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
+        feeds = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
+        for way in ("short-poll", "long-poll", "events", "websocket"):
+            expect(feeds.locator(f"#{way} .latest")).to_have_text(re.compile(r"news item \d+"))
+            expect(feeds.locator(f"#{way} .items")).not_to_have_text(re.compile(r"^[0-2]$"))  # news keeps coming
+        for way in ("events", "websocket"):  # one request, then only news: the proxy streams the events
+            expect(feeds.locator(f"#{way} .requests")).to_have_text("1")
+        expect(feeds.locator("#long-poll .requests")).not_to_have_text(re.compile(r"^[0-2]$"))
+    finally:
+        jupyterlab.shutdown_kernels()
+
+
+def test_the_protocol_lesson_runs_in_jupyterlab_and_its_server_answers_the_page_and_the_widget(
+    jupyterlab, page, traffic
+):
+    """Lesson 08 in a real JupyterLab: frames as tables, and the handmade server talking to a real page."""
+    page.set_default_timeout(30_000)
+    panel = jupyterlab.open_notebook(page, "08-protocol-by-hand.ipynb")
+    try:
+        run_all_from_scratch(page, panel)
+        hello = panel.locator(".jp-CodeCell", has_text="hello = handmade.encode_frame(")
+        expect(hello.locator(".jp-RenderedMarkdown table tr")).to_have_count(5)  # the header and four fields
+        expect(hello.locator(".jp-RenderedMarkdown table")).to_contain_text("unmasked: 5 bytes of text: 'Hello'")
+
+        # Back to the handmade server, as a learner would: the server, the widget, the page.
+        for source in ['server = ws_course.start("handmade")', "client = WebSocketClient(", "show_page(server.page_url)"]:
+            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
+        echo_page = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url)").frame_locator("iframe")
+        expect(echo_page.locator("#recv")).to_have_text("Connected")
+        echo_page.locator("#sendTxt").fill("typed in the page")
+        echo_page.locator("#sendBtn").click()
+        expect(echo_page.locator("#recv")).to_have_text("typed in the page")
+        client_cell = panel.locator(".jp-CodeCell", has_text="client = WebSocketClient(")
+        expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("OPEN")
+        type_and_press_enter(page, client_cell.locator(".widget-text input"), "typed in the widget")
+        expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("message: typed in the widget")
+
+        run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
+        expect(echo_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
+    finally:
+        jupyterlab.shutdown_kernels()

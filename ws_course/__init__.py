@@ -11,7 +11,11 @@
   service; :mod:`ws_course.class_chat` is the students' side of it.
 - The demo servers, one module each: :mod:`~ws_course.echo`, :mod:`~ws_course.scream`,
   :mod:`~ws_course.chat`, :mod:`~ws_course.json_chat`, :mod:`~ws_course.news`,
-  :mod:`~ws_course.event_chat`.
+  :mod:`~ws_course.event_chat`; and beyond the article, lesson 07's
+  :mod:`~ws_course.news_feed` (served four ways; measured with :mod:`~ws_course.meter`,
+  :mod:`~ws_course.feed_clients` and :mod:`~ws_course.measure`) and lesson 08's
+  :mod:`~ws_course.handmade` (a WebSocket server from scratch; :mod:`~ws_course.frames`
+  shows frames byte by byte).
 - What keeps a room safe, applied to every server by :mod:`ws_course.guard`:
   :mod:`~ws_course.origins` (which pages may connect), :mod:`~ws_course.limits`
   (members and unsent data), :mod:`~ws_course.socketio_guard` and

@@ -30,10 +30,13 @@ from .socketio_app import SocketIOServer
 CLOSE_TIMEOUT = 1
 
 #: Every demo, in the order the course teaches them.
-NAMES = ("echo", "scream", "chat", "json_chat", "news", "event_chat")
+NAMES = ("echo", "scream", "chat", "json_chat", "news", "event_chat", "news_feed", "handmade")
 
 #: The demos that run on python-socketio (the others run on websockets).
 SOCKETIO_NAMES = ("news", "event_chat")
+
+#: Demos without the classroom guard (see :func:`is_unguarded`).
+UNGUARDED_NAMES = ("news_feed", "handmade")
 
 
 class PortInUseError(OSError):
@@ -76,7 +79,7 @@ async def listen(
     guard = guard or Guard()
     if uses_socketio(serve):
         options["guard"] = guard
-    else:
+    elif not is_unguarded(serve):
         options.update(guard.websockets_options())
     try:
         return await serve(host, port, logger=logger, **{"close_timeout": CLOSE_TIMEOUT, **options})
@@ -90,6 +93,16 @@ async def listen(
         )
         error.errno = exc.errno
         raise error from None
+
+
+def is_unguarded(serve: Callable[..., Any]) -> bool:
+    """True for the instruments of lessons 07 and 08, which are not built on websockets or Socket.IO.
+
+    The news feed (aiohttp, four transports) and the handmade server (no library at
+    all) exist to be measured and read; they are not rooms a class shares, and the
+    guard's protections are websockets' and Socket.IO's. Their modules say so.
+    """
+    return getattr(serve, "__module__", None) in {f"ws_course.{name}" for name in UNGUARDED_NAMES}
 
 
 def uses_socketio(serve: Callable[..., Any]) -> bool:
