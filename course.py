@@ -43,6 +43,8 @@ NODE_MODULES = HERE / "node_modules"
 NOTEBOOKS = HERE / "notebooks"
 MY_NOTEBOOKS = HERE / "my-notebooks"
 START_NOTEBOOK = "00-start-here.ipynb"
+#: How many pytest workers ``test`` runs.
+TEST_WORKERS = 3
 
 
 def run(*command: str | Path, **kwargs) -> None:
@@ -186,7 +188,12 @@ def test(args: list[str]) -> None:
     install()
     env = {**os.environ, "WS_COURSE_CHROMIUM": ensure_chromium()}
     os.chdir(HERE)
-    result = subprocess.run([str(PYTHON), "-m", "pytest", *args], env=env)
+    # Most tests wait on sockets, browsers and kernels rather than on the CPU: a few
+    # workers at once (pytest-xdist) take half the time, even on two cores. Each
+    # file stays on one worker (a notebook's cells share one kernel; a file's
+    # fixtures, one JupyterLab). "-n 0" after "test" runs everything in one process.
+    parallel = ["-n", str(TEST_WORKERS), "--dist", "loadfile"]
+    result = subprocess.run([str(PYTHON), "-m", "pytest", *parallel, *args], env=env)
     sys.exit(result.returncode)
 
 
