@@ -22,7 +22,7 @@ import sys
 
 from . import demos, limits
 from .guard import Guard
-from .logs import OneLineTracebacks, QuietRepeats
+from .logs import log_to_stderr
 from .socketio_app import SocketIOServer
 
 #: The signals that stop the server: Ctrl-C, and what service managers send.
@@ -96,12 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print("\n".join(demos.NAMES))
         return 0
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
-    repeats = QuietRepeats()
-    handler.addFilter(OneLineTracebacks())
-    handler.addFilter(repeats)
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    repeats = log_to_stderr()
     try:
         open_files = limits.raise_open_files_limit()
         guard = Guard(allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer)

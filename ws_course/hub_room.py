@@ -72,9 +72,10 @@ from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
 from websockets.http11 import Request, Response
 
-from . import demos
+from . import demos, limits
 from .chat import MAX_MESSAGE_BYTES
 from .json_chat import JSONChatRoom
+from .logs import log_to_stderr
 from .pages import page
 
 __all__ = ["HubChatRoom", "HubLogin", "jupyterhub_config", "main", "serve"]
@@ -316,9 +317,14 @@ async def run(host: str, port: int) -> None:
 
 def main() -> None:
     """Run as a hub service: listen where ``JUPYTERHUB_SERVICE_URL`` says."""
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    # The same classroom logging and open-files limit as ``ws-course serve``.
+    repeats = log_to_stderr("[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    limits.raise_open_files_limit()
     address = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
-    asyncio.run(run(address.hostname or "127.0.0.1", address.port or 10101))
+    try:
+        asyncio.run(run(address.hostname or "127.0.0.1", address.port or 10101))
+    finally:
+        repeats.flush(logger)
 
 
 if __name__ == "__main__":

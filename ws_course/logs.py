@@ -193,3 +193,18 @@ class BoundedLog(Sequence[str]):
     def extend(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.append(line)
+
+
+def log_to_stderr(format: str = "%(asctime)s %(name)s: %(message)s") -> QuietRepeats:
+    """Log INFO and above to stderr, as a server in a terminal should: repeats collapsed, client errors on one line.
+
+    Returns the :class:`QuietRepeats` filter, whose :meth:`~QuietRepeats.flush`
+    says the last counts when the server stops.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(format, datefmt="%H:%M:%S"))
+    repeats = QuietRepeats()
+    handler.addFilter(OneLineTracebacks())
+    handler.addFilter(repeats)
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    return repeats
