@@ -6,8 +6,8 @@ from a task started by a real click in the browser can be lost, while output fro
 JupyterLab, run them from the menu, type into the widgets and the embedded pages,
 and read what comes back in the page.
 
-Each test runs twice: in a JupyterLab on this machine, and in alice's JupyterLab on
-a real JupyterHub (tests/hub.py). On the hub, the browser records every request
+Each test runs twice: here in a JupyterLab on this machine, and in
+test_jupyterlab_hub.py in alice's JupyterLab on a real JupyterHub (tests/hub.py). On the hub, the browser records every request
 and WebSocket of every frame, and none may go anywhere but the hub's address: no
 demo server's port. That is what makes the hub run mean "the browser is on another
 machine".
@@ -49,9 +49,8 @@ class OnTheHub:
         self.hub.shutdown_kernels(self.user)
 
 
-@pytest.fixture(scope="module", params=["lab", "hub"])
-def jupyterlab(request, tmp_path_factory):
-    """A JupyterLab on this machine, or alice's on a JupyterHub, with a copy of the lessons."""
+def lessons_in(request, tmp_path_factory):
+    """A JupyterLab on this machine ("lab"), or alice's on a JupyterHub ("hub"), with a copy of the lessons."""
     if request.param == "lab":
         root = tmp_path_factory.mktemp("lab-root")
         lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"))
@@ -64,6 +63,13 @@ def jupyterlab(request, tmp_path_factory):
     yield lab
     if request.param == "lab":
         lab.stop()
+
+
+# test_jupyterlab_hub.py runs the same tests with "hub": a file of its own, so that
+# the test command's workers run both at once.
+@pytest.fixture(scope="module", params=["lab"])
+def jupyterlab(request, tmp_path_factory):
+    yield from lessons_in(request, tmp_path_factory)
 
 
 @pytest.fixture
