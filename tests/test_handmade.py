@@ -267,19 +267,7 @@ def test_the_echo_page_in_chromium_talks_to_the_handmade_server(page):
         expect(page.locator("#state")).to_have_text("closed (code 1001: going away)")
 
 
-ARTICLE = Path(__file__).parent.parent / "static" / "article"
-
-
-def test_the_articles_own_echo_page_from_disk_works_with_the_handmade_server(page, tmp_path):
-    with start("handmade") as server:
-        original = (ARTICLE / "demo1-echo.html").read_text(encoding="utf-8")
-        copy = tmp_path / "index.html"
-        copy.write_text(original.replace("ws://echo.websocket.org/", server.ws_url), encoding="utf-8")
-        page.goto(copy.as_uri())
-        expect(page.locator("#recv")).to_have_text("Connected")
-        page.fill("#sendTxt", "from the article")
-        page.click("#sendBtn")
-        expect(page.locator("#recv")).to_have_text("from the article")
+# The article's own echo page, opened from disk, talks to it too: tests/test_pages.py.
 
 
 def test_ws_course_serve_handmade_then_a_browser_and_ctrl_c(page):

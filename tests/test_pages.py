@@ -74,9 +74,10 @@ def test_scream_closes_on_bytes_and_the_page_shows_why(page):
 ARTICLE = Path(__file__).parent.parent / "static" / "article"
 
 
-def test_the_articles_own_echo_page_from_disk_works_with_our_server(page, tmp_path):
+@pytest.mark.parametrize("demo", ["echo", "handmade"])  # lesson 01's server, and lesson 08's from scratch
+def test_the_articles_own_echo_page_from_disk_works_with_our_server(page, tmp_path, demo):
     """The article's demo 1 page, opened from disk with only the server address changed."""
-    with start("echo") as server:
+    with start(demo) as server:
         original = (ARTICLE / "demo1-echo.html").read_text(encoding="utf-8")
         copy = tmp_path / "index.html"
         copy.write_text(original.replace("ws://echo.websocket.org/", server.ws_url), encoding="utf-8")
