@@ -150,7 +150,7 @@ async def test_stopping_ends_websockets_with_1001_and_held_requests_at_once():
 
 async def test_the_meter_counts_every_byte_both_ways(fast_feed):
     server, _ = fast_feed
-    request = f"GET /poll?after=1000000 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+    request = "GET /poll?after=1000000 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
     async with Meter("127.0.0.1", server.port) as meter:
         reader, writer = await asyncio.open_connection("127.0.0.1", meter.port)
         writer.write(request)
