@@ -420,6 +420,102 @@ async def check_scream_event(create_server: Callable[..., Any]) -> Result:
     return await _judge(conversation, f"no acknowledgement within {TIMEOUT} s (does the 'scream' handler return the reply?)")
 
 
+# -- lesson 06 ----------------------------------------------------------------------------
+
+#: Lesson 06's rate limit: a member may send at most this many messages in any one second.
+RATE_LIMIT = 5
+
+#: How many messages lesson 06's check sends at once, as a flooder.
+FLOOD = 20
+
+#: How long the check waits for your room to close the flooder (seconds).
+CLOSE_WAIT = 1.5
+
+
+async def check_rate_limit(room_class: type) -> Result:
+    """Lesson 06: a ChatRoom where a member may send at most 5 messages in any one second.
+
+    The check attacks your room. One member, the flooder, sends 20 messages at once:
+    at most 5 of them may reach the room, and the flooder must be closed with code
+    1008 (policy violation) and the reason ``"too fast"``; the room hears it leave.
+    Then another member, a polite one, sends 5 messages at once, waits a second and
+    sends one more: each must reach the room, since the limit is each member's own,
+    and counts the last second only.
+    """
+
+    async def closed_within(websocket: Any, crashes: Crashes, seconds: float) -> ConnectionClosed | None:
+        """Read until the room closes ``websocket``; None if it is still open after ``seconds``."""
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    await crashes.race(websocket.recv())
+        except ConnectionClosed as closed:
+            return closed
+        except TimeoutError:
+            return None
+
+    async def heard_until(websocket: Any, crashes: Crashes, text: str, doing: str) -> list[str]:
+        """The messages ``websocket`` hears before ``text``; NotYet if the room closes it meanwhile."""
+        heard = []
+        try:
+            while (message := await crashes.race(websocket.recv())) != text:
+                heard.append(message)
+        except ConnectionClosed as closed:
+            raise NotYet(f"the polite member was closed ({closed}) after it {doing}") from None
+        return heard
+
+    async def conversation(crashes: Crashes) -> str:
+        with start(_guarded_room(room_class, crashes), name="check-rate-limit") as server:
+            async with contextlib.AsyncExitStack() as clients:
+                polite, _ = await _join(server.ws_url, clients, crashes)
+                flooder, arrival = await _join(server.ws_url, clients, crashes)
+                await _receive(polite, crashes)  # the flooder's arrival
+                try:
+                    for number in range(1, FLOOD + 1):
+                        await flooder.send(f"flood {number}")
+                except ConnectionClosed:
+                    pass  # closed before it could send them all: as it should be
+                closed = await closed_within(flooder, crashes, CLOSE_WAIT)
+                if closed is None:
+                    raise NotYet(
+                        f"a member sent {FLOOD} messages at once and is still in the room {CLOSE_WAIT} s later: "
+                        f"close a member's connection at its {RATE_LIMIT + 1}th message within a second, with "
+                        "await websocket.close(1008, 'too fast')"
+                    )
+                if closed.rcvd is None:
+                    raise NotYet(
+                        "the flooder's connection was cut without a close frame (code 1006): close it with "
+                        "await websocket.close(1008, 'too fast'), so that it learns why"
+                    )
+                if (closed.rcvd.code, closed.rcvd.reason) != (1008, "too fast"):
+                    raise NotYet(
+                        f"the flooder was closed with code {closed.rcvd.code}, reason {closed.rcvd.reason!r}; "
+                        "expected code 1008 (policy violation), reason 'too fast'"
+                    )
+                flooder_left = arrival.removesuffix(" comes in") + " left"
+                heard = await heard_until(polite, crashes, flooder_left, "the flooder was closed")
+                passed = [message for message in heard if message.startswith("flood ")]
+                if len(passed) > RATE_LIMIT:
+                    raise NotYet(
+                        f"{len(passed)} of the flooder's {FLOOD} messages reached the room; at most {RATE_LIMIT} "
+                        "should (the others are refused, not passed on)"
+                    )
+                for number in range(1, RATE_LIMIT + 1):
+                    await polite.send(f"polite {number}")
+                doing = (f"sent {RATE_LIMIT} messages at once (a member may send {RATE_LIMIT} in a second; "
+                         "is your room counting everyone's messages together, not each member's?)")
+                await heard_until(polite, crashes, f"polite {RATE_LIMIT}", doing)
+                await asyncio.sleep(1.1)
+                await polite.send("polite, a second later")
+                doing = (f"sent {RATE_LIMIT} messages, waited a second and sent one more: the limit is per second "
+                         "(forget the times that are more than a second old)")
+                await heard_until(polite, crashes, "polite, a second later", doing)
+        return (f"a flooder was closed with 1008 'too fast' after at most {RATE_LIMIT} messages, "
+                "and a polite member kept chatting.")
+
+    return await _judge(conversation)
+
+
 # -- lessons 07 and 08 --------------------------------------------------------------------
 
 #: Items lesson 07's check waits for, and how often its feed publishes one (seconds).
