@@ -278,3 +278,54 @@ def test_the_protocol_lesson_runs_in_jupyterlab_and_its_server_answers_the_page_
         expect(echo_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
     finally:
         jupyterlab.shutdown_kernels()
+
+
+def test_the_safety_lesson_refuses_a_page_from_another_site_then_admits_it(jupyterlab, page, traffic):
+    """Lesson 06 in a real JupyterLab: the chat widgets hear the frozen member leave; the page from another
+    origin is refused by the room and admitted by a room that allows its origin (in a JupyterLab on this
+    machine; on the hub, where every page comes through the hub, a note says why it is not shown)."""
+    page.set_default_timeout(30_000)
+    panel = jupyterlab.open_notebook(page, "06-keeping-a-room-safe.ipynb")
+    try:
+        run_all_from_scratch(page, panel)
+
+        # The frozen member was cut, and both classmates' widgets heard it leave, then chatted on.
+        frozen_cell = panel.locator(".jp-CodeCell", has_text="frozen_socket = socket.socket()")
+        expect(frozen_cell.locator(".jp-OutputArea-output").last).to_contain_text("which does not read")
+        frozen = re.search(r"the frozen member is (user\d+)", frozen_cell.locator(".jp-OutputArea").inner_text())[1]
+        classmates = panel.locator(".jp-CodeCell", has_text="classmates = await ChatRoomView.join")
+        members = classmates.locator(".jp-OutputArea-output .widget-vbox")
+        expect(members).to_have_count(2)
+        for index in range(2):
+            expect(members.nth(index)).to_contain_text(f"{frozen} left")
+            expect(members.nth(index)).to_contain_text("is everyone still here?")
+
+        # The origin check, step by step, so that the rooms run while the pages load.
+        for source in ['server = ws_course.start("chat")', "show_page(server.page_url", "site = another_site.start()",
+                       "show_another_site(site.page_url(server.ws_url))", "admitting = ws_course.start(",
+                       "show_another_site(site.page_url(admitting.ws_url))"]:
+            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
+        own_page = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
+        # (The cells above run one after the other in the kernel: the first answers may take a while.)
+        expect(own_page.locator("#state")).to_have_text("open", timeout=30_000)  # the room's own page, proxied
+        refused = panel.locator(".jp-CodeCell", has_text="show_another_site(site.page_url(server.ws_url))")
+        admitted = panel.locator(".jp-CodeCell", has_text="show_another_site(site.page_url(admitting.ws_url))")
+        if isinstance(jupyterlab, OnTheHub):
+            for cell in (refused, admitted):
+                note = cell.locator(".another-site-note")
+                expect(note).to_contain_text("every page, the chat room's and any other", timeout=30_000)
+                expect(cell.locator("iframe")).to_have_count(0)
+        else:
+            other_site = refused.frame_locator("iframe.another-site")
+            expect(other_site.locator("#state")).to_have_text("refused (code 1006)", timeout=30_000)
+            expect(other_site.locator("#heard div")).to_have_count(0)
+            welcome = admitted.frame_locator("iframe.another-site")
+            expect(welcome.locator("#state")).to_have_text("joined", timeout=30_000)
+            origin = welcome.locator("#origin").inner_text()
+            assert origin == other_site.locator("#origin").inner_text() and origin.startswith("http://127.0.0.1:")
+            guests = panel.locator(".jp-CodeCell", has_text="guests = await ChatRoomView.join")
+            expect(guests.locator(".jp-OutputArea-output")).to_contain_text(f"hello from another site, {origin}")
+        run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
+        expect(own_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
+    finally:
+        jupyterlab.shutdown_kernels()

@@ -31,7 +31,7 @@ for _client in _open_clients():
 
 #: Notebooks that show client widgets: the learner must have had something to play with.
 WITH_WIDGETS = {"01-echo.ipynb", "02-scream.ipynb", "03-chat.ipynb", "04-json-chat.ipynb", "05-socketio.ipynb",
-                "08-protocol-by-hand.ipynb"}
+                "06-keeping-a-room-safe.ipynb", "08-protocol-by-hand.ipynb"}
 
 
 def stray_output(cell) -> list:

@@ -265,3 +265,44 @@ def test_in_chromium_the_demo_page_itself_still_joins(page):
         page.goto(room.page_url)
         expect(page.locator("#state")).to_have_text("open")
         assert log_has(room, "user1 comes in")
+
+
+def test_in_chromium_lesson_06s_other_site_is_refused_then_admitted(page):
+    """ws_course.another_site, as lesson 06 uses it: its page is refused by a room, and joins one that allows it."""
+    from ws_course import another_site
+
+    site = another_site.start()
+    try:
+        with start("chat") as room:
+            page.goto(site.page_url(room.ws_url))
+            expect(page.locator("#origin")).to_have_text(site.origin)
+            expect(page.locator("#state")).to_have_text("refused (code 1006)")
+            assert log_has(room, f"origin {site.origin} not allowed (403 Forbidden)")
+            assert not [line for line in room.log if "comes in" in line]
+        with start("chat", allow_origins=[site.origin]) as room:
+            page.goto(site.page_url(room.ws_url))
+            expect(page.locator("#state")).to_have_text("joined")
+            expect(page.locator("#heard")).to_contain_text(f"heard: hello from another site, {site.origin}")
+            assert log_has(room, "user1 comes in")
+        expect(page.locator("#state")).to_have_text("left (code 1001)")  # the room stopped: going away
+    finally:
+        site.stop()
+    assert not site.running
+
+
+def test_starting_another_site_again_replaces_the_first():
+    from ws_course import another_site
+
+    first = another_site.start()
+    second = another_site.start()
+    try:
+        assert not first.running and second.running
+        with urllib.request.urlopen(second.origin + "/?room=ws://127.0.0.1:1/", timeout=5) as response:
+            assert b"<title>Another site</title>" in response.read()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(second.origin + "/favicon.ico", timeout=5)
+        assert missing.value.code == 404
+        missing.value.close()
+    finally:
+        second.stop()
+    assert not second.running

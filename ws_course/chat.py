@@ -10,6 +10,8 @@ JSON chat room (demo 4) can say the same things in another format by changing
 only those.
 """
 
+import inspect
+
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosedError
@@ -42,7 +44,9 @@ class ChatRoom:
                 if isinstance(message, bytes):
                     await websocket.close(CloseCode.UNSUPPORTED_DATA, "the chat accepts text only")
                     break
-                self.receive(websocket, message)
+                received = self.receive(websocket, message)
+                if inspect.isawaitable(received):  # a receive() written as "async def"
+                    await received
         except ConnectionClosedError:
             pass  # it vanished, or sent too much: either way it leaves the room below
         finally:
@@ -53,7 +57,11 @@ class ChatRoom:
             broadcast(self.members, self.left(nickname))
 
     def receive(self, websocket: ServerConnection, text: str) -> None:
-        """A member sent ``text``: the whole room hears it, the sender included."""
+        """A member sent ``text``: the whole room hears it, the sender included.
+
+        A subclass may write it ``async def receive(...)``, to ``await`` in it
+        (``await websocket.close(...)``, say): the handler then awaits it.
+        """
         broadcast(self.members, self.said(self.members[websocket], text))
 
     # What the room says, as it goes on the wire.

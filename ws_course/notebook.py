@@ -43,6 +43,32 @@ def show_page(url: str, height: int = 260) -> HTML:
     )
 
 
+def show_another_site(page_url: str, height: int = 160) -> HTML:
+    """Embed lesson 06's page from another site (:mod:`ws_course.another_site`), straight from its server.
+
+    The frame must come from the other site's own origin, ``http://127.0.0.1:PORT``,
+    so it is never sent through the Jupyter server: there, every page shares
+    JupyterLab's origin, and there would be no "other site" to see. That works when
+    the browser is on this machine; elsewhere (a JupyterHub, Binder, a remote
+    JupyterLab) a note says why it is not shown.
+    """
+    if not browser_may_be_local():
+        return HTML(
+            '<p class="another-site-note" style="border-left: 4px solid #c90; padding-left: 0.5em">'
+            "Your browser is on another machine than this kernel, so the page from another site is not "
+            "shown: your browser cannot reach <code>127.0.0.1</code> here, and through the Jupyter server "
+            "every page, the chat room's and any other, comes from one origin, the Jupyter server's. The "
+            "origin check cannot tell such pages apart (see below). To watch a page from another origin "
+            "refused, take the course on your own machine: <code>python3 course.py lab</code>.</p>"
+        )
+    url = html.escape(page_url, quote=True)
+    return HTML(
+        f'<p><a href="{url}" target="_blank">Open the other site\'s page in a new tab: {url}</a></p>'
+        f'<iframe class="another-site" src="{url}" width="100%" height="{height}" '
+        'style="border: 1px solid #c90"></iframe>'
+    )
+
+
 def show_xss_demo(page_url: str, height: int = 300) -> HTML:
     """The article's chat page and ours side by side, both joined to the chat room at ``page_url``.
 
