@@ -65,7 +65,7 @@ def install() -> None:
         print(f"Creating a virtual environment in {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test]")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test,fast]")
     ensure_debian_package("npm", "nodejs npm", "Node.js and npm (https://nodejs.org/)")
     run("npm", "ci", "--no-audit", "--no-fund", cwd=HERE)  # exactly the versions in package-lock.json
     STAMP.write_text(wanted)
