@@ -1,0 +1,522 @@
+#!/usr/bin/env python3
+"""The course's servers against Node's, under one load generator: CPU per message, latency, memory.
+
+    python3 benchmarks/node_vs_python.py                     every case, at full size
+    python3 benchmarks/node_vs_python.py --quick             small (what the smoke test runs)
+    python3 benchmarks/node_vs_python.py scream event-chat   some cases (see CASES)
+    python3 benchmarks/node_vs_python.py --also-code DIR     also the ws_course of another checkout ("before")
+    python3 benchmarks/node_vs_python.py --plot out.png      draw the figures too
+    python3 benchmarks/node_vs_python.py --profile chat      py-spy's view of the course's chat under load
+
+The servers (each in a process of its own, pinned to core 0 with ``taskset``; the
+load generator runs on core 1):
+
+- the article's, with Node.js: ``nodejs-websocket`` (scream, chat, JSON chat) and
+  ``socket.io`` (the event chat), in ``benchmarks/node/`` and pinned by its
+  ``package-lock.json`` (``python3 course.py install`` runs ``npm ci`` there);
+- the ``ws`` library's chat and JSON chat, the usual yardstick for Node WebSocket servers;
+- the course's, ``python -m ws_course serve DEMO`` (on uvloop when it is installed).
+
+Each case measures, per server:
+
+- **scream**: closed-loop clients, each sending a text and waiting for ``TEXT!!!``
+  before the next; the CPU the server used per round trip, round trips per second,
+  and their latency (p50, p99). The server logs each text, as the article's does.
+- **chat, json-chat, event-chat**: a room of members, a few of whom talk (each
+  sends its next message when it hears its previous one come back); CPU per
+  *delivery* (one message to one member), deliveries per second, and the latency
+  from sending to each member's receiving.
+- **idle**: memory per connection: the server's resident memory after N idle
+  members joined, less before, divided by N (in a server of its own).
+
+The clients never offer compression (a raw handshake without
+``Sec-WebSocket-Extensions``), so every server sends uncompressed frames. Socket.IO
+clients speak Engine.IO 4 over a WebSocket directly, and answer pings.
+
+Server CPU is read from ``/proc/PID/stat`` (user + system, every thread). Figures
+depend on the machine and what else runs on it: run it on a quiet machine
+(``uptime``), a few times (``--repeat``), and compare ratios within one run.
+Linux only; Node.js must be on the PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import dataclasses
+import os
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+NODE_DIR = HERE / "benchmarks" / "node"
+VENV_PYTHON = HERE / ".venv" / "bin" / "python"
+PYTHON = str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+#: Cases and their servers: (label, kind, how to start it). Kinds: "ws" (plain WebSocket) or "sio".
+CASES = {
+    "scream": [("nodejs-websocket", "ws", ["scream.js"]), ("ws-course", "ws", "scream")],
+    "chat": [("ws", "ws", ["ws_chat.js"]), ("nodejs-websocket", "ws", ["article_chat.js"]), ("ws-course", "ws", "chat")],
+    "json-chat": [
+        ("ws", "ws", ["ws_chat.js", "--json"]), ("nodejs-websocket", "ws", ["article_chat.js", "--json"]),
+        ("ws-course", "ws", "json-chat"),
+    ],
+    "event-chat": [("socket.io", "sio", ["socketio_chat.js"]), ("ws-course", "sio", "event-chat")],
+    "idle": [("ws", "ws", ["ws_chat.js"]), ("ws-course", "ws", "chat"), ("socket.io", "sio", ["socketio_chat.js"]),
+             ("ws-course event-chat", "sio", "event-chat")],
+}
+
+#: What each case compares the course's server with, and the issue's goal for the ratio.
+GOALS = {"scream": ("nodejs-websocket", 1.0), "chat": ("ws", 0.9), "json-chat": ("ws", 0.9),
+         "event-chat": ("socket.io", 1.5)}
+
+#: The issue's goal for idle memory, KiB per connection.
+IDLE_GOAL_KIB = 10
+
+FULL = dict(members=100, talkers=4, seconds=5.0, clients=20, idle=1000)
+QUICK = dict(members=6, talkers=2, seconds=0.5, clients=2, idle=20)
+
+STAMP = re.compile(rb"(\d+):(\d+):(\d{6,})")
+
+
+# -- the servers --------------------------------------------------------------------------
+
+
+class ServerUnderTest:
+    """One server in a process of its own, on core 0, its output in a file."""
+
+    def __init__(self, label: str, kind: str, how: list[str] | str, code: Path, cpu: int | None) -> None:
+        self.label, self.kind = label, kind
+        self.output = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log")
+        if isinstance(how, str):  # a course demo
+            command = [PYTHON, "-m", "ws_course", "serve", how, "--port", "0"]
+            env = {**os.environ, "PYTHONPATH": str(code)}
+            cwd = code
+        else:
+            node = shutil.which("node")
+            if node is None:
+                sys.exit("Node.js was not found on the PATH: install it (https://nodejs.org/, or apt-get install nodejs)")
+            if not (NODE_DIR / "node_modules").is_dir():
+                sys.exit(f"no {NODE_DIR / 'node_modules'}: run 'python3 course.py install' (or npm ci in {NODE_DIR})")
+            command, env, cwd = [node, *how[:1], "0", *how[1:]], dict(os.environ), NODE_DIR
+        if cpu is not None and shutil.which("taskset"):
+            command = ["taskset", "-c", str(cpu), *command]
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self.output, stderr=subprocess.STDOUT
+        )
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self, timeout: float = 20) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = Path(self.output.name).read_text(errors="replace")
+            found = re.search(r"listening (\d+)|http://127\.0\.0\.1:(\d+)/", text)
+            if found:
+                return int(found[1] or found[2])
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.label} did not start: {Path(self.output.name).read_text()[-2000:]}")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICK  # utime + stime
+
+    def rss_kib(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)[1])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.output.close()
+
+
+# -- a raw WebSocket client: a handshake without compression, minimal frames -----------------
+
+
+class Client(asyncio.Protocol):
+    """One member: speaks WebSocket (and Engine.IO 4 for "sio") with as little work as possible.
+
+    ``on_text(client, payload)`` is called with each text message (for Socket.IO, each
+    event packet); Engine.IO pings are answered here.
+    """
+
+    def __init__(self, kind: str, on_text=None) -> None:
+        self.kind, self.on_text = kind, on_text
+        self.buffer = b""
+        self.upgraded = False
+        self.ready = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        path = "/socket.io/?EIO=4&transport=websocket" if self.kind == "sio" else "/"
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        transport.write(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data
+        if not self.upgraded:
+            head, found, buffer = buffer.partition(b"\r\n\r\n")
+            if not found:
+                self.buffer = head
+                return
+            if not head.startswith(b"HTTP/1.1 101"):
+                self._fail(RuntimeError(head.split(b"\r\n")[0].decode()))
+                return
+            self.upgraded = True
+            if self.kind == "ws":
+                self.ready.done() or self.ready.set_result(None)
+        while len(buffer) >= 2:
+            length = buffer[1] & 0x7F
+            start = 2
+            if length == 126:
+                if len(buffer) < 4:
+                    break
+                length, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    break
+                length, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + length:
+                break
+            opcode, payload, buffer = buffer[0] & 0x0F, buffer[start:start + length], buffer[start + length:]
+            if opcode == 1:
+                self._text(payload)
+            elif opcode == 8:
+                self.transport.close()
+        self.buffer = buffer
+
+    def _text(self, payload: bytes) -> None:
+        if self.kind == "sio":
+            if payload == b"2":
+                self.send(b"3")  # Engine.IO ping: pong
+                return
+            if payload[:1] == b"0":
+                self.send(b"40")  # Engine.IO open: connect to the namespace "/"
+                return
+            if payload[:2] == b"40":
+                self.ready.done() or self.ready.set_result(None)
+                return
+        if self.on_text is not None:
+            self.on_text(self, payload)
+
+    def send(self, payload: bytes) -> None:
+        mask = secrets.token_bytes(4)
+        length = len(payload)
+        header = bytes([0x81, 0x80 | length]) if length < 126 else bytes([0x81, 0x80 | 126]) + length.to_bytes(2, "big")
+        repeated = (mask * (length // 4 + 1))[:length]
+        masked = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big")
+        self.transport.write(header + mask + masked)
+
+    def say(self, text: str) -> None:
+        """Send a chat message: a text, or for Socket.IO the event ``message``."""
+        self.send(f'42["message","{text}"]'.encode() if self.kind == "sio" else text.encode())
+
+    def _fail(self, error: Exception) -> None:
+        self.ready.done() or self.ready.set_exception(error)
+        self.transport.close()
+
+    def connection_lost(self, exc) -> None:
+        self.ready.done() or self.ready.set_exception(ConnectionError(f"closed: {exc}"))
+
+
+async def join(port: int, kind: str, on_text=None) -> Client:
+    loop = asyncio.get_running_loop()
+    _, client = await loop.create_connection(lambda: Client(kind, on_text), "127.0.0.1", port)
+    async with asyncio.timeout(20):
+        await client.ready
+    return client
+
+
+# -- the measurements -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Result:
+    case: str
+    server: str
+    messages: int = 0  # round trips (scream) or deliveries (rooms)
+    seconds: float = 0.0
+    cpu: float = 0.0
+    latencies: list[float] = dataclasses.field(default_factory=list)
+    idle_kib: float | None = None
+
+    @property
+    def cpu_us(self) -> float:
+        return self.cpu / self.messages * 1e6 if self.messages else float("nan")
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+async def scream(server: ServerUnderTest, size: dict) -> Result:
+    result = Result("scream", server.label)
+    done = asyncio.Event()
+    deadline = 0.0
+
+    def on_text(client: Client, payload: bytes) -> None:
+        stamp = STAMP.search(payload)
+        now = time.perf_counter_ns()
+        if stamp:
+            result.latencies.append((now - int(stamp[3])) / 1e9)
+            result.messages += 1
+        if time.monotonic() < deadline:
+            client.say(f"0:{result.messages}:{time.perf_counter_ns()}")
+        else:
+            client.finished = True
+            if all(getattr(c, "finished", False) for c in clients):
+                done.set()
+
+    clients = [await join(server.port, server.kind, on_text) for _ in range(size["clients"])]
+    await asyncio.sleep(0.2)
+    cpu, start = server.cpu_seconds(), time.monotonic()
+    deadline = start + size["seconds"]
+    for client in clients:
+        client.say(f"0:0:{time.perf_counter_ns()}")
+    async with asyncio.timeout(size["seconds"] + 20):
+        await done.wait()
+    result.seconds, result.cpu = time.monotonic() - start, server.cpu_seconds() - cpu
+    for client in clients:
+        client.transport.close()
+    return result
+
+
+async def room(case: str, server: ServerUnderTest, size: dict) -> Result:
+    """A room of ``members``; ``talkers`` of them each keep one message in flight for ``seconds``."""
+    result = Result(case, server.label)
+    done = asyncio.Event()
+    deadline = 0.0
+    outstanding = sent = 0
+
+    def on_text(client: Client, payload: bytes) -> None:
+        nonlocal outstanding, sent
+        stamp = STAMP.search(payload)
+        if stamp is None:
+            return  # an arrival or a departure
+        result.latencies.append((time.perf_counter_ns() - int(stamp[3])) / 1e9)
+        result.messages += 1
+        if client.talker == int(stamp[1]):  # its own message came back: the next one
+            if time.monotonic() < deadline:
+                client.say(f"{client.talker}:{int(stamp[2]) + 1}:{time.perf_counter_ns()}")
+                sent += 1
+            else:
+                outstanding -= 1
+        if outstanding == 0 and result.messages == sent * size["members"]:
+            done.set()  # every message has reached every member
+
+    members = []
+    for number in range(size["members"]):
+        member = await join(server.port, server.kind, on_text)
+        member.talker = number + 1 if number < size["talkers"] else 0
+        members.append(member)
+    await asyncio.sleep(0.5)  # the arrivals have been heard
+    cpu, start = server.cpu_seconds(), time.monotonic()
+    deadline = start + size["seconds"]
+    outstanding = sent = size["talkers"]
+    for member in members[: size["talkers"]]:
+        member.say(f"{member.talker}:0:{time.perf_counter_ns()}")
+    try:
+        async with asyncio.timeout(size["seconds"] + 20):
+            await done.wait()
+    except TimeoutError:
+        pass  # a message lost (it should not be): report what was measured
+    result.seconds, result.cpu = time.monotonic() - start, server.cpu_seconds() - cpu
+    for member in members:
+        member.transport.close()
+    return result
+
+
+async def idle(server: ServerUnderTest, size: dict) -> Result:
+    result = Result("idle", server.label)
+    await asyncio.sleep(0.5)
+    before = server.rss_kib()
+    members = []
+    for _ in range(size["idle"]):
+        members.append(await join(server.port, server.kind))
+    await asyncio.sleep(1.0)
+    result.idle_kib = (server.rss_kib() - before) / size["idle"]
+    for member in members:
+        member.transport.close()
+    return result
+
+
+async def measure(case: str, label: str, kind: str, how, code: Path, size: dict, pin: bool) -> Result:
+    server = ServerUnderTest(label, kind, how, code, 0 if pin else None)
+    try:
+        if case == "scream":
+            return await scream(server, size)
+        if case == "idle":
+            return await idle(server, size)
+        return await room(case, server, size)
+    finally:
+        server.stop()
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def table(results: list[Result]) -> list[str]:
+    lines = [f"{'case':<11} {'server':<28} {'CPU us/msg':>10} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+             f"{'msgs/s':>8} {'idle KiB':>8}"]
+    for result in results:
+        reference = GOALS.get(result.case, (None,))[0]
+        ref = next((r for r in results if r.case == result.case and r.server == reference), None)
+        ratio = result.cpu_us / ref.cpu_us if ref and ref.messages and result.messages else float("nan")
+        idle = f"{result.idle_kib:8.1f}" if result.idle_kib is not None else f"{'':>8}"
+        if result.case == "idle":
+            lines.append(f"{result.case:<11} {result.server:<28} {'':>10} {'':>6} {'':>7} {'':>7} {'':>8} {idle}")
+            continue
+        lines.append(
+            f"{result.case:<11} {result.server:<28} {result.cpu_us:10.1f} {ratio:6.2f} {result.percentile(50):7.2f} "
+            f"{result.percentile(99):7.2f} {result.rate:8.0f} {idle}"
+        )
+    return lines
+
+
+def goals(results: list[Result]) -> list[str]:
+    lines = []
+    for case, (reference, goal) in GOALS.items():
+        ours = [r for r in results if r.case == case and r.server.startswith("ws-course") and r.messages]
+        ref = next((r for r in results if r.case == case and r.server == reference and r.messages), None)
+        for result in ours:
+            if ref:
+                ratio = result.cpu_us / ref.cpu_us
+                lines.append(f"goal {case}: {result.server} {ratio:.2f}x {reference} per message "
+                             f"(goal <= {goal}): {'met' if ratio <= goal else 'NOT met'}")
+    for result in results:
+        if result.case == "idle" and result.server.startswith("ws-course"):
+            ok = result.idle_kib <= IDLE_GOAL_KIB
+            lines.append(f"goal idle: {result.server} {result.idle_kib:.1f} KiB per connection "
+                         f"(goal <= {IDLE_GOAL_KIB}): {'met' if ok else 'NOT met'}")
+    return lines
+
+
+def plot(results: list[Result], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = [case for case in CASES if case != "idle" and any(r.case == case for r in results)]
+    figure, axes = plt.subplots(1, 3 + (1 if any(r.case == "idle" for r in results) else 0), figsize=(17, 4.5))
+    for axis, (title, value) in zip(axes, [("server CPU per message (µs)", lambda r: r.cpu_us),
+                                           ("latency p99 (ms)", lambda r: r.percentile(99)),
+                                           ("messages per second", lambda r: r.rate)]):
+        labels, heights = [], []
+        for case in cases:
+            for result in (r for r in results if r.case == case):
+                labels.append(f"{case}\n{result.server}")
+                heights.append(value(result))
+        colours = ["tab:orange" if "ws-course" in label else "tab:blue" for label in labels]
+        axis.barh(labels, heights, color=colours)
+        axis.invert_yaxis()
+        axis.set_title(title)
+        axis.tick_params(axis="y", labelsize=7)
+    idle_results = [r for r in results if r.case == "idle"]
+    if idle_results:
+        axis = axes[-1]
+        axis.barh([r.server for r in idle_results], [r.idle_kib for r in idle_results],
+                  color=["tab:orange" if "ws-course" in r.server else "tab:blue" for r in idle_results])
+        axis.axvline(IDLE_GOAL_KIB, color="grey", linestyle="--")
+        axis.invert_yaxis()
+        axis.set_title("idle memory per connection (KiB)")
+    figure.suptitle("Node.js (blue) and ws-course (orange) under the same load")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def profile(case: str, size: dict, seconds: float, output: Path) -> None:
+    """Run py-spy on the course's server for ``case`` under load; write its flat profile to ``output``."""
+    py_spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
+    label, kind, how = next(entry for entry in CASES[case] if isinstance(entry[2], str))
+    size = {**size, "seconds": seconds}
+
+    async def run() -> None:
+        server = ServerUnderTest(label, kind, how, HERE, 0)
+        spy = subprocess.Popen([py_spy, "record", "--pid", str(server.process.pid), "--format", "raw", "--output",
+                                str(output), "--duration", str(int(seconds) + 2), "--rate", "500", "--nonblocking"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            await (scream(server, size) if case == "scream" else room(case, server, size))
+        finally:
+            spy.wait()
+            server.stop()
+
+    asyncio.run(run())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cases", nargs="*", help=f"cases to run: {', '.join(CASES)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="a tiny load (the smoke test)")
+    parser.add_argument("--repeat", type=int, default=1, help="run each server this many times; report the median CPU")
+    parser.add_argument("--also-code", type=Path, metavar="DIR", help="also measure the ws_course of this checkout")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the server and the load generator to cores")
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="draw the results into this file")
+    parser.add_argument("--profile", metavar="CASE", help="profile the course's server for CASE with py-spy instead")
+    args = parser.parse_args()
+    size = QUICK if args.quick else FULL
+    unknown = set(args.cases) - set(CASES)
+    if unknown:
+        parser.error(f"no case {', '.join(sorted(unknown))}; the cases are: {', '.join(CASES)}")
+    if args.profile:
+        output = Path(tempfile.gettempdir()) / f"py-spy-{args.profile}.txt"
+        profile(args.profile, size, 5.0, output)
+        print(output)
+        return 0
+    pin = not args.no_pin and len(os.sched_getaffinity(0)) > 1
+    if pin:
+        os.sched_setaffinity(0, {1})  # the load generator: core 1; the servers: core 0
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    codes = [("", HERE)] + ([(f" ({args.also_code.name})", args.also_code.resolve())] if args.also_code else [])
+    results: list[Result] = []
+    for case in args.cases or list(CASES):
+        for label, kind, how in CASES[case]:
+            for suffix, code in codes if isinstance(how, str) else [("", HERE)]:
+                runs = [asyncio.run(measure(case, label + suffix, kind, how, code, size, pin)) for _ in range(args.repeat)]
+                runs.sort(key=lambda r: r.cpu_us if r.messages else (r.idle_kib or 0))
+                results.append(runs[len(runs) // 2])
+                print(table([results[-1]])[1], file=sys.stderr, flush=True)
+    print(f"load average: {os.getloadavg()[0]:.2f}; pinned: {pin}; sizes: {size}", file=sys.stderr)
+    print("\n".join(table(results)))
+    print("\n".join(goals(results)))
+    if args.plot:
+        plot(results, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
