@@ -43,14 +43,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import dataclasses
 import os
 import re
-import secrets
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -148,105 +145,11 @@ class ServerUnderTest:
         self.output.close()
 
 
-# -- a raw WebSocket client: a handshake without compression, minimal frames -----------------
+# -- the clients: ws_course.load.LeanClient (no compression, minimal frames, Engine.IO 4) ------
 
-
-class Client(asyncio.Protocol):
-    """One member: speaks WebSocket (and Engine.IO 4 for "sio") with as little work as possible.
-
-    ``on_text(client, payload)`` is called with each text message (for Socket.IO, each
-    event packet); Engine.IO pings are answered here.
-    """
-
-    def __init__(self, kind: str, on_text=None) -> None:
-        self.kind, self.on_text = kind, on_text
-        self.buffer = b""
-        self.upgraded = False
-        self.ready = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        path = "/socket.io/?EIO=4&transport=websocket" if self.kind == "sio" else "/"
-        key = base64.b64encode(secrets.token_bytes(16)).decode()
-        transport.write(
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-
-    def data_received(self, data: bytes) -> None:
-        buffer = self.buffer + data
-        if not self.upgraded:
-            head, found, buffer = buffer.partition(b"\r\n\r\n")
-            if not found:
-                self.buffer = head
-                return
-            if not head.startswith(b"HTTP/1.1 101"):
-                self._fail(RuntimeError(head.split(b"\r\n")[0].decode()))
-                return
-            self.upgraded = True
-            if self.kind == "ws":
-                self.ready.done() or self.ready.set_result(None)
-        while len(buffer) >= 2:
-            length = buffer[1] & 0x7F
-            start = 2
-            if length == 126:
-                if len(buffer) < 4:
-                    break
-                length, start = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(buffer) < 10:
-                    break
-                length, start = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < start + length:
-                break
-            opcode, payload, buffer = buffer[0] & 0x0F, buffer[start:start + length], buffer[start + length:]
-            if opcode == 1:
-                self._text(payload)
-            elif opcode == 8:
-                self.transport.close()
-        self.buffer = buffer
-
-    def _text(self, payload: bytes) -> None:
-        if self.kind == "sio":
-            if payload == b"2":
-                self.send(b"3")  # Engine.IO ping: pong
-                return
-            if payload[:1] == b"0":
-                self.send(b"40")  # Engine.IO open: connect to the namespace "/"
-                return
-            if payload[:2] == b"40":
-                self.ready.done() or self.ready.set_result(None)
-                return
-        if self.on_text is not None:
-            self.on_text(self, payload)
-
-    def send(self, payload: bytes) -> None:
-        mask = secrets.token_bytes(4)
-        length = len(payload)
-        header = bytes([0x81, 0x80 | length]) if length < 126 else bytes([0x81, 0x80 | 126]) + length.to_bytes(2, "big")
-        repeated = (mask * (length // 4 + 1))[:length]
-        masked = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big")
-        self.transport.write(header + mask + masked)
-
-    def say(self, text: str) -> None:
-        """Send a chat message: a text, or for Socket.IO the event ``message``."""
-        self.send(f'42["message","{text}"]'.encode() if self.kind == "sio" else text.encode())
-
-    def _fail(self, error: Exception) -> None:
-        self.ready.done() or self.ready.set_exception(error)
-        self.transport.close()
-
-    def connection_lost(self, exc) -> None:
-        self.ready.done() or self.ready.set_exception(ConnectionError(f"closed: {exc}"))
-
-
-async def join(port: int, kind: str, on_text=None) -> Client:
-    loop = asyncio.get_running_loop()
-    _, client = await loop.create_connection(lambda: Client(kind, on_text), "127.0.0.1", port)
-    async with asyncio.timeout(20):
-        await client.ready
-    return client
+sys.path.insert(0, str(HERE))
+from ws_course.load import LeanClient as Client  # noqa: E402
+from ws_course.load import join  # noqa: E402
 
 
 # -- the measurements -------------------------------------------------------------------------

@@ -10,11 +10,12 @@ JSON chat room (demo 4) can say the same things in another format by changing
 only those.
 """
 
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
+from .broadcast import broadcast  # websockets' broadcast(), each frame built once for the room
 from .pages import page
 
 #: Larger messages are refused with close code 1009 ("message too big"). The limit
@@ -68,7 +69,7 @@ class ChatRoom:
         self.tell_everyone(self.said(self.members[websocket], text))
 
     def tell_everyone(self, message: str) -> None:
-        """Send ``message`` to every member: :func:`~websockets.asyncio.server.broadcast` never waits."""
+        """Send ``message`` to every member: ``broadcast()`` never waits (see :mod:`ws_course.broadcast`)."""
         broadcast(self.members, message)
 
     # What the room says, as it goes on the wire.

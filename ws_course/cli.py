@@ -10,6 +10,12 @@
 Ctrl-C (SIGINT) and SIGTERM, what ``kill``, ``docker stop`` and systemd send,
 both stop the server cleanly: WebSocket clients get close code 1001 ("going
 away"), Socket.IO clients a disconnect.
+
+When `uvloop <https://uvloop.readthedocs.io/>`_ is installed (``pip install
+ws-course[fast]``; the course's own installation has it), the server runs on its
+event loop, a drop-in replacement for asyncio's written on libuv (Node.js's own
+event library): the same code, about half the CPU per message. ``--loop asyncio``
+runs it on asyncio's own loop instead.
 """
 
 from __future__ import annotations
@@ -62,6 +68,19 @@ async def serve_forever(
     return signal.Signals(signum).name
 
 
+def event_loop_factory(choice: str = "auto"):
+    """What makes the server's event loop: uvloop's when installed (``auto``), or asyncio's own."""
+    if choice == "asyncio":
+        return asyncio.new_event_loop
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise ValueError("--loop uvloop: uvloop is not installed (pip install uvloop)") from None
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
 def lan_address() -> str:
     """This machine's address on its network, as other machines see it (no packet is sent)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
@@ -97,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         help="share the room with every server started with the same Redis, e.g. redis://127.0.0.1:6379/0 "
         f"(only {', '.join(demos.SHAREABLE_NAMES)}; lesson 09)",
     )
+    serve.add_argument(
+        "--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+        help="the event loop: uvloop's when it is installed (auto, the default), or asyncio's own",
+    )
     commands.add_parser("list", help="list the demos")
     args = parser.parse_args(argv)
 
@@ -112,12 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         open_files = limits.raise_open_files_limit()
         guard = Guard(allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer)
+        new_loop = event_loop_factory(args.loop)
         logging.getLogger("ws_course").info(
-            "open files limit %s: at most %d members, %d bytes unsent each%s",
+            "open files limit %s: at most %d members, %d bytes unsent each%s; event loop: %s",
             open_files, guard.max_clients, guard.max_buffer,
             f"; also admitting pages from {', '.join(guard.allow_origins)}" if guard.allow_origins else "",
+            new_loop.__module__.split(".")[0],
         )
-        stopped_by = asyncio.run(serve_forever(args.demo, args.host, args.port, guard, args.redis))
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            stopped_by = runner.run(serve_forever(args.demo, args.host, args.port, guard, args.redis))
     except KeyboardInterrupt:  # a Ctrl-C that came before the handlers were installed
         stopped_by = "SIGINT"
     except (ValueError, demos.PortInUseError, ConnectionError) as exc:  # ConnectionError: Redis unreachable

@@ -118,7 +118,7 @@ class SharedRoom:
         self._wake = asyncio.Event()
         self._closing = False
         self._tasks: list[asyncio.Task] = []  # the writer first
-        self.redis = connect(url)
+        self.redis = connect(url, name=f"{self.channel}:{self.id}")
 
     # -- keys ---------------------------------------------------------------------
 
@@ -307,9 +307,15 @@ class SharedRoom:
                 self.on_left(nickname)
 
 
-def connect(url: str) -> aioredis.Redis:
-    """A Redis client that fails at once when Redis is away (we retry ourselves), with text replies."""
-    return aioredis.Redis.from_url(url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2)
+def connect(url: str, name: str) -> aioredis.Redis:
+    """A Redis client that fails at once when Redis is away (we retry ourselves), with text replies.
+
+    Its connections are called ``name`` in Redis (``CLIENT LIST`` shows it): an
+    operator can tell which process is which.
+    """
+    return aioredis.Redis.from_url(
+        url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2, client_name=name
+    )
 
 
 def _number(nickname: str) -> tuple[int, str]:
