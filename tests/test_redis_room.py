@@ -161,7 +161,8 @@ async def test_when_redis_stops_each_process_serves_its_own_members_and_rejoins_
         # One line for the split, one for the rejoin: no line for each message, no traceback.
         assert sum("is split" in line for line in server.log) == 1, server.log[:]
         assert sum("rejoined" in line for line in server.log) == 1, server.log[:]
-        assert len(server.log) < 40, server.log[:]
+        about_redis = [line for line in server.log if "redis" in line.lower()]
+        assert len(about_redis) <= 4, about_redis  # joined, split, rejoined (and the manager's start)
     no_tracebacks(first, second)
     for member in (alice, carol, bob, dave):
         await member.leave()

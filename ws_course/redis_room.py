@@ -135,10 +135,19 @@ class SharedRoom:
             await self.redis.aclose()
             raise RedisUnreachable(f"cannot reach Redis at {self.url}: {error}. Is it running?") from None
         self._tasks += [asyncio.create_task(self._write()), asyncio.create_task(self._heartbeat())]
-        if self.on_message is None:
-            await self.rejoin()  # the Socket.IO manager subscribes, and calls rejoin() again when it has
-        else:
+        if self.on_message is not None:
             self._tasks.append(asyncio.create_task(self._subscribe()))
+            await self.wait_until_joined()  # subscribed: from now on, nothing the others say is missed
+
+    async def wait_until_joined(self, timeout: float = 5) -> None:
+        """Wait until this process is in the room (subscribed, and known to Redis)."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not self.joined:
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            await self.close()
+            raise RedisUnreachable(f"could not join the room in Redis at {self.url} within {timeout} s") from None
 
     async def close(self) -> None:
         """Leave the room: send what is queued (departures, last words), remove this process's keys."""
@@ -161,10 +170,17 @@ class SharedRoom:
 
     # -- what the room does -------------------------------------------------------
 
-    def publish(self, message: str) -> None:
-        """Send ``message`` to the other processes' members (in order; at most once)."""
+    def publish(self, message: str, channel: str | None = None) -> None:
+        """Send ``message`` to the other processes' members (in order; at most once).
+
+        On the room's channel, it goes with this process's id in front (see :meth:`received`);
+        on another ``channel`` (the Socket.IO manager's), as it is.
+        """
         if self.joined:
-            self._queue("PUBLISH", self.channel, f"{self.id} {message}")
+            if channel is None:
+                self._queue("PUBLISH", self.channel, f"{self.id} {message}")
+            else:
+                self._queue("PUBLISH", channel, message)
 
     def received(self, data: str) -> str | None:
         """A message from the channel, or None if it is this process's own."""
