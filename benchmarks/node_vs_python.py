@@ -128,6 +128,7 @@ class ServerUnderTest:
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        self.system_seconds = int(fields[12]) / CLOCK_TICK
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICK  # utime + stime
 
     def rss_kib(self) -> int:
@@ -164,6 +165,7 @@ class Result:
     cpu: float = 0.0
     latencies: list[float] = dataclasses.field(default_factory=list)
     idle_kib: float | None = None
+    system: float = 0.0  # of which in the kernel (system calls, and on loopback the receiver's TCP work)
 
     @property
     def cpu_us(self) -> float:
@@ -206,7 +208,9 @@ async def scream(server: ServerUnderTest, size: dict) -> Result:
         client.say(f"0:0:{time.perf_counter_ns()}")
     async with asyncio.timeout(size["seconds"] + 20):
         await done.wait()
+    system = server.system_seconds
     result.seconds, result.cpu = time.monotonic() - start, server.cpu_seconds() - cpu
+    result.system = server.system_seconds - system
     for client in clients:
         client.transport.close()
     return result
@@ -251,7 +255,9 @@ async def room(case: str, server: ServerUnderTest, size: dict) -> Result:
             await done.wait()
     except TimeoutError:
         pass  # a message lost (it should not be): report what was measured
+    system = server.system_seconds
     result.seconds, result.cpu = time.monotonic() - start, server.cpu_seconds() - cpu
+    result.system = server.system_seconds - system
     for member in members:
         member.transport.close()
     return result
@@ -288,7 +294,7 @@ async def measure(case: str, label: str, kind: str, how, code: Path, size: dict,
 
 def table(results: list[Result]) -> list[str]:
     lines = [f"{'case':<11} {'server':<28} {'CPU us/msg':>10} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
-             f"{'msgs/s':>8} {'idle KiB':>8}"]
+             f"{'msgs/s':>8} {'idle KiB':>8} {'kernel':>6}"]
     for result in results:
         reference = GOALS.get(result.case, (None,))[0]
         ref = next((r for r in results if r.case == result.case and r.server == reference), None)
@@ -299,7 +305,7 @@ def table(results: list[Result]) -> list[str]:
             continue
         lines.append(
             f"{result.case:<11} {result.server:<28} {result.cpu_us:10.1f} {ratio:6.2f} {result.percentile(50):7.2f} "
-            f"{result.percentile(99):7.2f} {result.rate:8.0f} {idle}"
+            f"{result.percentile(99):7.2f} {result.rate:8.0f} {idle} {result.system / result.cpu if result.cpu else 0:6.0%}"
         )
     return lines
 

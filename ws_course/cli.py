@@ -29,7 +29,7 @@ import sys
 
 from . import demos, limits
 from .guard import Guard
-from .logs import OneLineTracebacks, QuietRepeats
+from .logs import BatchedStreamHandler, ClockFormatter, OneLineTracebacks, QuietRepeats
 
 #: The signals that stop the server: Ctrl-C, and what service managers send.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -126,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print("\n".join(demos.NAMES))
         return 0
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
+    # A log line per message (the scream server's) must be cheap: lines written in batches,
+    # the time formatted once a second, and no record of what the log never shows (the
+    # logging module's own advice: docs.python.org/3/howto/logging.html#optimization).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None  # no look-up of the caller's file and line for each record
+    handler = BatchedStreamHandler()
+    handler.setFormatter(ClockFormatter("%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
     repeats = QuietRepeats()
     handler.addFilter(OneLineTracebacks())
     handler.addFilter(repeats)
