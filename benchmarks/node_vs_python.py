@@ -69,8 +69,9 @@ CASES = {
         ("ws-course", "ws", "json-chat"),
     ],
     "event-chat": [("socket.io", "sio", ["socketio_chat.js"]), ("ws-course", "sio", "event-chat")],
-    "idle": [("ws", "ws", ["ws_chat.js"]), ("ws-course", "ws", "chat"), ("socket.io", "sio", ["socketio_chat.js"]),
-             ("ws-course event-chat", "sio", "event-chat")],
+    "idle": [("ws", "ws", ["ws_chat.js"]), ("ws-course", "ws", "chat"),
+             ("nodejs-websocket scream", "ws", ["scream.js"]), ("ws-course scream", "ws", "scream"),
+             ("socket.io", "sio", ["socketio_chat.js"]), ("ws-course event-chat", "sio", "event-chat")],
 }
 
 #: What each case compares the course's server with, and the issue's goal for the ratio.

@@ -254,3 +254,41 @@ async def test_a_shared_room_keeps_the_classroom_protections(redis, demo):
             with pytest.raises(InvalidStatus, match="503"):
                 await connect(server.ws_url, proxy=None)
         await member.leave()
+
+
+ORPHANS = """
+import time
+from ws_course.processes import start_process
+from ws_course.redis_server import start_redis
+redis = start_redis()
+server = start_process("chat", redis=redis.url)
+print(server.pid, redis.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["exits", "is killed"])
+def test_server_processes_and_redis_end_with_the_python_that_started_them(how):
+    """A kernel that is shut down, or killed (SIGKILL, when it does not shut down in time), leaves no orphan."""
+    script = ORPHANS.replace("time.sleep(60)", "") if how == "exits" else ORPHANS
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    if how == "is killed":
+        parent.kill()
+    parent.wait(30)
+    parent.stdout.close()
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in pids if _alive(pid)]
+    assert not alive, f"still running after their parent {how.split()[-1]}: {alive}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie (dead, not yet reaped by init) counts as gone
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"

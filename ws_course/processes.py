@@ -19,13 +19,18 @@ separate process, and returns a handle much like :func:`ws_course.start`'s::
 
 As with :func:`ws_course.start`, starting a process under a name that is already
 running (a notebook cell run twice) stops the old one first, and :func:`stop_all`
-stops every one still running; they also stop when the Python that started them
-ends. Their log goes to :attr:`ServerProcess.log`, never to the notebook.
+stops every one still running. They also stop when the Python that started them
+ends, however it ends: at exit it stops them all (SIGTERM to each, at once), and on
+Linux each one is also told by the kernel (``prctl(PR_SET_PDEATHSIG)``) to stop
+when its parent dies, even by SIGKILL, as a kernel that will not shut down is.
+Their log goes to :attr:`ServerProcess.log`, never to the notebook.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
 import re
 import signal
 import subprocess
@@ -61,6 +66,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, start_new_session=True,  # a Ctrl-C in the notebook's terminal is not for it
+            preexec_fn=die_with_parent,
         )
         self.pid = self.process.pid
         self._reader = threading.Thread(target=self._read_log, name=f"ws-course-log-{name}", daemon=True)
@@ -160,12 +166,35 @@ def start_process(demo: str, *, name: str | None = None, redis: str | None = Non
     return server
 
 
-def stop_all() -> None:
-    """Stop every process that :func:`start_process` started and that is still running."""
+def stop_all(timeout: float = 3) -> None:
+    """Stop every process that :func:`start_process` started and that is still running.
+
+    All at once: SIGTERM to each, then wait for them together (a kernel shutting
+    down has a few seconds, not a few seconds per process), then SIGKILL.
+    """
     with _running_lock:
         servers = list(_running.values())
     for server in servers:
-        server.stop()
+        if server.running:
+            server.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for server in servers:
+        try:
+            server.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+        server._done()
+
+
+def die_with_parent() -> None:
+    """In a child process, before it runs its program: ask Linux to send it SIGTERM when its parent dies.
+
+    Elsewhere (macOS, Windows) it does nothing: :func:`stop_all` at exit is then all there is.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 atexit.register(stop_all)

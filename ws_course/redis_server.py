@@ -19,7 +19,9 @@ starts one of your own, the way :func:`ws_course.start` starts a demo server::
   on the *same* port: that is how lesson 09 and the tests cut the processes off
   from each other, and let them meet again.
 - Starting a Redis under a name already running (a notebook cell run twice)
-  stops the old one first; :func:`stop_all` stops every one still running.
+  stops the old one first; :func:`stop_all` stops every one still running, and
+  runs at exit. On Linux, a Redis also stops when the process that started it dies,
+  however it dies (see :mod:`ws_course.processes`).
 
 The ``redis-server`` program comes from your system, not from pip:
 ``apt-get install redis-server`` on Debian or Ubuntu, ``conda install -c conda-forge redis``
@@ -38,6 +40,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from .processes import die_with_parent
 
 __all__ = ["RedisNotInstalled", "RedisServer", "start_redis", "stop_all"]
 
@@ -103,6 +107,7 @@ class RedisServer:
                     "--logfile", str(self.folder / "redis.log"), "--daemonize", "no",
                 ],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=die_with_parent,  # it ends with us, even if we are killed
             )
             if _wait_until_it_answers(port, self._process, timeout):
                 self.port = port
