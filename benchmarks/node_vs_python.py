@@ -81,8 +81,8 @@ GOALS = {"scream": ("nodejs-websocket", 1.0), "chat": ("ws", 0.9), "json-chat": 
 #: The issue's goal for idle memory, KiB per connection.
 IDLE_GOAL_KIB = 10
 
-FULL = dict(members=100, talkers=4, seconds=5.0, clients=20, idle=1000)
-QUICK = dict(members=6, talkers=2, seconds=0.5, clients=2, idle=20)
+FULL = dict(members=100, talkers=4, seconds=5.0, clients=20, idle=1000, settle=0.5)
+QUICK = dict(members=6, talkers=2, seconds=0.3, clients=2, idle=20, settle=0.1)
 
 STAMP = re.compile(rb"(\d+):(\d+):(\d{6,})")
 
@@ -202,7 +202,7 @@ async def scream(server: ServerUnderTest, size: dict) -> Result:
                 done.set()
 
     clients = [await join(server.port, server.kind, on_text) for _ in range(size["clients"])]
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(size["settle"] / 2)
     cpu, start = server.cpu_seconds(), time.monotonic()
     deadline = start + size["seconds"]
     for client in clients:
@@ -245,7 +245,7 @@ async def room(case: str, server: ServerUnderTest, size: dict) -> Result:
         member = await join(server.port, server.kind, on_text)
         member.talker = number + 1 if number < size["talkers"] else 0
         members.append(member)
-    await asyncio.sleep(0.5)  # the arrivals have been heard
+    await asyncio.sleep(size["settle"])  # the arrivals have been heard
     cpu, start = server.cpu_seconds(), time.monotonic()
     deadline = start + size["seconds"]
     outstanding = sent = size["talkers"]
@@ -266,12 +266,12 @@ async def room(case: str, server: ServerUnderTest, size: dict) -> Result:
 
 async def idle(server: ServerUnderTest, size: dict) -> Result:
     result = Result("idle", server.label)
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(size["settle"])
     before = server.rss_kib()
     members = []
     for _ in range(size["idle"]):
         members.append(await join(server.port, server.kind))
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(2 * size["settle"])
     result.idle_kib = (server.rss_kib() - before) / size["idle"]
     for member in members:
         member.transport.close()
