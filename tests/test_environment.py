@@ -1,7 +1,7 @@
 """environment.yml (conda, Binder) and pyproject.toml (pip, the test command) list the same packages.
 
 The course has two ways in: ``python3 course.py`` installs pyproject.toml's
-dependencies and its ``test`` extra with pip; conda and Binder build
+dependencies and its ``test`` and ``fast`` extras with pip; conda and Binder build
 environment.yml. Both must give the same packages at the same versions, or a
 lesson that works on one may break on the other.
 
