@@ -93,11 +93,12 @@ STAMP = re.compile(rb"(\d+):(\d+):(\d{6,})")
 class ServerUnderTest:
     """One server in a process of its own, on core 0, its output in a file."""
 
-    def __init__(self, label: str, kind: str, how: list[str] | str, code: Path, cpu: int | None) -> None:
+    def __init__(self, label: str, kind: str, how: list[str] | str, code: Path, cpu: int | None,
+                 options: tuple[str, ...] = ()) -> None:
         self.label, self.kind = label, kind
         self.output = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log")
         if isinstance(how, str):  # a course demo
-            command = [PYTHON, "-m", "ws_course", "serve", how, "--port", "0"]
+            command = [PYTHON, "-m", "ws_course", "serve", how, "--port", "0", *options]
             env = {**os.environ, "PYTHONPATH": str(code)}
             cwd = code
         else:
@@ -278,8 +279,9 @@ async def idle(server: ServerUnderTest, size: dict) -> Result:
     return result
 
 
-async def measure(case: str, label: str, kind: str, how, code: Path, size: dict, pin: bool) -> Result:
-    server = ServerUnderTest(label, kind, how, code, 0 if pin else None)
+async def measure(case: str, label: str, kind: str, how, code: Path, size: dict, pin: bool,
+                  options: tuple[str, ...] = ()) -> Result:
+    server = ServerUnderTest(label, kind, how, code, 0 if pin else None, options)
     try:
         if case == "scream":
             return await scream(server, size)
@@ -392,6 +394,8 @@ def main() -> int:
     parser.add_argument("--no-pin", action="store_true", help="do not pin the server and the load generator to cores")
     parser.add_argument("--plot", type=Path, metavar="PNG", help="draw the results into this file")
     parser.add_argument("--profile", metavar="CASE", help="profile the course's server for CASE with py-spy instead")
+    parser.add_argument("--serve-options", default="", metavar="OPTIONS",
+                        help="more options for this checkout's ws-course serve, e.g. '--loop asyncio'")
     args = parser.parse_args()
     size = QUICK if args.quick else FULL
     unknown = set(args.cases) - set(CASES)
@@ -416,7 +420,9 @@ def main() -> int:
     for case in args.cases or list(CASES):
         for label, kind, how in CASES[case]:
             for suffix, code in codes if isinstance(how, str) else [("", HERE)]:
-                runs = [asyncio.run(measure(case, label + suffix, kind, how, code, size, pin)) for _ in range(args.repeat)]
+                options = tuple(args.serve_options.split()) if code == HERE else ()
+                runs = [asyncio.run(measure(case, label + suffix, kind, how, code, size, pin, options))
+                        for _ in range(args.repeat)]
                 runs.sort(key=lambda r: r.cpu_us if r.messages else (r.idle_kib or 0))
                 results.append(runs[len(runs) // 2])
                 print(table([results[-1]])[1], file=sys.stderr, flush=True)

@@ -564,7 +564,7 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
 async def check_count_members(count_members: Callable[..., Awaitable[int]]) -> Result:
     """Lesson 09: ``await count_members(redis, room)`` counts the members of a room shared by several processes.
 
-    The check starts a Redis of its own and two chat servers on it, puts two
+    The check starts a Redis of its own and two chat servers on it, puts three
     members on one and one on the other, and asks your function; then one leaves,
     and it asks again. ``redis`` is a ``redis.asyncio.Redis`` client that answers
     with text (``decode_responses=True``).
@@ -586,12 +586,13 @@ async def check_count_members(count_members: Callable[..., Awaitable[int]]) -> R
             raise NotYet(f"count_members(redis, 'chat') raised {describe(error)}") from None
         if counted == expected:
             return
-        processes = await client.scard("ws-course:chat:servers")
+        servers = await client.smembers("ws-course:chat:servers")
+        each = [await client.scard(f"ws-course:chat:members:{server}") for server in servers]
         hint = ""
-        if counted == processes:
-            hint = ": that is the number of processes (ws-course:chat:servers); count each one's members"
-        elif isinstance(counted, int) and 0 < counted < expected:
+        if counted in each:
             hint = ": are you counting one process's members only? Add up every process's set"
+        elif counted == len(servers):
+            hint = ": that is the number of processes (ws-course:chat:servers); count each one's members"
         raise NotYet(f"{situation}, count_members returned {counted!r}; there are {expected} members{hint}")
 
     async def conversation(crashes: Crashes) -> str:
@@ -603,14 +604,15 @@ async def check_count_members(count_members: Callable[..., Awaitable[int]]) -> R
                     async with contextlib.AsyncExitStack() as clients:
                         alice, _ = await _join(first.ws_url, clients, crashes)
                         bob, _ = await _join(second.ws_url, clients, crashes)
-                        carol, _ = await _join(first.ws_url, clients, crashes)
-                        # Heard across processes: so Redis has both arrivals (each process writes in order).
+                        for _ in range(2):
+                            await _join(first.ws_url, clients, crashes)
+                        # Heard across processes: so Redis has every arrival (each process writes in order).
                         await _wait_for(alice, "user2 comes in", crashes)
-                        await _wait_for(bob, "user3 comes in", crashes)
-                        await ask(client, 3, "with 2 members on one process and 1 on the other")
+                        await _wait_for(bob, "user4 comes in", crashes)
+                        await ask(client, 4, "with 3 members on one process and 1 on the other")
                         await bob.close()
                         await _wait_for(alice, "user2 left", crashes)
-                        await ask(client, 2, "after the member of the second process left")
+                        await ask(client, 3, "after the member of the second process left")
             finally:
                 await client.aclose()
         return "count_members adds up the members of every process in the room."
