@@ -16,8 +16,9 @@ Everything Python goes into ``.venv`` inside this folder, and the browser pages'
 JavaScript library (the Socket.IO client, pinned in package-lock.json) into
 ``node_modules``, so nothing else on the machine changes. What may be installed
 outside, with apt-get on a Debian or Ubuntu machine as root, and only when missing:
-Node.js and npm (for ``npm ci``), and Chromium for the browser tests (or a
-Chromium that Playwright has already downloaded is used).
+Node.js and npm (for ``npm ci``), Chromium for the browser tests (or a
+Chromium that Playwright has already downloaded is used), and for ``test`` the
+Redis server of lesson 09 (``redis-server``).
 
 Only the standard library is used here: this script runs before anything is installed.
 """
@@ -40,6 +41,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".course-installed"
 NODE_MODULES = HERE / "node_modules"
+BENCHMARK_NODE = HERE / "benchmarks" / "node"
 NOTEBOOKS = HERE / "notebooks"
 MY_NOTEBOOKS = HERE / "my-notebooks"
 START_NOTEBOOK = "00-start-here.ipynb"
@@ -58,16 +60,20 @@ def install() -> None:
         sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     wanted = hashlib.sha256(
         (HERE / "pyproject.toml").read_bytes() + (HERE / "package-lock.json").read_bytes()
+        + (BENCHMARK_NODE / "package-lock.json").read_bytes()
     ).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists() and NODE_MODULES.exists():
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists() and NODE_MODULES.exists() \
+            and (BENCHMARK_NODE / "node_modules").exists():
         return
     if not PYTHON.exists():
         print(f"Creating a virtual environment in {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test]")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test,fast]")
     ensure_debian_package("npm", "nodejs npm", "Node.js and npm (https://nodejs.org/)")
     run("npm", "ci", "--no-audit", "--no-fund", cwd=HERE)  # exactly the versions in package-lock.json
+    # The Node.js servers that benchmarks/node_vs_python.py compares the course's with (its own lockfile).
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=BENCHMARK_NODE)
     STAMP.write_text(wanted)
 
 
@@ -186,6 +192,8 @@ def lab(args: list[str]) -> None:
 
 def test(args: list[str]) -> None:
     install()
+    # Lesson 09 and its tests start a private Redis: Debian's redis-server (conda: redis, from conda-forge).
+    ensure_debian_package("redis-server", "redis-server", "the Redis server (Debian: redis-server; conda: redis)")
     env = {**os.environ, "WS_COURSE_CHROMIUM": ensure_chromium()}
     os.chdir(HERE)
     # Most tests wait on sockets, browsers and kernels rather than on the CPU: a few

@@ -1,7 +1,7 @@
 """environment.yml (conda, Binder) and pyproject.toml (pip, the test command) list the same packages.
 
 The course has two ways in: ``python3 course.py`` installs pyproject.toml's
-dependencies and its ``test`` extra with pip; conda and Binder build
+dependencies and its ``test`` and ``fast`` extras with pip; conda and Binder build
 environment.yml. Both must give the same packages at the same versions, or a
 lesson that works on one may break on the other.
 
@@ -23,8 +23,12 @@ from packaging.utils import canonicalize_name
 
 HERE = Path(__file__).resolve().parent.parent
 
-#: In environment.yml but not packages of pyproject.toml: the interpreter, pip, and Node.js for npm.
-CONDA_ONLY = {"python", "pip", "nodejs"}
+#: In environment.yml but not packages of pyproject.toml: the interpreter, pip, Node.js for npm,
+#: and the Redis server of lesson 09 (conda-forge's "redis" is the server, not the Python client).
+CONDA_ONLY = {"python", "pip", "nodejs", "redis"}
+
+#: Packages that conda-forge names otherwise than PyPI: conda name -> PyPI name.
+CONDA_NAMES = {"redis-py": "redis"}
 
 #: Packages environment.yml installs with pip (its "pip:" list), and why.
 PIP_ONLY = {
@@ -34,7 +38,8 @@ PIP_ONLY = {
 
 def pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((HERE / "pyproject.toml").read_text())["project"]
-    requirements = [Requirement(line) for line in project["dependencies"] + project["optional-dependencies"]["test"]]
+    extras = project["optional-dependencies"]
+    requirements = [Requirement(line) for line in project["dependencies"] + extras["test"] + extras["fast"]]
     return {canonicalize_name(r.name): str(r.specifier) for r in requirements}
 
 
@@ -65,7 +70,7 @@ def test_environment_yml_and_pyproject_list_the_same_packages_and_versions():
     conda, conda_pip = conda_requirements()
     assert set(conda_pip) == set(PIP_ONLY), "environment.yml's pip: list (besides -e .) must be PIP_ONLY"
     assert CONDA_ONLY <= set(conda)
-    conda_side = {name: spec for name, spec in {**conda, **conda_pip}.items() if name not in CONDA_ONLY}
+    conda_side = {CONDA_NAMES.get(name, name): spec for name, spec in {**conda, **conda_pip}.items() if name not in CONDA_ONLY}
     assert set(conda_side) == set(pip_side), (
         f"only in environment.yml: {sorted(set(conda_side) - set(pip_side))}; "
         f"only in pyproject.toml: {sorted(set(pip_side) - set(conda_side))}"

@@ -329,3 +329,34 @@ def test_the_safety_lesson_refuses_a_page_from_another_site_then_admits_it(jupyt
         expect(own_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
     finally:
         jupyterlab.shutdown_kernels()
+
+
+def test_the_scale_out_lesson_puts_a_page_on_each_process_in_one_room_in_jupyterlab(jupyterlab, page, traffic):
+    """Lesson 09 in a real JupyterLab: Redis and two server processes started by the kernel; the
+    page served by the first process and the page served by the second are in one room.
+    (Only the cells this needs, as for lesson 07: nbval and the notebooks test run the rest,
+    its faults and its measurements.) Shutting the kernel down stops the processes it started."""
+    page.set_default_timeout(30_000)
+    panel = jupyterlab.open_notebook(page, "09-one-room-many-processes.ipynb")
+    try:
+        for source in ['one = start_process("chat", name="one")', "redis = start_redis()", "room = await ChatRoomView.join([first.ws_url",
+                       "display(show_page(first.page_url"]:
+            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
+        room = panel.locator(".jp-CodeCell", has_text="room = await ChatRoomView.join([first.ws_url")
+        expect(room.locator(".jp-OutputArea-output")).to_contain_text("user4 on second")
+        pages = panel.locator(".jp-CodeCell", has_text="display(show_page(first.page_url")
+        on_first, on_second = pages.frame_locator("iframe").first, pages.frame_locator("iframe").last
+        for frame in (on_first, on_second):
+            expect(frame.locator("#state")).to_have_text("open")
+        # Typed into the first process's page: heard by the second process's page, and by the widgets.
+        type_and_press_enter(page, on_first.locator("#sendTxt"), "across processes, from a page")
+        expect(on_second.locator("#messages div").last).to_have_text("across processes, from a page")
+        expect(room.locator(".jp-OutputArea-output")).to_contain_text("across processes, from a page")
+        # And the other way: a widget on the second process, heard by the first process's page.
+        type_and_press_enter(page, room.locator(".widget-text input").nth(1), "from a widget on the second")
+        expect(on_first.locator("#messages div").last).to_have_text("from a widget on the second")
+    finally:
+        jupyterlab.shutdown_kernels()
+    # The kernel ended, and took its server processes with it: both pages saw their server go.
+    for frame in (on_first, on_second):
+        expect(frame.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)

@@ -16,6 +16,11 @@
   :mod:`~ws_course.feed_clients` and :mod:`~ws_course.measure`) and lesson 08's
   :mod:`~ws_course.handmade` (a WebSocket server from scratch; :mod:`~ws_course.frames`
   shows frames byte by byte).
+- One room across processes (lesson 09): :mod:`~ws_course.redis_room` (a chat room
+  shared through Redis), :mod:`~ws_course.redis_socketio` (the same for Socket.IO),
+  :mod:`~ws_course.redis_server` (a private Redis), :mod:`~ws_course.processes`
+  (servers in processes of their own), :mod:`~ws_course.load` (lean clients, and a
+  room's fan-out measured); :mod:`~ws_course.broadcast` builds each frame once for a room.
 - What keeps a room safe, applied to every server by :mod:`ws_course.guard`:
   :mod:`~ws_course.origins` (which pages may connect), :mod:`~ws_course.limits`
   (members and unsent data), :mod:`~ws_course.socketio_guard` and

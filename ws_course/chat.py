@@ -12,11 +12,12 @@ only those.
 
 import inspect
 
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
+from .broadcast import broadcast  # websockets' broadcast(), each frame built once for the room
 from .pages import page
 
 #: Larger messages are refused with close code 1009 ("message too big"). The limit
@@ -34,11 +35,7 @@ class ChatRoom:
 
     async def handler(self, websocket: ServerConnection) -> None:
         """Handle one connection, from its arrival in the room to its departure."""
-        self.count += 1
-        nickname = f"user{self.count}"
-        self.members[websocket] = nickname
-        websocket.logger.info("%s comes in", nickname)
-        broadcast(self.members, self.entered(nickname))
+        self.arrive(websocket, await self.new_nickname())
         try:
             async for message in websocket:
                 if isinstance(message, bytes):
@@ -52,9 +49,24 @@ class ChatRoom:
         finally:
             # However the connection ended (a goodbye, a vanished client, a message
             # too big), take it out of the room and tell the others.
-            nickname = self.members.pop(websocket)
-            websocket.logger.info("%s left: code %s", nickname, websocket.close_code)
-            broadcast(self.members, self.left(nickname))
+            self.depart(websocket)
+
+    async def new_nickname(self) -> str:
+        """``user1``, ``user2``, ...: the next number of the counter."""
+        self.count += 1
+        return f"user{self.count}"
+
+    def arrive(self, websocket: ServerConnection, nickname: str) -> None:
+        """Add a member, *then* tell everyone: the newcomer hears its own arrival first."""
+        self.members[websocket] = nickname
+        websocket.logger.info("%s comes in", nickname)
+        self.tell_everyone(self.entered(nickname))
+
+    def depart(self, websocket: ServerConnection) -> None:
+        """Take a member out of the room, then tell those still there."""
+        nickname = self.members.pop(websocket)
+        websocket.logger.info("%s left: code %s", nickname, websocket.close_code)
+        self.tell_everyone(self.left(nickname))
 
     def receive(self, websocket: ServerConnection, text: str) -> None:
         """A member sent ``text``: the whole room hears it, the sender included.
@@ -62,7 +74,11 @@ class ChatRoom:
         A subclass may write it ``async def receive(...)``, to ``await`` in it
         (``await websocket.close(...)``, say): the handler then awaits it.
         """
-        broadcast(self.members, self.said(self.members[websocket], text))
+        self.tell_everyone(self.said(self.members[websocket], text))
+
+    def tell_everyone(self, message: str) -> None:
+        """Send ``message`` to every member: ``broadcast()`` never waits (see :mod:`ws_course.broadcast`)."""
+        broadcast(self.members, message)
 
     # What the room says, as it goes on the wire.
 
@@ -76,9 +92,16 @@ class ChatRoom:
         return f"{nickname} left"
 
 
-def serve(host: str = "127.0.0.1", port: int = 8001, **options):
-    """Create a chat server (with a room of its own), its page at ``http://host:port/``."""
+def serve(host: str = "127.0.0.1", port: int = 8001, *, redis: str | None = None, **options):
+    """Create a chat server (with a room of its own), its page at ``http://host:port/``.
+
+    With ``redis="redis://HOST:PORT/DB"``, its room is the same as that of every
+    chat server on that Redis (lesson 09, :mod:`ws_course.redis_room`).
+    """
+    options = dict(process_request=page("chat.html"), max_size=MAX_MESSAGE_BYTES, **options)
+    if redis is not None:
+        from .redis_room import serve_shared
+
+        return serve_shared(ChatRoom, "chat", redis, websockets_serve, host, port, **options)
     room = ChatRoom()
-    return websockets_serve(
-        room.handler, host, port, process_request=page("chat.html"), max_size=MAX_MESSAGE_BYTES, **options
-    )
+    return websockets_serve(room.handler, host, port, **options)

@@ -111,17 +111,19 @@ class ChatRoomView:
 
     @classmethod
     async def join(
-        cls, url: str, users: int = 3, *, json: bool = False, client: Callable[[str], Any] | None = None
+        cls, url: str | list[str], users: int = 3, *, json: bool = False, client: Callable[[str], Any] | None = None
     ) -> ChatRoomView:
         """Connect ``users`` members to the chat room at ``url``, one after the other.
 
+        ``url`` may also be a list of addresses, one member each: a room shared by
+        several servers (lesson 09), ``join([first.ws_url, second.ws_url])``.
         Members are :class:`ChatClient` widgets (reading JSON with ``json=True``), or
         whatever ``client(url)`` makes: ``client=EventChatClient`` for Socket.IO.
         """
         make = client or functools.partial(ChatClient, json=json)
         members: list[Any] = []
-        for _ in range(users):
-            member = make(url)
+        for member_url in [url] * users if isinstance(url, str) else url:
+            member = make(member_url)
             await member.opened()
             # A newcomer's first message is always its own arrival: it tells its nickname.
             await member.next_message()

@@ -2,8 +2,10 @@
 
 Each demo is a module of this package with a ``serve(host, port, **options)``
 function, which returns an object to ``await`` inside a running event loop: what
-:func:`websockets.asyncio.server.serve` returns, or for the Socket.IO demos a
-:class:`~ws_course.socketio_app.SocketIOServer`. The background runtime
+:func:`websockets.asyncio.server.serve` returns, or an object of the course's with
+a ``bound_port`` and an ``aclose()`` (a :class:`~ws_course.socketio_app.SocketIOServer`
+for the Socket.IO demos, a :class:`~ws_course.redis_room.SharedRoomServer` for a chat
+room shared through Redis). The background runtime
 (:mod:`ws_course.runtime`) and the command line (:mod:`ws_course.cli`) both start
 demos through :func:`resolve` and :func:`listen`, which is where every server,
 a demo or your own handler, gets the classroom protections of :mod:`ws_course.guard`.
@@ -21,7 +23,6 @@ from typing import Any
 from websockets.asyncio.server import serve
 
 from .guard import Guard
-from .socketio_app import SocketIOServer
 
 #: Seconds a closing server waits for each client's answer to its close frame
 #: (websockets' default is 10). A client that cannot answer, a widget on a kernel
@@ -37,6 +38,9 @@ SOCKETIO_NAMES = ("news", "event_chat")
 
 #: Demos without the classroom guard (see :func:`is_unguarded`).
 UNGUARDED_NAMES = ("news_feed", "handmade")
+
+#: The chat rooms that can be shared across processes through Redis (``redis=`` / ``--redis``).
+SHAREABLE_NAMES = ("chat", "json_chat", "event_chat")
 
 
 class PortInUseError(OSError):
@@ -77,6 +81,10 @@ async def listen(
     """
     logger = logging.getLogger(f"ws_course.{name}")
     guard = guard or Guard()
+    if options.get("redis") is None:
+        options.pop("redis", None)
+    elif not is_shareable(serve):
+        raise ValueError(f"only {', '.join(SHAREABLE_NAMES)} can share a room through Redis, not {name}")
     if uses_socketio(serve):
         options["guard"] = guard
     elif not is_unguarded(serve):
@@ -105,6 +113,11 @@ def is_unguarded(serve: Callable[..., Any]) -> bool:
     return getattr(serve, "__module__", None) in {f"ws_course.{name}" for name in UNGUARDED_NAMES}
 
 
+def is_shareable(serve: Callable[..., Any]) -> bool:
+    """True when ``serve`` (from :func:`resolve`) starts a chat room that Redis can share (lesson 09)."""
+    return getattr(serve, "__module__", None) in {f"ws_course.{name}" for name in SHAREABLE_NAMES}
+
+
 def uses_socketio(serve: Callable[..., Any]) -> bool:
     """True when ``serve`` (from :func:`resolve`) starts a Socket.IO demo."""
     return getattr(serve, "__module__", None) in {f"ws_course.{name}" for name in SOCKETIO_NAMES}
@@ -112,7 +125,7 @@ def uses_socketio(serve: Callable[..., Any]) -> bool:
 
 def bound_port(server: Any) -> int:
     """The port a listening server got (useful when it asked for port 0)."""
-    if isinstance(server, SocketIOServer):
+    if hasattr(server, "bound_port"):  # a Socket.IO server, a room shared through Redis
         return server.bound_port
     return server.sockets[0].getsockname()[1]
 
@@ -124,7 +137,7 @@ async def close(server: Any) -> None:
     its end of the TCP connection, would keep websockets waiting for it, and this
     server from ever stopping. After ``CLOSE_TIMEOUT`` we cut such connections.
     """
-    if isinstance(server, SocketIOServer):
+    if hasattr(server, "aclose"):  # a Socket.IO server, a room shared through Redis
         await server.aclose()
         return
     server.close()

@@ -8,6 +8,8 @@ message are three events, each with a name, instead of a ``type`` field:
 - ``leave``, to everyone, when a member disconnects: ``user1 left``.
 """
 
+import contextlib
+
 import socketio
 
 from .socketio_app import SocketIOServer
@@ -16,8 +18,21 @@ from .socketio_app import SocketIOServer
 MAX_MESSAGE_BYTES = 64 * 1024
 
 
-def create_server(**options) -> socketio.AsyncServer:
-    """The Socket.IO server and its event handlers (``options`` go to ``AsyncServer``)."""
+def create_server(*, redis: str | None = None, **options) -> socketio.AsyncServer:
+    """The Socket.IO server and its event handlers (``options`` go to ``AsyncServer``).
+
+    With ``redis="redis://HOST:PORT/DB"``, its room is the same as that of every
+    event chat server on that Redis (lesson 09, :mod:`ws_course.redis_socketio`).
+    """
+    shared = None
+    arrival = contextlib.nullcontext  # in one process, nothing can come between a newcomer and its "enter"
+    if redis is not None:
+        from .redis_socketio import RoomManager
+
+        options["client_manager"] = manager = RoomManager(redis, "event_chat", options.get("logger"))
+        shared = manager.room  # nicknames and who is where, in Redis
+        arrival = manager.arrival  # holds others' messages while a newcomer's nickname comes from Redis
+        manager.on_left(lambda nickname: sio.emit("leave", f"{nickname} left"))  # a process is gone
     # always_connect: a member's connection is established before connect() runs,
     # so it receives its own "enter", like everyone else.
     sio = socketio.AsyncServer(
@@ -28,10 +43,15 @@ def create_server(**options) -> socketio.AsyncServer:
     @sio.event
     async def connect(sid, environ):
         nonlocal count
-        count += 1
-        nickname = f"user{count}"
-        await sio.save_session(sid, {"nickname": nickname})  # the article's socket.nickname
-        await sio.emit("enter", f"{nickname} comes in")  # no "to": everyone
+        async with arrival():
+            if shared is None:
+                count += 1
+                nickname = f"user{count}"
+            else:
+                nickname = await shared.new_nickname()  # from the counter in Redis
+                shared.arrived(nickname)
+            await sio.save_session(sid, {"nickname": nickname})  # the article's socket.nickname
+            await sio.emit("enter", f"{nickname} comes in")  # no "to": everyone
 
     @sio.event
     async def message(sid, text):
@@ -46,6 +66,8 @@ def create_server(**options) -> socketio.AsyncServer:
     async def disconnect(sid, reason):
         nickname = (await sio.get_session(sid))["nickname"]
         sio.logger.info("%s left (%s)", nickname, reason)
+        if shared is not None:
+            shared.departed(nickname)
         await sio.emit("leave", f"{nickname} left")
 
     return sio

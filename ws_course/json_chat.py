@@ -40,9 +40,16 @@ class JSONChatRoom(ChatRoom):
         return to_json("leave", f"{nickname} left")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8001, **options):
-    """Create a JSON chat server (with a room of its own), its page at ``http://host:port/``."""
+def serve(host: str = "127.0.0.1", port: int = 8001, *, redis: str | None = None, **options):
+    """Create a JSON chat server (with a room of its own), its page at ``http://host:port/``.
+
+    With ``redis="redis://HOST:PORT/DB"``, its room is the same as that of every
+    JSON chat server on that Redis (lesson 09, :mod:`ws_course.redis_room`).
+    """
+    options = dict(process_request=page("json-chat.html"), max_size=MAX_MESSAGE_BYTES, **options)
+    if redis is not None:
+        from .redis_room import serve_shared
+
+        return serve_shared(JSONChatRoom, "json_chat", redis, websockets_serve, host, port, **options)
     room = JSONChatRoom()
-    return websockets_serve(
-        room.handler, host, port, process_request=page("json-chat.html"), max_size=MAX_MESSAGE_BYTES, **options
-    )
+    return websockets_serve(room.handler, host, port, **options)

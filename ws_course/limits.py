@@ -81,6 +81,16 @@ class CappedConnection(ServerConnection):
             self.protocol.data_to_send()
             return
         super().send_data()
+        self.check_unsent()
+
+    def write_frame(self, frame: bytes) -> None:
+        """Write a frame built elsewhere, once for a whole room (:mod:`ws_course.broadcast`), then check the cap."""
+        if not self.transport.is_closing():
+            self.transport.write(frame)
+            self.check_unsent()
+
+    def check_unsent(self) -> None:
+        """Cut the member if more than ``max_buffer`` bytes sent to it are still waiting."""
         unsent = self.transport.get_write_buffer_size()
         if unsent > self.max_buffer:
             self.logger.warning(

@@ -20,10 +20,16 @@ A server's log is for people. Three things can drown it:
 Both filters are :class:`logging.Filter` objects: add them to a handler
 (``handler.addFilter(QuietRepeats())``), and every record that handler writes goes
 through them.
+
+A log must also be cheap: the article's scream server logs every message it
+receives, and so does ours. :class:`BatchedStreamHandler` writes the lines of a
+busy moment together, in one system call, instead of one call per line; and
+:class:`ClockFormatter` formats the time once a second, not once a line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import threading
@@ -195,14 +201,95 @@ class BoundedLog(Sequence[str]):
             self.append(line)
 
 
+#: :class:`BatchedStreamHandler` writes what it holds after this many seconds at the latest...
+FLUSH_AFTER = 0.1
+
+#: ...or as soon as it holds this many characters.
+FLUSH_SIZE = 64 * 1024
+
+
+class BatchedStreamHandler(logging.StreamHandler):
+    """A :class:`logging.StreamHandler` that writes its lines in batches.
+
+    A plain ``StreamHandler`` writes and flushes each record: a system call per
+    line, which for a server that logs every message is a good part of what a
+    message costs. This one keeps the lines of a busy moment and writes them
+    together, :data:`FLUSH_AFTER` seconds after the first (on the event loop of
+    the thread that logged it), or when they pass :data:`FLUSH_SIZE` characters.
+    Warnings and errors, and anything logged outside an event loop, are written
+    at once, with whatever is waiting before them. A line is never more than
+    :data:`FLUSH_AFTER` seconds late; a process killed with SIGKILL loses at most
+    that much of its log. ``logging.shutdown()`` (at exit) writes the rest.
+    """
+
+    def __init__(self, stream=None) -> None:
+        super().__init__(stream)
+        self._waiting: list[str] = []
+        self._size = 0
+        self._scheduled = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._waiting.append(line)
+        self._size += len(line) + 1
+        if record.levelno >= logging.WARNING or self._size >= FLUSH_SIZE:
+            self.flush()
+        elif not self._scheduled:
+            try:
+                asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
+                self._scheduled = True
+            except RuntimeError:  # no event loop in this thread: write now
+                self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            self._scheduled = False
+            if self._waiting:
+                lines, self._waiting, self._size = self._waiting, [], 0
+                try:
+                    self.stream.write("\n".join(lines) + "\n")
+                except Exception:
+                    pass  # a closed terminal: nothing to tell it
+            super().flush()
+
+
+class ClockFormatter(logging.Formatter):
+    """A :class:`logging.Formatter` that formats the time once a second, not once a line."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._second = -1
+        self._time = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second or datefmt != self._datefmt_seen:
+            self._second, self._datefmt_seen = second, datefmt
+            self._time = super().formatTime(record, datefmt)
+        return self._time
+
+    _datefmt_seen: str | None = None
+
+
 def log_to_stderr(format: str = "%(asctime)s %(name)s: %(message)s") -> QuietRepeats:
     """Log INFO and above to stderr, as a server in a terminal should: repeats collapsed, client errors on one line.
+
+    A log line per message (the scream server's) must be cheap: lines are written
+    in batches (:class:`BatchedStreamHandler`), the time formatted once a second
+    (:class:`ClockFormatter`), and no record holds what the log never shows (the
+    logging module's own advice: docs.python.org/3/howto/logging.html#optimization).
 
     Returns the :class:`QuietRepeats` filter, whose :meth:`~QuietRepeats.flush`
     says the last counts when the server stops.
     """
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(format, datefmt="%H:%M:%S"))
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None  # no look-up of the caller's file and line for each record
+    handler = BatchedStreamHandler()
+    handler.setFormatter(ClockFormatter(format, datefmt="%H:%M:%S"))
     repeats = QuietRepeats()
     handler.addFilter(OneLineTracebacks())
     handler.addFilter(repeats)

@@ -37,7 +37,6 @@ from .demos import PortInUseError
 from .guard import Guard
 from .limits import MAX_BUFFER
 from .logs import BoundedLog, OneLineTracebacks, QuietRepeats
-from .socketio_app import SocketIOServer
 
 __all__ = ["BackgroundServer", "PortInUseError", "start", "stop_all"]
 
@@ -186,7 +185,7 @@ class BackgroundServer:
             self._ready.set()
             return
         self.port = demos.bound_port(server)
-        self.socketio = isinstance(server, SocketIOServer)
+        self.socketio = demos.uses_socketio(self._open_server)
         self._ready.set()
         try:
             await self._stop_requested.wait()
@@ -251,6 +250,7 @@ def start(
     allow_origins: list[str] | tuple[str, ...] = (),
     max_clients: int | None = None,
     max_buffer: int = MAX_BUFFER,
+    redis: str | None = None,
     **options: Any,
 ) -> BackgroundServer:
     """Start a course server in the background and return its handle.
@@ -272,6 +272,10 @@ def start(
         max_buffer: A member whose unsent data passes this many bytes is
             disconnected (default :data:`~ws_course.limits.MAX_BUFFER`, 1 MiB).
             See :mod:`ws_course.limits`.
+        redis: For the chat rooms (``"chat"``, ``"json_chat"``, ``"event_chat"``): a
+            Redis address, ``"redis://HOST:PORT/DB"``. Every server started with
+            the same address, in this process or another, serves the same room
+            (lesson 09; :mod:`ws_course.redis_room`).
         options: More options for the server's library, for example
             ``ping_interval=1`` (websockets and python-socketio both have it).
 
@@ -285,6 +289,8 @@ def start(
     if old is not None:
         old.stop()
     guard = Guard(allow_origins=tuple(allow_origins), max_clients=max_clients, max_buffer=max_buffer)
+    if redis is not None:
+        options["redis"] = redis
     server = BackgroundServer(name, open_server, host, port, guard, options)
     server._start(timeout)
     with _running_lock:

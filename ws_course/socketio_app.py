@@ -98,12 +98,16 @@ class SocketIOServer:
         self.runner = web.AppRunner(
             self.app, handle_signals=False, access_log=None, shutdown_timeout=self.close_timeout
         )
+        starting = getattr(self.sio.manager, "start", None)  # a room shared through Redis (lesson 09)
+        if starting is not None:
+            await starting()
         await self.runner.setup()
         self.site = web.TCPSite(self.runner, self.host, self.port)
         try:
             await self.site.start()
         except BaseException:
             await self.runner.cleanup()
+            await self._close_manager()
             raise
         return self
 
@@ -119,6 +123,12 @@ class SocketIOServer:
         await self.sio.shutdown()
         if self.runner is not None:
             await self.runner.cleanup()
+        await self._close_manager()
+
+    async def _close_manager(self) -> None:
+        closing = getattr(self.sio.manager, "aclose", None)  # a room shared through Redis leaves it
+        if closing is not None:
+            await closing()
 
 
 def _file_handler(path: Path):

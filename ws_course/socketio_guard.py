@@ -50,12 +50,31 @@ class Outbox(asyncio.Queue):
         self.on_full = on_full
         self.pending = 0
         self.overflowed = False
+        self._reader: asyncio.Future | None = None  # what get() handed to the one reader waiting
+
+    def get(self) -> asyncio.Future:
+        """The next packet, as a future: done at once if one is waiting.
+
+        Engine.IO's writer awaits ``asyncio.wait_for(queue.get(), timeout)`` for every
+        packet it sends. Given a coroutine, ``wait_for`` (before Python 3.12) wraps it
+        in a new task: a task for every message to every member. Given a future that
+        is already done, it returns at once. (One reader at a time, as Engine.IO has.)
+        """
+        future = asyncio.get_running_loop().create_future()
+        if self.empty():
+            self._reader = future  # put_nowait() hands it the next packet
+        else:
+            future.set_result(self.get_nowait())
+        return future
 
     def put_nowait(self, item: Any) -> None:
         if self.overflowed and item is not None:
             return  # a member being cut gets nothing more
         super().put_nowait(item)
         self.pending += packet_size(item)
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.done():  # (a reader that timed out has cancelled it)
+            reader.set_result(self.get_nowait())
         if self.pending > self.max_pending and not self.overflowed:
             self.overflowed = True
             self.on_full(self)
@@ -77,9 +96,10 @@ class Outbox(asyncio.Queue):
     def finish(self, *last: Any) -> None:
         """Drop every packet waiting, and put ``last`` instead, even once overflowed."""
         self.drop_all()
+        self.overflowed, overflowed = False, self.overflowed
         for item in last:
-            asyncio.Queue.put_nowait(self, item)
-            self.pending += packet_size(item)
+            self.put_nowait(item)
+        self.overflowed = overflowed
 
 
 def packet_size(item: Any) -> int:

@@ -1,0 +1,294 @@
+"""One room across processes through a real Redis (lesson 09): the three chat rooms, and their faults.
+
+Every test starts a private ``redis-server`` (:mod:`ws_course.redis_server`) and the
+servers as separate processes, ``python -m ws_course serve DEMO --redis URL``
+(:mod:`ws_course.processes`): what a deployment runs, no fakes. The faults are the
+real thing too: Redis stopped (SIGTERM) and started again on its port, a server
+process killed (SIGKILL), a process's subscription cut by Redis (``CLIENT KILL``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import redis as redis_client
+from room_members import Member
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+import ws_course
+from ws_course import processes, redis_room
+from ws_course.redis_server import RedisNotInstalled, RedisServer, start_redis
+
+ROOMS = ["chat", "json_chat", "event_chat"]
+
+
+@pytest.fixture
+def redis():
+    server = start_redis(name="test-redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def two_servers(redis, request):
+    """Two server processes of the room ``request.param``, on one Redis."""
+    demo = request.param
+    first = processes.start_process(demo, name="first", redis=redis.url)
+    second = processes.start_process(demo, name="second", redis=redis.url)
+    yield demo, first, second
+    for server in (first, second):
+        server.stop()
+
+
+def server_id(server) -> str:
+    line = next(line for line in server.log if "joined the room" in line)
+    return line.rsplit("as server ", 1)[1].rstrip(")")
+
+
+def no_tracebacks(*servers) -> None:
+    for server in servers:
+        assert not any("Traceback" in line for line in server.log), server.log[:]
+
+
+# -- the helper that starts Redis ---------------------------------------------------------------
+
+
+def test_a_private_redis_starts_on_a_free_port_stops_by_pid_and_comes_back_on_the_same_port():
+    server = start_redis(name="test-helper")
+    try:
+        client = redis_client.Redis.from_url(server.url)
+        assert client.ping()
+        client.set("kept?", "no")
+        pid, port, folder = server.pid, server.port, server.folder
+        assert folder.is_dir() and server.url == f"redis://127.0.0.1:{port}/0"
+        server.stop()
+        assert not server.running and not folder.exists()
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # the process is gone, not only its port
+        server.start()
+        assert server.port == port and server.pid != pid
+        assert client.get("kept?") is None  # nothing kept on disk: a restart forgets, as a crash would
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_a_second_start_under_the_same_name_replaces_the_first():
+    first = start_redis(name="test-replace")
+    second = start_redis(name="test-replace")
+    try:
+        assert not first.running and second.running
+    finally:
+        second.stop()
+
+
+def test_without_redis_server_it_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no redis-server on it
+    with pytest.raises(RedisNotInstalled) as raised:
+        RedisServer()
+    assert "apt-get install redis-server" in str(raised.value)
+    assert "conda install -c conda-forge redis" in str(raised.value)
+
+
+# -- one room, two processes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("two_servers", ROOMS, indirect=True)
+async def test_members_of_two_processes_share_one_room_in_per_sender_order(two_servers):
+    demo, first, second = two_servers
+    alice = await Member.join(demo, first.port)
+    bob = await Member.join(demo, second.port)
+    carol = await Member.join(demo, first.port)
+    # Nicknames from the counter in Redis: unique across processes, in order of arrival.
+    assert [alice.nickname, bob.nickname, carol.nickname] == ["user1", "user2", "user3"]
+    await alice.wait_for("user3 comes in")
+    await bob.wait_for("user3 comes in")  # an arrival on the first process, heard on the second
+
+    # Two talkers on two processes at once: each one's messages arrive in the order sent, everywhere.
+    count = 100
+    await asyncio.gather(*(alice.say(f"a{n}") for n in range(count)), *(bob.say(f"b{n}") for n in range(count)))
+    for listener in (alice, bob, carol):
+        await listener.wait_for(alice.said("user1", f"a{count - 1}"))
+        await listener.wait_for(bob.said("user2", f"b{count - 1}"))
+        for talker, prefix in ((alice, "a"), (bob, "b")):
+            theirs = [text for text in listener.heard if text.removeprefix(f"{talker.nickname} says: ").startswith(prefix)]
+            assert theirs == [listener.said(talker.nickname, f"{prefix}{n}") for n in range(count)]
+
+    await bob.leave()
+    await alice.wait_for("user2 left")
+    await carol.wait_for("user2 left")
+    for member in (alice, carol):
+        await member.leave()
+    no_tracebacks(first, second)
+
+
+@pytest.mark.parametrize("two_servers", ["chat", "event_chat"], indirect=True)
+async def test_when_redis_stops_each_process_serves_its_own_members_and_rejoins_when_it_is_back(redis, two_servers):
+    demo, first, second = two_servers
+    alice = await Member.join(demo, first.port)
+    carol = await Member.join(demo, first.port)
+    bob = await Member.join(demo, second.port)
+
+    redis.stop()
+    for server in (first, second):
+        await server.wait_for_log("is split")
+    # Split: the members of each process hear each other, and only each other.
+    for n in range(20):
+        await alice.say(f"split {n}")
+    await carol.wait_for(carol.said("user1", "split 19"))
+    await bob.say("alone")
+    await bob.wait_for(bob.said("user3", "alone"))
+    await asyncio.sleep(2 * redis_room.RETRY)  # a few attempts to reach Redis, each silent
+    assert bob.said("user1", "split 0") not in bob.heard
+    assert alice.said("user3", "alone") not in alice.heard
+
+    redis.start()  # empty: it forgot the room, the counter, who is where
+    for server in (first, second):
+        await server.wait_for_log("rejoined the room")
+    await alice.say("whole again")
+    await bob.wait_for(bob.said("user1", "whole again"))
+    dave = await Member.join(demo, second.port)
+    assert dave.nickname == "user4"  # the counter was raised to the highest number the processes gave out
+    await alice.wait_for("user4 comes in")
+
+    for server in (first, second):
+        # One line for the split, one for the rejoin: no line for each message, no traceback.
+        assert sum("is split" in line for line in server.log) == 1, server.log[:]
+        assert sum("rejoined" in line for line in server.log) == 1, server.log[:]
+        about_redis = [line for line in server.log if "redis" in line.lower()]
+        assert len(about_redis) <= 4, about_redis  # joined, split, rejoined (and the manager's start)
+    no_tracebacks(first, second)
+    for member in (alice, carol, bob, dave):
+        await member.leave()
+
+
+@pytest.mark.parametrize("two_servers", ["chat", "event_chat"], indirect=True)
+async def test_the_members_of_a_killed_process_leave_the_room_for_the_other_process(two_servers):
+    demo, first, second = two_servers
+    alice = await Member.join(demo, first.port)
+    bob = await Member.join(demo, second.port)
+    carol = await Member.join(demo, second.port)
+    await alice.wait_for("user3 comes in")
+
+    killed_at = time.monotonic()
+    second.kill()  # SIGKILL: no goodbye, to anyone
+    await alice.wait_for("user2 left", timeout=3 * redis_room.ALIVE_FOR + 5)
+    await alice.wait_for("user3 left", timeout=5)
+    took = time.monotonic() - killed_at
+    assert took < redis_room.ALIVE_FOR + 3 * redis_room.HEARTBEAT
+    await first.wait_for_log("stopped answering: its 2 members left")
+    assert alice.heard.count("user2 left") == 1  # once, though any process may notice
+    await alice.leave()
+    no_tracebacks(first)
+
+
+@pytest.mark.parametrize("two_servers", ["chat"], indirect=True)
+async def test_a_message_published_while_a_process_reconnects_is_lost(redis, two_servers):
+    """Pub/sub is at most once: Redis keeps nothing for a subscriber that is away."""
+    demo, first, second = two_servers
+    alice = await Member.join(demo, first.port)
+    bob = await Member.join(demo, second.port)
+    await alice.say("before")
+    await bob.wait_for("before")
+
+    client = redis_client.Redis.from_url(redis.url, decode_responses=True)
+    name = f"ws-course:chat:{server_id(second)}"
+    [subscription] = [c for c in client.client_list(_type="pubsub") if c["name"] == name]
+    client.client_kill_filter(_id=subscription["id"])  # Redis drops the second process's subscription
+    await second.wait_for_log("is split")
+    await alice.say("while you were away")  # published while the second process reconnects
+    await second.wait_for_log("rejoined the room")
+    await alice.say("after")
+    await bob.wait_for("after")
+    assert "while you were away" not in bob.heard  # lost, and nothing sends it again
+    assert "while you were away" in alice.heard
+    client.close()
+    for member in (alice, bob):
+        await member.leave()
+
+
+# -- bad input, and the classroom's protections ------------------------------------------------------
+
+
+def test_an_unreachable_redis_is_a_clear_error_at_start(redis):
+    url = redis.url.replace(str(redis.port), "1")  # nothing listens on port 1
+    result = subprocess.run(
+        [sys.executable, "-m", "ws_course", "serve", "chat", "--port", "0", "--redis", url],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert f"cannot reach Redis at {url}" in result.stderr and "Traceback" not in result.stderr
+    with pytest.raises(redis_room.RedisUnreachable, match="Is it running"):
+        ws_course.start("event_chat", redis=url)
+    with pytest.raises(ValueError, match="only chat, json_chat, event_chat can share a room"):
+        ws_course.start("echo", redis=redis.url)
+    result = subprocess.run(
+        [sys.executable, "-m", "ws_course", "serve", "chat", "--port", "0", "--redis", "localhost:6379"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2 and "ws-course:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("demo", ROOMS)
+async def test_a_shared_room_keeps_the_classroom_protections(redis, demo):
+    with ws_course.start(demo, name="guarded", redis=redis.url, max_clients=1) as server:
+        member = await Member.join(demo, server.port)
+        if demo == "event_chat":
+            import aiohttp
+
+            async with aiohttp.ClientSession() as session:
+                url = f"{server.page_url}socket.io/?EIO=4&transport=polling"
+                async with session.get(url, headers={"Origin": "http://evil.example"}) as response:
+                    assert response.status == 403
+                async with session.get(url) as response:
+                    assert response.status == 503  # the room is full
+        else:
+            with pytest.raises(InvalidStatus, match="403"):
+                await connect(server.ws_url, proxy=None, origin="http://evil.example")
+            with pytest.raises(InvalidStatus, match="503"):
+                await connect(server.ws_url, proxy=None)
+        await member.leave()
+
+
+ORPHANS = """
+import time
+from ws_course.processes import start_process
+from ws_course.redis_server import start_redis
+redis = start_redis()
+server = start_process("chat", redis=redis.url)
+print(server.pid, redis.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["exits", "is killed"])
+def test_server_processes_and_redis_end_with_the_python_that_started_them(how):
+    """A kernel that is shut down, or killed (SIGKILL, when it does not shut down in time), leaves no orphan."""
+    script = ORPHANS.replace("time.sleep(60)", "") if how == "exits" else ORPHANS
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    if how == "is killed":
+        parent.kill()
+    parent.wait(30)
+    parent.stdout.close()
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in pids if _alive(pid)]
+    assert not alive, f"still running after their parent {how.split()[-1]}: {alive}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie (dead, not yet reaped by init) counts as gone
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
