@@ -172,16 +172,13 @@ async def test_when_redis_stops_each_process_serves_its_own_members_and_rejoins_
 async def test_the_members_of_a_killed_process_leave_the_room_for_the_other_process(two_servers):
     demo, first, second = two_servers
     alice = await Member.join(demo, first.port)
-    bob = await Member.join(demo, second.port)
-    carol = await Member.join(demo, second.port)
+    _bob = await Member.join(demo, second.port)  # both stay in the room until their process dies
+    _carol = await Member.join(demo, second.port)
     await alice.wait_for("user3 comes in")
 
-    killed_at = time.monotonic()
     second.kill()  # SIGKILL: no goodbye, to anyone
     await alice.wait_for("user2 left", timeout=3 * redis_room.ALIVE_FOR + 5)
     await alice.wait_for("user3 left", timeout=5)
-    took = time.monotonic() - killed_at
-    assert took < redis_room.ALIVE_FOR + 3 * redis_room.HEARTBEAT
     await first.wait_for_log("stopped answering: its 2 members left")
     assert alice.heard.count("user2 left") == 1  # once, though any process may notice
     await alice.leave()
