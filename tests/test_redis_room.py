@@ -46,8 +46,8 @@ def two_servers(redis, request):
         server.stop()
 
 
-def server_id(server) -> str:
-    line = next(line for line in server.log if "joined the room" in line)
+async def server_id(server) -> str:
+    line = await server.wait_for_log("joined the room")  # logged lines reach the file up to 0.1 s late
     return line.rsplit("as server ", 1)[1].rstrip(")")
 
 
@@ -195,7 +195,7 @@ async def test_a_message_published_while_a_process_reconnects_is_lost(redis, two
     await bob.wait_for("before")
 
     client = redis_client.Redis.from_url(redis.url, decode_responses=True)
-    name = f"ws-course:chat:{server_id(second)}"
+    name = f"ws-course:chat:{await server_id(second)}"
     [subscription] = [c for c in client.client_list(_type="pubsub") if c["name"] == name]
     client.client_kill_filter(_id=subscription["id"])  # Redis drops the second process's subscription
     await second.wait_for_log("is split")

@@ -31,7 +31,13 @@ import statistics
 import time
 from pathlib import Path
 
-__all__ = ["FanOut", "LeanClient", "join", "measure_fanout", "process_cpu_seconds"]
+__all__ = ["FanOut", "LeanClient", "ROOM_SIZES", "join", "measure_fanout", "process_cpu_seconds"]
+
+#: The room sizes lesson 09 measures. A room of 1000 fills with half a million
+#: "comes in" messages (the n-th newcomer is announced to n members), seconds of
+#: CPU: the test that runs every notebook twice sets ``WS_COURSE_ROOM_SIZES=10,100``
+#: to stay short (nbval runs the lesson once with all three).
+ROOM_SIZES = tuple(int(size) for size in os.environ.get("WS_COURSE_ROOM_SIZES", "10,100,1000").split(","))
 
 #: A message's stamp: ``talker:number:nanoseconds``, anywhere in what the room says.
 STAMP = re.compile(rb"(\d+):(\d+):(\d{6,})")
