@@ -386,6 +386,29 @@ def profile(case: str, size: dict, seconds: float, output: Path) -> None:
     asyncio.run(run())
 
 
+def summarize_profile(output: Path, top: int = 15) -> str:
+    """py-spy's stacks, summed: the share of samples in each function (with what it calls), and in it alone."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in output.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [re.sub(r" \((?:.*/)?((?:ws_course|websockets|socketio|engineio|asyncio|logging)?/?[^/]+\.py):\d+\)", r" (\1)",
+                         frame) for frame in stack.split(";")]
+        samples = int(count)
+        total += samples
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + samples
+        own[frames[-1]] = own.get(frames[-1], 0) + samples
+    lines = [f"{total} samples of the server's Python (py-spy); time in C code without Python frames, such as "
+             "uvloop's and the kernel's, is not sampled."]
+    for title, table_ in (("with what it calls", inclusive), ("in itself", own)):
+        lines.append(f"\n% of samples, {title}:")
+        for frame, samples in sorted(table_.items(), key=lambda item: -item[1])[:top]:
+            lines.append(f"{100 * samples / total:5.1f}  {frame}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("cases", nargs="*", help=f"cases to run: {', '.join(CASES)} (default: all)")
@@ -407,6 +430,7 @@ def main() -> int:
     if args.profile:
         output = Path(tempfile.gettempdir()) / f"py-spy-{args.profile}.txt"
         profile(args.profile, size, 5.0, output)
+        print(summarize_profile(output))
         print(output)
         return 0
     pin = not args.no_pin and len(os.sched_getaffinity(0)) > 1

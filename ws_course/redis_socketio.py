@@ -46,9 +46,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from .redis_room import LOST, RETRY, SharedRoom
+from .socketio_manager import EmitInTurn
 
 
-class RoomManager(socketio.AsyncRedisManager):
+class RoomManager(socketio.AsyncRedisManager, EmitInTurn):
     """``socketio.AsyncRedisManager`` for one class room (see the module's documentation).
 
     Args:

@@ -29,6 +29,7 @@ from aiohttp import web
 from .guard import Guard
 from .pages import SHARED, STATIC
 from .socketio_guard import SocketIOGuard
+from .socketio_manager import EmitInTurn
 from .socketio_packets import SafeJSON, packet_class
 
 #: The official Socket.IO client for browsers, installed from npm (see package.json).
@@ -75,7 +76,8 @@ class SocketIOServer:
         engineio_logger.setLevel(logging.WARNING)
         self.guard = guard or Guard()
         packets = packet_class()  # refuses reserved event names, too many attachments, deep JSON
-        options = {"serializer": packets, "json": SafeJSON, **options}
+        # EmitInTurn: a room's message goes to each member in a loop, not a task each.
+        options = {"serializer": packets, "json": SafeJSON, "client_manager": EmitInTurn(), **options}
         self.sio = create_server(logger=logger, engineio_logger=engineio_logger, **options)
         packets.max_attachment_bytes = self.sio.eio.max_http_buffer_size
         self.protections = SocketIOGuard(self.sio, self.guard, logger)
