@@ -175,6 +175,10 @@ def reset(args: list[str]) -> None:
 
 def lab(args: list[str]) -> None:
     install()
+    # Lesson 09 starts a private Redis: install Debian's when we can; the other lessons do without.
+    if not shutil.which("redis-server") and not apt_install("redis-server"):
+        print("Lesson 09 needs the Redis server, redis-server (Debian: apt-get install redis-server; "
+              "conda: conda install -c conda-forge redis); the other lessons do not.", flush=True)
     os.chdir(HERE)
     added = make_working_copy()
     if added:
