@@ -21,3 +21,24 @@ os.environ["JUPYTER_PLATFORM_DIRS"] = "1"  # the modern folder layout, and no wa
 
 def pytest_unconfigure(config):
     shutil.rmtree(_home, ignore_errors=True)
+
+
+#: The slowest test files, started first. The test command's workers (pytest-xdist,
+#: a file each) take files in the order they were collected: a long file collected
+#: last would run alone at the end while the other workers wait.
+SLOW_FIRST = [
+    "tests/test_jupyterlab_hub.py",
+    "tests/test_jupyterlab.py",
+    "tests/test_notebooks_beyond.py",
+    "tests/test_notebooks.py",
+    "notebooks/09-one-room-many-processes.ipynb",
+    "tests/test_attacks.py",
+    "tests/test_redis_room.py",
+    "notebooks/07-polling-measured.ipynb",
+    "tests/test_proxy_pages.py",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: index for index, path in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order

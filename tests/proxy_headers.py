@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from aiohttp import web
 from playwright.sync_api import expect
@@ -81,6 +82,11 @@ class HeaderRecorder:
         """Open the recorder's page at ``url`` (through a proxy) and wait for its three requests."""
         page.goto(url)
         expect(page.locator("#state")).to_have_text("posted 200")
+        # jupyter-server-proxy accepts the browser's WebSocket before it opens its own to
+        # the server: the page can be done before the server has seen that request.
+        deadline = time.monotonic() + 10
+        while set(self.headers) != {"page", "websocket", "poll"} and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._stop.set)
