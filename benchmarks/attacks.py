@@ -549,6 +549,8 @@ async def socketio_flood(slow: int = 198, seconds: float = 17, size: int = 60 * 
                 reader, writer = await socketio_raw_member(server.port)
                 members.append((reader, writer, asyncio.create_task(read_slowly(reader))))
             flooder = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+            heard = asyncio.Queue()
+            flooder.on("mes", lambda text: heard.put_nowait(None))
             await flooder.connect(server.http_url, transports=["websocket"], wait_timeout=10)
             text = "x" * (size - 100)
             sent = 0
@@ -556,7 +558,16 @@ async def socketio_flood(slow: int = 198, seconds: float = 17, size: int = 60 * 
             while time.monotonic() < deadline and flooder.connected and sent < max_messages:
                 await flooder.emit("message", text)
                 sent += 1
-                await asyncio.sleep(pause)  # let it read the room too: it is a flooder, not a frozen member
+                # It reads the room too: it is a flooder, not a frozen member. Each message
+                # waits until it has heard its previous one, so the flood goes as fast as the
+                # room does and the flooder (in this process, with the bystanders) never falls
+                # behind itself, however busy the machine.
+                if sent > 1:
+                    try:
+                        await asyncio.wait_for(heard.get(), 5)
+                    except asyncio.TimeoutError:
+                        break
+                await asyncio.sleep(pause)
             await asyncio.sleep(0.5)
             cut = server.stderr_text().count(CUT)
             for _, writer, task in members:
