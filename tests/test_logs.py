@@ -8,7 +8,7 @@ import sys
 from websockets.sync.client import connect
 
 from ws_course import start
-from ws_course.logs import LOG_LINES, BoundedLog, OneLineTracebacks, QuietRepeats
+from ws_course.logs import EVERY_TIME, LOG_LINES, BoundedLog, OneLineTracebacks, QuietRepeats
 
 
 def record(message: str, level: int = logging.WARNING, name: str = "asyncio", exc_info=None) -> logging.LogRecord:
@@ -108,3 +108,25 @@ def test_a_storm_in_a_servers_thread_is_collapsed_in_its_log():
     assert storm[0] == "this handler warns too much"
     assert storm[1].startswith("this handler warns too much (10 times in ")
     assert len(storm) == 4 and storm[-1].startswith("this handler warns too much (1000 times in ")
+
+
+def test_a_bounded_log_tells_the_lines_since_a_point_even_after_dropping_some():
+    log = BoundedLog(maxlen=3)
+    log.extend(["one", "two"])
+    mark = log.total
+    assert mark == 2 and log.since(mark) == []
+    log.extend(["three", "four", "five"])  # "one" and "two" dropped
+    assert log.total == 5 and log.since(mark) == ["three", "four", "five"]
+    assert log.since(0) == ["three", "four", "five"] and log.since(4) == ["five"]
+
+
+def test_a_record_logged_every_time_is_never_collapsed():
+    repeats = QuietRepeats()
+
+    def passes(**kwargs) -> bool:
+        record = logging.LogRecord("ws_course.chat", logging.WARNING, __file__, 1, "rejoined the room", None, None)
+        record.__dict__.update(kwargs)
+        return repeats.filter(record)
+
+    assert [passes() for _ in range(3)] == [True, False, False]  # the same warning, collapsed
+    assert all(passes(**EVERY_TIME) for _ in range(3))  # a change of state, each time

@@ -58,6 +58,10 @@ CLIENT_ERRORS = (
 )
 
 
+#: ``logger.warning(..., extra=EVERY_TIME)``: never collapsed by :class:`QuietRepeats`.
+EVERY_TIME = {"every_time": True}
+
+
 class QuietRepeats(logging.Filter):
     """Collapse runs of identical log records into a few lines that count them.
 
@@ -65,7 +69,10 @@ class QuietRepeats(logging.Filter):
     with the same text. Of a run of identical warnings or errors, the 1st, 10th,
     100th, 1000th... pass (from the 10th on, with ``(10 times in 0.2 s)``
     appended); the others are dropped. A run ends after :data:`QUIET_AFTER`
-    seconds without a repeat. Records below :data:`COLLAPSE_FROM` always pass.
+    seconds without a repeat. Records below :data:`COLLAPSE_FROM` always pass, and
+    so do records logged with ``extra=EVERY_TIME``: a change of state that only
+    happens once per cause (a room split from Redis, then joined again) is news
+    each time, however alike its words.
     """
 
     def __init__(self) -> None:
@@ -74,7 +81,7 @@ class QuietRepeats(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < COLLAPSE_FROM:
+        if record.levelno < COLLAPSE_FROM or getattr(record, "every_time", False):
             return True
         key = (record.name, record.levelno, record.getMessage())
         now = time.monotonic()
@@ -165,6 +172,18 @@ class BoundedLog(Sequence[str]):
             if len(self._lines) == self.maxlen:
                 self.dropped += 1
             self._lines.append(line)
+
+    @property
+    def total(self) -> int:
+        """How many lines were ever appended (kept or dropped): where the next one will be."""
+        with self._lock:
+            return self.dropped + len(self._lines)
+
+    def since(self, total: int) -> list[str]:
+        """The lines appended after the log's :attr:`total` was ``total`` (those still kept)."""
+        with self._lock:
+            lines, dropped = list(self._lines), self.dropped
+        return lines[max(0, total - dropped):]
 
     def lines(self) -> list[str]:
         """A copy of the lines, as a plain list (with the "dropped" line first, if any)."""

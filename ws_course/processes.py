@@ -122,13 +122,22 @@ class ServerProcess:
             if _running.get(self.name) is self:
                 del _running[self.name]
 
-    async def wait_for_log(self, text: str, timeout: float = 10) -> str:
-        """Wait until a line of its log contains ``text``, and return that line (a coroutine)."""
+    async def wait_for_log(self, text: str, timeout: float = 10, *, after: int = 0) -> str:
+        """Wait until a line of its log contains ``text``, and return that line (a coroutine).
+
+        ``after``: look only at lines logged since ``log.total`` had that value. Take it
+        *before* doing what the line is about: a server that logged "is split" once may
+        log it again, and the old line must not count::
+
+            before = server.log.total
+            redis.stop()
+            await server.wait_for_log("is split", after=before)
+        """
         import asyncio
 
         deadline = time.monotonic() + timeout
         while True:
-            for line in self.log:
+            for line in self.log.since(after):
                 if text in line:
                     return line
             if time.monotonic() > deadline:

@@ -56,6 +56,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from .logs import EVERY_TIME
+
 #: Seconds between two "I am alive" of a process.
 HEARTBEAT = 1.0
 
@@ -226,7 +228,7 @@ class SharedRoom:
         if first:
             self.logger.info("joined the room %r in Redis at %s (as server %s)", self.room, self.url, self.id)
         elif was_split:
-            self.logger.warning("rejoined the room %r: Redis at %s is back", self.room, self.url)
+            self.logger.warning("rejoined the room %r: Redis at %s is back", self.room, self.url, extra=EVERY_TIME)
 
     def split(self, error: BaseException) -> None:
         """Redis is away: say so once, and serve this process's members on their own until it is back."""
@@ -237,6 +239,7 @@ class SharedRoom:
         self.logger.warning(
             "the room %r is split: lost Redis at %s (%s: %s); the %d members here hear only each other "
             "until it is back", self.room, self.url, type(error).__name__, error, len(self.here),
+            extra=EVERY_TIME,  # each split is news, even in the same words as the last
         )
 
     # -- background tasks -----------------------------------------------------------
