@@ -38,9 +38,9 @@ for _client in _open_clients():
 WITH_WIDGETS = {"01-echo.ipynb", "02-scream.ipynb", "03-chat.ipynb", "04-json-chat.ipynb", "05-socketio.ipynb",
                 "06-keeping-a-room-safe.ipynb", "08-protocol-by-hand.ipynb", "09-one-room-many-processes.ipynb"}
 
-#: Lesson 09 measures rooms of 10, 100 and 1000 members; twice here, 10 and 100 are enough
-#: (a room of 1000 is half a million arrival messages; nbval runs it once).
-SMALL_ROOMS = {"WS_COURSE_ROOM_SIZES": "10,100"}
+#: Lessons 07 and 09 measure with 1, 10 and 100 clients and rooms of 10, 100 and 1000
+#: members; run twice here, smaller sizes are enough (nbval runs the full sizes once).
+SMALL_ROOMS = {"WS_COURSE_ROOM_SIZES": "10,100", "WS_COURSE_FEED_CLIENTS": "1,10"}
 
 
 def stray_output(cell) -> list:
