@@ -43,6 +43,10 @@ ROOM_SIZES = tuple(int(size) for size in os.environ.get("WS_COURSE_ROOM_SIZES", 
 STAMP = re.compile(rb"(\d+):(\d+):(\d{6,})")
 
 
+#: :func:`measure_fanout` gives up when no message has reached the whole room for this long (seconds).
+STALLED = 10
+
+
 class LeanClient(asyncio.BufferedProtocol):
     """One member, with as little work per message as a WebSocket client can do.
 
@@ -231,8 +235,18 @@ async def measure_fanout(ports: list[int], pids: list[int], members: int, messag
             await asyncio.sleep(0.05)
         cpu = sum(process_cpu_seconds(pid) for pid in pids)
         talk(0)
-        async with asyncio.timeout(30 + messages):
-            await done.wait()
+        while not done.is_set():  # a message a few milliseconds; none for STALLED seconds: say so
+            progress = len(latencies)
+            try:
+                async with asyncio.timeout(STALLED):
+                    await done.wait()
+            except TimeoutError:
+                if len(latencies) == progress:
+                    number = len(latencies)
+                    raise TimeoutError(
+                        f"message {number} reached {heard.get(number, 0)} of the {members} members in {STALLED} s "
+                        "(a member cut off, or a server process stopped?)"
+                    ) from None
         cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu
     finally:
         for client in clients:
