@@ -55,7 +55,7 @@ PYTHON = str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 #: A slow or frozen client's receive buffer, in bytes.
 SMALL_RCVBUF = 8 * 1024
 
-#: What the server logs when it cuts a member that does not read (ws_course.limits).
+#: What the server logs when it cuts a member that does not read (ws_course.safety.limits).
 CUT = "which does not read"
 
 #: The checkout whose ``ws_course`` the servers run (``--code``: compare with another version).

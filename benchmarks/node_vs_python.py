@@ -149,11 +149,11 @@ class ServerUnderTest:
         self.output.close()
 
 
-# -- the clients: ws_course.load.LeanClient (no compression, minimal frames, Engine.IO 4) ------
+# -- the clients: ws_course.measure.lean_client.LeanClient (no compression, minimal frames, Engine.IO 4) ------
 
 sys.path.insert(0, str(HERE))
-from ws_course.load import LeanClient as Client  # noqa: E402
-from ws_course.load import join  # noqa: E402
+from ws_course.measure.fanout import LeanClient as Client  # noqa: E402
+from ws_course.measure.fanout import join  # noqa: E402
 
 
 # -- the measurements -------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def hub(tmp_path_factory):
     from hub import JupyterHub
     from lab_helpers import free_port
 
-    from ws_course.hub_room import jupyterhub_config
+    from ws_course.hub.room import jupyterhub_config
 
     hub = JupyterHub(tmp_path_factory.mktemp("hub"), config=jupyterhub_config(port=free_port()))
     try:

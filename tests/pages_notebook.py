@@ -19,8 +19,8 @@ from playwright.sync_api import expect
 CELLS = [
     "import ws_course\n"
     "from ws_course.notebook import show_page\n"
-    "from ws_course.chat_client import ChatClient\n"
-    "from ws_course.socketio_client import EventChatClient",
+    "from ws_course.widgets import ChatClient\n"
+    "from ws_course.widgets import EventChatClient",
     'chat = ws_course.start("json_chat")\nmember = ChatClient(chat.ws_url, json=True)\nmember',
     "show_page(chat.page_url)",
     'io_chat = ws_course.start("event_chat")\nio_member = EventChatClient(io_chat.page_url)\nio_member',

@@ -117,7 +117,7 @@ async def test_a_client_that_stops_reading_does_not_delay_the_others(chat):
     # Far more than any TCP buffer holds: if broadcast() waited for the slow client,
     # the others would stall until it read again. It never does, until the end.
     # (Where the kernel's buffers are smaller than here, the slow client may pass the
-    # server's cap on unsent data, ws_course.limits, and leave: see test_limits.py.)
+    # server's cap on unsent data, ws_course.safety.limits, and leave: see test_limits.py.)
     count, text = 400, "x" * 30_000
     sender = asyncio.create_task(send_all(talker, [f"{index} {text}" for index in range(count)]))
     received = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ws_course import start
-from ws_course.chat_client import ChatClient, ChatRoomView
+from ws_course.widgets import ChatClient, ChatRoomView
 
 XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.async_api import expect
 
 from ws_course import start
-from ws_course.chat_client import ChatClient
+from ws_course.widgets import ChatClient
 
 ARTICLE = Path(__file__).parent.parent / "static" / "article"
 
@@ -42,6 +42,9 @@ async def test_two_pages_and_a_widget_client_see_the_same_lines_in_the_same_orde
         await say(alice, "hello from alice", enter=True)
         await expect(bob.locator("#messages div").last).to_have_text("hello from alice")
         await say(bob, "hi alice")
+        # Bob's line must be in the room before the widget speaks: a click returns
+        # before the page has sent anything.
+        await expect(bob.locator("#messages div").last).to_have_text("hi alice")
         widget.send("hello from python")
         conversation = ["user3 comes in", "hello from alice", "hi alice", "hello from python"]
         await expect(alice.locator("#messages div")).to_have_text(["user2 comes in", *conversation])

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from ws_course import start
-from ws_course.client import WebSocketClient
+from ws_course.widgets import WebSocketClient
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ async def test_enter_in_the_text_box_sends_and_empties_it(scream):
 
 
 async def test_a_cell_waits_for_its_own_reply_whatever_else_arrives(scream):
-    from ws_course.client import open_clients
+    from ws_course.widgets import open_clients
 
     client = WebSocketClient(scream.ws_url)
     await client.opened()

@@ -13,7 +13,14 @@ from websockets.protocol import State
 
 from ws_course import exercises
 from ws_course.chat import ChatRoom
-from ws_course.exercises import check_ask, check_headcount, check_nick, check_rate_limit, check_whisper
+from ws_course.exercises import (
+    check_ask,
+    check_headcount,
+    check_nick,
+    check_rate_limit,
+    check_whisper,
+    judging,
+)
 from ws_course.json_chat import JSONChatRoom, to_json
 
 
@@ -29,7 +36,7 @@ async def test_check_ask_accepts_a_right_answer():
 
 
 async def test_check_ask_rejects_wrong_answers_with_the_reason(monkeypatch):
-    monkeypatch.setattr(exercises, "TIMEOUT", 0.5)
+    monkeypatch.setattr(judging, "TIMEOUT", 0.5)
     async def returns_nothing(url, text):
         return None
 
@@ -60,7 +67,7 @@ async def test_check_whisper_accepts_a_right_answer():
 
 
 async def test_check_whisper_rejects_wrong_answers_with_the_reason(monkeypatch):
-    monkeypatch.setattr(exercises, "TIMEOUT", 0.5)
+    monkeypatch.setattr(judging, "TIMEOUT", 0.5)
     async def shouts(websocket):
         async for message in websocket:
             await websocket.send(message.upper())
@@ -97,7 +104,7 @@ class NickRoom(JSONChatRoom):
 
 
 async def test_check_headcount_accepts_a_right_answer_and_rejects_wrong_ones(monkeypatch):
-    monkeypatch.setattr(exercises, "TIMEOUT", 1)
+    monkeypatch.setattr(judging, "TIMEOUT", 1)
     assert await check_headcount(CountingRoom)
 
     class CountsTheCounter(ChatRoom):  # the nickname counter never goes down: wrong after a departure
@@ -113,7 +120,7 @@ async def test_check_headcount_accepts_a_right_answer_and_rejects_wrong_ones(mon
 
 
 async def test_check_nick_accepts_a_right_answer_and_rejects_wrong_ones(monkeypatch):
-    monkeypatch.setattr(exercises, "TIMEOUT", 1)
+    monkeypatch.setattr(judging, "TIMEOUT", 1)
     assert await check_nick(NickRoom)
 
     class ForgetsTheLeave(JSONChatRoom):  # renames for messages only, by keeping its own name table
@@ -156,7 +163,7 @@ async def test_check_scream_event_accepts_a_right_answer_and_rejects_wrong_ones(
     from ws_course import event_chat
     from ws_course.exercises import check_scream_event
 
-    monkeypatch.setattr(exercises, "TIMEOUT", 1)
+    monkeypatch.setattr(judging, "TIMEOUT", 1)
     assert await check_scream_event(with_scream(lambda text: text.upper() + "!!!"))
     assert repr(await check_scream_event(with_scream(lambda text: text.upper()))) == (
         "[TRY AGAIN] Not yet: 'scream' with 'hi' was acknowledged with 'HI'; expected 'HI!!!'"
@@ -331,7 +338,7 @@ async def test_check_whisper_fails_a_handler_that_closed_with_1003_then_crashed(
 
 
 async def test_check_whisper_names_the_crash_instead_of_waiting_for_a_reply(monkeypatch):
-    monkeypatch.setattr(exercises, "TIMEOUT", 3)
+    monkeypatch.setattr(judging, "TIMEOUT", 3)
 
     async def typo(websocket):
         async for message in websocket:
@@ -368,7 +375,7 @@ async def test_check_scream_event_shows_a_handler_without_sid_at_once(monkeypatc
     from ws_course import event_chat
     from ws_course.exercises import check_scream_event
 
-    monkeypatch.setattr(exercises, "TIMEOUT", 3)
+    monkeypatch.setattr(judging, "TIMEOUT", 3)
 
     def forgot_sid(**options):
         sio = event_chat.create_server(**options)
@@ -426,7 +433,7 @@ async def test_check_long_poll_accepts_a_long_polling_client_and_explains_what_i
     import aiohttp
 
     from ws_course.exercises import check_long_poll
-    from ws_course.feed_clients import follow_long_poll, follow_short_poll
+    from ws_course.measure.feed_clients import follow_long_poll, follow_short_poll
 
     async def short_polls(url, on_item):
         await follow_short_poll(url, on_item, interval=0.1)

@@ -1,7 +1,7 @@
-"""The class room as a JupyterHub service (ws_course.hub_room), on a real hub.
+"""The class room as a JupyterHub service (ws_course.hub.room), on a real hub.
 
 The hub (the ``hub`` fixture, tests/hub.py) is configured with the very lines
-``ws_course.hub_room.jupyterhub_config()`` gives a teacher. Students log in with
+``ws_course.hub.room.jupyterhub_config()`` gives a teacher. Students log in with
 the hub's login page in their own browser contexts and meet in
 ``/services/class-chat/``; programs come in with a hub token; nobody else does.
 """

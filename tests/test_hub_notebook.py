@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from proxy_headers import HeaderRecorder, origin_matches_host
 
 CLASS_CHAT_CELLS = [
-    "from ws_course.class_chat import join_class_chat, show_class_chat\nclassmate = join_class_chat()\nclassmate",
+    "from ws_course.hub.class_chat import join_class_chat, show_class_chat\nclassmate = join_class_chat()\nclassmate",
     "show_class_chat()",
 ]
 

@@ -18,7 +18,7 @@ from websockets.asyncio.server import broadcast
 from websockets.exceptions import InvalidStatus
 
 from ws_course import start
-from ws_course.limits import MAX_BUFFER, SPARE_FILES
+from ws_course.safety.limits import MAX_BUFFER, SPARE_FILES
 
 #: A frozen client's receive buffer: small, so that what it does not read piles up in the server.
 SMALL_RCVBUF = 8 * 1024

@@ -8,7 +8,7 @@ import sys
 from websockets.sync.client import connect
 
 from ws_course import start
-from ws_course.logs import EVERY_TIME, LOG_LINES, BoundedLog, OneLineTracebacks, QuietRepeats
+from ws_course.safety.logs import EVERY_TIME, LOG_LINES, BoundedLog, OneLineTracebacks, QuietRepeats
 
 
 def record(message: str, level: int = logging.WARNING, name: str = "asyncio", exc_info=None) -> logging.LogRecord:

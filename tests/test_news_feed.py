@@ -18,9 +18,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as sync_connect
 
 from ws_course import news_feed, start
-from ws_course.feed_clients import WAYS
-from ws_course.measure import conclusions, measure, plot, table
-from ws_course.meter import Meter
+from ws_course.measure.feed_clients import WAYS
+from ws_course.measure.polling import conclusions, measure, plot, table
+from ws_course.measure.meter import Meter
 from ws_course.news_feed import Feed
 
 

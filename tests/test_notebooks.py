@@ -26,7 +26,7 @@ ARTICLE = [path for path in NOTEBOOKS if path not in BEYOND]
 
 #: What the learner does between two cells: send from every open widget client.
 PLAY = """
-from ws_course.client import open_clients as _open_clients
+from ws_course.widgets import open_clients as _open_clients
 _played = globals().setdefault("_learner_plays", [])
 for _client in _open_clients():
     _client.text.value = "a learner plays"

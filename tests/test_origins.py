@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from ws_course import start
-from ws_course.origins import OriginCheck, normalize, own_origins
+from ws_course.safety.origins import OriginCheck, normalize, own_origins
 
 EVIL = "http://evil.example"
 SOCKETIO_DEMOS = ("news", "event_chat")
@@ -268,8 +268,8 @@ def test_in_chromium_the_demo_page_itself_still_joins(page):
 
 
 def test_in_chromium_lesson_06s_other_site_is_refused_then_admitted(page):
-    """ws_course.another_site, as lesson 06 uses it: its page is refused by a room, and joins one that allows it."""
-    from ws_course import another_site
+    """ws_course.web.another_site, as lesson 06 uses it: its page is refused by a room, and joins one that allows it."""
+    from ws_course.web import another_site
 
     site = another_site.start()
     try:
@@ -291,7 +291,7 @@ def test_in_chromium_lesson_06s_other_site_is_refused_then_admitted(page):
 
 
 def test_starting_another_site_again_replaces_the_first():
-    from ws_course import another_site
+    from ws_course.web import another_site
 
     first = another_site.start()
     second = another_site.start()

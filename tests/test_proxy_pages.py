@@ -8,7 +8,7 @@ and embeds their pages; the test checks that messages cross both ways between ea
 page and a widget in the kernel, over a WebSocket and over Socket.IO long-polling,
 and that the browser never went to a demo server's own port.
 
-The small tests at the top check :mod:`ws_course.jupyter` against the same real
+The small tests at the top check :mod:`ws_course.web.jupyter` against the same real
 server, and against the cases without one (pytest, nbval, scripts).
 """
 
@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 from proxy_headers import HeaderRecorder, origin_matches_host
 
 from ws_course import jupyter
-from ws_course.jupyter import browser_url, find_server
+from ws_course.web.jupyter import browser_url, find_server
 
 PREFIX = "/some/prefix/"
 

@@ -1,8 +1,8 @@
 """One room across processes through a real Redis (lesson 09): the three chat rooms, and their faults.
 
-Every test starts a private ``redis-server`` (:mod:`ws_course.redis_server`) and the
+Every test starts a private ``redis-server`` (:mod:`ws_course.runtime.redis_server`) and the
 servers as separate processes, ``python -m ws_course serve DEMO --redis URL``
-(:mod:`ws_course.processes`): what a deployment runs, no fakes. The faults are the
+(:mod:`ws_course.runtime.processes`): what a deployment runs, no fakes. The faults are the
 real thing too: Redis stopped (SIGTERM) and started again on its port, a server
 process killed (SIGKILL), a process's subscription cut by Redis (``CLIENT KILL``).
 """
@@ -23,7 +23,7 @@ from websockets.exceptions import InvalidStatus
 
 import ws_course
 from ws_course import processes, redis_room
-from ws_course.redis_server import RedisNotInstalled, RedisServer, start_redis
+from ws_course.runtime.redis_server import RedisNotInstalled, RedisServer, start_redis
 
 ROOMS = ["chat", "json_chat", "event_chat"]
 
@@ -266,8 +266,8 @@ async def test_a_shared_room_keeps_the_classroom_protections(redis, demo):
 
 ORPHANS = """
 import time
-from ws_course.processes import start_process
-from ws_course.redis_server import start_redis
+from ws_course.runtime.processes import start_process
+from ws_course.runtime.redis_server import start_redis
 redis = start_redis()
 server = start_process("chat", redis=redis.url)
 print(server.pid, redis.pid, flush=True)

@@ -200,7 +200,7 @@ async def test_the_log_does_not_print(capfd, event_chat):
 async def test_the_event_chat_widget_leaves_the_kernels_ctrl_c_alone(event_chat):
     import signal
 
-    from ws_course.socketio_client import EventChatClient
+    from ws_course.widgets import EventChatClient
 
     before = signal.getsignal(signal.SIGINT)
     widget = EventChatClient(event_chat.page_url)

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from test_socketio import FAST, Member, member, raw_member
 from ws_course import start
 from ws_course.event_chat import MAX_MESSAGE_BYTES
-from ws_course.socketio_packets import MAX_ATTACHMENTS
+from ws_course.safety.socketio_packets import MAX_ATTACHMENTS
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""ws_course.socketio_manager: a room's message goes to each member in turn, over real sockets."""
+"""ws_course.web.socketio_manager: a room's message goes to each member in turn, over real sockets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import logging
 import pytest
 from test_socketio import member
 
-from ws_course import demos
-from ws_course.socketio_manager import EmitInTurn
+from ws_course.demos import find
+from ws_course.runtime.server import listen
+from ws_course.web.socketio_manager import EmitInTurn
 
 MEMBERS = 12
 
@@ -16,9 +17,8 @@ MEMBERS = 12
 @pytest.fixture
 async def room():
     """An event chat server on this test's loop (its ``sio`` at hand), and a room of members."""
-    name, serve = demos.resolve("event_chat")
-    server = await demos.listen(name, serve, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{demos.bound_port(server)}/"
+    server = await listen(find("event_chat"), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.port}/"
     members = [await member(url) for _ in range(MEMBERS)]
     for earlier in members[:-1]:  # each has heard everyone who came after it
         while await earlier.next() != ("enter", f"user{MEMBERS} comes in"):
@@ -26,7 +26,7 @@ async def room():
     yield server, members
     for each in members:
         await each.leave()
-    await demos.close(server)
+    await server.aclose()
 
 
 async def test_every_member_hears_each_message_in_order(room):

@@ -8,8 +8,8 @@ import pytest
 from playwright.async_api import expect
 
 from ws_course import start
-from ws_course.socketio_app import CLIENT_JS
-from ws_course.socketio_client import EventChatClient
+from ws_course.web.static import SOCKETIO_CLIENT
+from ws_course.widgets import EventChatClient
 
 FAST = {"ping_interval": 1, "ping_timeout": 2}
 XSS = '<img src=x onerror="window.pwned = 1"><script>window.pwned = 2</script>'
@@ -26,8 +26,23 @@ def test_the_page_loads_the_official_client_served_locally():
     with start("event_chat") as server:
         with urllib.request.urlopen(server.page_url + "socket.io.js", timeout=5) as response:
             served = response.read()
-    assert served == CLIENT_JS.read_bytes()
+    assert served == SOCKETIO_CLIENT.read_bytes()
     assert b"Socket.IO v4." in served[:200]  # the library's own banner: socket.io-client 4.x
+
+
+def test_the_client_served_is_the_one_npm_installs():
+    """The package's copy of the client is byte for byte the version package-lock.json pins."""
+    import json
+    from pathlib import Path
+
+    checkout = Path(__file__).resolve().parent.parent
+    installed = checkout / "node_modules" / "socket.io-client"
+    pinned = json.loads((checkout / "package-lock.json").read_text())["packages"]["node_modules/socket.io-client"]
+    assert json.loads((installed / "package.json").read_text())["version"] == pinned["version"]
+    assert SOCKETIO_CLIENT.read_bytes() == (installed / "dist" / "socket.io.js").read_bytes(), (
+        f"ws_course/static/socket.io.js is not socket.io-client {pinned['version']}'s dist/socket.io.js: "
+        "after changing the version in package.json, run npm ci and copy the new file"
+    )
 
 
 async def test_news_round_trip_in_the_browser(async_browser):

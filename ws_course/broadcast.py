@@ -12,7 +12,7 @@ rooms use this one, which keeps websockets' rules and builds the frame once:
   compression, say) gets its own frame, from websockets' ``broadcast()``: its bytes
   differ from everyone else's;
 - every other member gets the same bytes, written straight to its connection, and
-  the room's cap on unsent data (:class:`~ws_course.limits.CappedConnection`) is
+  the room's cap on unsent data (:class:`~ws_course.safety.limits.CappedConnection`) is
   checked after each write, as after any other.
 
 Measured with ``benchmarks/node_vs_python.py`` (a room of 100, four talkers), it

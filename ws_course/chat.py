@@ -17,8 +17,10 @@ from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
-from .broadcast import broadcast  # websockets' broadcast(), each frame built once for the room
-from .pages import page
+from .broadcast import (
+    broadcast,  # websockets' broadcast(), each frame built once for the room
+)
+from .web.pages import page
 
 #: Larger messages are refused with close code 1009 ("message too big"). The limit
 #: is lower than websockets' default (1 MiB) because a chat copies every message to
@@ -96,11 +98,11 @@ def serve(host: str = "127.0.0.1", port: int = 8001, *, redis: str | None = None
     """Create a chat server (with a room of its own), its page at ``http://host:port/``.
 
     With ``redis="redis://HOST:PORT/DB"``, its room is the same as that of every
-    chat server on that Redis (lesson 09, :mod:`ws_course.redis_room`).
+    chat server on that Redis (lesson 09, :mod:`ws_course.scaleout.redis_room`).
     """
     options = dict(process_request=page("chat.html"), max_size=MAX_MESSAGE_BYTES, **options)
     if redis is not None:
-        from .redis_room import serve_shared
+        from .scaleout.redis_room import serve_shared
 
         return serve_shared(ChatRoom, "chat", redis, websockets_serve, host, port, **options)
     room = ChatRoom()

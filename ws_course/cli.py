@@ -27,9 +27,11 @@ import signal
 import socket
 import sys
 
-from . import demos, limits
-from .guard import Guard
-from .logs import log_to_stderr
+from .demos import DEMOS, NAMES, find
+from .runtime.server import Library, PortInUseError, listen
+from .safety import limits
+from .safety.guard import Guard
+from .safety.logs import log_to_stderr
 
 #: The signals that stop the server: Ctrl-C, and what service managers send.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -46,16 +48,16 @@ async def serve_forever(
     unless told: it would die at once, and every client would see its
     connection break (1006) instead of a goodbye.
     """
-    name, open_server = demos.resolve(demo)
-    server = await demos.listen(name, open_server, host, port, guard=guard, redis=redis)
-    port = demos.bound_port(server)
+    record = find(demo)
+    server = await listen(record, host, port, guard=guard, redis=redis)
+    port, name = server.port, record.name
     where = lan_address() if host in ("", "0.0.0.0") else host
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, lambda signum=signum: stop.done() or stop.set_result(signum))
     print(f"The {name} server is running. Open http://{where}:{port}/ in a browser", flush=True)
-    if demos.uses_socketio(open_server):
+    if record.library is Library.SOCKETIO:
         print(f"(Socket.IO clients connect to http://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
     else:
         print(f"(its socket: ws://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
@@ -64,7 +66,7 @@ async def serve_forever(
     finally:
         for signum_ in STOP_SIGNALS:
             loop.remove_signal_handler(signum_)
-        await demos.close(server)  # closes every connection with 1001, "going away"
+        await server.aclose()  # closes every connection with 1001, "going away"
     return signal.Signals(signum).name
 
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ws-course", description="Run the WebSocket course's demo servers.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run a demo server in the foreground until Ctrl-C")
-    serve.add_argument("demo", help=f"one of: {', '.join(demos.NAMES)}")
+    serve.add_argument("demo", help=f"one of: {', '.join(NAMES)}")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every machine on the network)")
     serve.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001; 0 picks a free one)")
     serve.add_argument(
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--redis", metavar="URL",
         help="share the room with every server started with the same Redis, e.g. redis://127.0.0.1:6379/0 "
-        f"(only {', '.join(demos.SHAREABLE_NAMES)}; lesson 09)",
+        f"(only {', '.join(demo.name for demo in DEMOS.values() if demo.shareable)}; lesson 09)",
     )
     serve.add_argument(
         "--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "list":
-        print("\n".join(demos.NAMES))
+        print("\n".join(NAMES))
         return 0
     repeats = log_to_stderr()
     try:
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             stopped_by = runner.run(serve_forever(args.demo, args.host, args.port, guard, args.redis))
     except KeyboardInterrupt:  # a Ctrl-C that came before the handlers were installed
         stopped_by = "SIGINT"
-    except (ValueError, demos.PortInUseError, ConnectionError) as exc:  # ConnectionError: Redis unreachable
+    except (ValueError, PortInUseError, ConnectionError) as exc:  # ConnectionError: Redis unreachable
         print(f"ws-course: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -9,7 +9,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosedError
 
-from .pages import page
+from .web.pages import page
 
 
 async def handler(websocket: ServerConnection) -> None:

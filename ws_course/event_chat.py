@@ -12,7 +12,7 @@ import contextlib
 
 import socketio
 
-from .socketio_app import SocketIOServer
+from .web.socketio_app import SocketIOServer
 
 #: Larger messages close the sender's connection, as in the chat of demo 3.
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -22,12 +22,12 @@ def create_server(*, redis: str | None = None, **options) -> socketio.AsyncServe
     """The Socket.IO server and its event handlers (``options`` go to ``AsyncServer``).
 
     With ``redis="redis://HOST:PORT/DB"``, its room is the same as that of every
-    event chat server on that Redis (lesson 09, :mod:`ws_course.redis_socketio`).
+    event chat server on that Redis (lesson 09, :mod:`ws_course.scaleout.redis_socketio`).
     """
     shared = None
     arrival = contextlib.nullcontext  # in one process, nothing can come between a newcomer and its "enter"
     if redis is not None:
-        from .redis_socketio import RoomManager
+        from .scaleout.redis_socketio import RoomManager
 
         options["client_manager"] = manager = RoomManager(redis, "event_chat", options.get("logger"))
         shared = manager.room  # nicknames and who is where, in Redis

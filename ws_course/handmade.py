@@ -36,7 +36,7 @@ import hashlib
 import logging
 import struct
 
-from .pages import STATIC
+from .web.static import STATIC
 
 #: RFC 6455's fixed string: every server appends it to the client's key (section 1.3).
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

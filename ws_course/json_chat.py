@@ -15,7 +15,7 @@ import json
 from websockets.asyncio.server import serve as websockets_serve
 
 from .chat import MAX_MESSAGE_BYTES, ChatRoom
-from .pages import page
+from .web.pages import page
 
 
 def to_json(kind: str, data: str) -> str:
@@ -44,11 +44,11 @@ def serve(host: str = "127.0.0.1", port: int = 8001, *, redis: str | None = None
     """Create a JSON chat server (with a room of its own), its page at ``http://host:port/``.
 
     With ``redis="redis://HOST:PORT/DB"``, its room is the same as that of every
-    JSON chat server on that Redis (lesson 09, :mod:`ws_course.redis_room`).
+    JSON chat server on that Redis (lesson 09, :mod:`ws_course.scaleout.redis_room`).
     """
     options = dict(process_request=page("json-chat.html"), max_size=MAX_MESSAGE_BYTES, **options)
     if redis is not None:
-        from .redis_room import serve_shared
+        from .scaleout.redis_room import serve_shared
 
         return serve_shared(JSONChatRoom, "json_chat", redis, websockets_serve, host, port, **options)
     room = JSONChatRoom()

@@ -8,7 +8,7 @@ Events have names and carry any JSON-able data: no ``type`` field to invent.
 
 import socketio
 
-from .socketio_app import SocketIOServer
+from .web.socketio_app import SocketIOServer
 
 
 def create_server(**options) -> socketio.AsyncServer:

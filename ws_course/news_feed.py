@@ -28,7 +28,7 @@ compressed, so that every way sends the same item bytes.
 
 It is an instrument to measure, not a room a class shares: it has none of the
 classroom protections of the demo servers (origin check, member and buffer caps,
-:mod:`ws_course.guard`); nobody sends it anything but requests for news.
+:mod:`ws_course.safety.guard`); nobody sends it anything but requests for news.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from collections import Counter
 
 from aiohttp import web
 
-from .pages import SHARED, STATIC
-from .web_app import AppServer
+from .web.aiohttp_app import AppServer
+from .web.static import SHARED, STATIC
 
 #: Seconds a long-poll is held when there is no news: then it gets ``[]`` and asks
 #: again. (Proxies and browsers give up on a request that stays silent much longer.)

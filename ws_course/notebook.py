@@ -8,8 +8,8 @@ from typing import Any
 
 from IPython.display import HTML, Markdown
 
-from .jupyter import browser_may_be_local, browser_url
-from .pages import STATIC
+from .web.jupyter import browser_may_be_local, browser_url
+from .web.static import STATIC
 
 
 def show_source(obj: Any) -> Markdown:
@@ -33,7 +33,7 @@ def show_page(url: str, height: int = 260) -> HTML:
     (``http://127.0.0.1:PORT/``). Your browser may be on another machine (a
     JupyterHub, Binder, a remote JupyterLab), where that address means nothing, so
     the link and the frame go through the Jupyter server instead when there is one:
-    see :func:`ws_course.jupyter.browser_url`. In a plain JupyterLab on your own
+    see :func:`ws_course.web.jupyter.browser_url`. In a plain JupyterLab on your own
     machine that is ``/proxy/PORT/``; without a Jupyter server, the address itself.
     """
     url = html.escape(browser_url(url), quote=True)
@@ -44,7 +44,7 @@ def show_page(url: str, height: int = 260) -> HTML:
 
 
 def show_another_site(page_url: str, height: int = 160) -> HTML:
-    """Embed lesson 06's page from another site (:mod:`ws_course.another_site`), straight from its server.
+    """Embed lesson 06's page from another site (:mod:`ws_course.web.another_site`), straight from its server.
 
     The frame must come from the other site's own origin, ``http://127.0.0.1:PORT``,
     so it is never sent through the Jupyter server: there, every page shares
@@ -73,7 +73,7 @@ def show_xss_demo(page_url: str, height: int = 300) -> HTML:
     """The article's chat page and ours side by side, both joined to the chat room at ``page_url``.
 
     The article's page (left) writes messages with ``innerHTML``: markup in a
-    message runs in it. It is served in a sandbox (see :mod:`ws_course.article`),
+    message runs in it. It is served in a sandbox (see :mod:`ws_course.web.article`),
     so what runs there cannot reach the notebook, JupyterLab, or any other site.
     Ours (right) writes them with ``textContent``: markup stays text.
 

@@ -10,12 +10,12 @@ from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
-from .pages import page
+from .web.pages import page
 
 
 async def handler(websocket: ServerConnection) -> None:
     """Handle one connection: answer each text with it upper-cased plus ``"!!!"``."""
-    log = websocket.logger  # the server's log, not print(): see ws_course.runtime
+    log = websocket.logger  # the server's log, not print(): see ws_course.runtime.background
     try:
         async for message in websocket:
             if isinstance(message, bytes):

@@ -1,0 +1,173 @@
+"""The checks of lessons 01 to 05, the article's demos: echo, scream, chat, JSON chat, Socket.IO."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from ..demos import start
+from . import judging
+from .judging import (
+    Crashes,
+    NotYet,
+    Result,
+    describe,
+    join_room,
+    judge,
+    receive,
+    watched_room,
+)
+
+
+async def check_ask(ask: Callable[[str, str], Awaitable[Any]]) -> Result:
+    """Lesson 01: ``await ask(url, text)`` connects to ``url``, sends ``text`` and returns the reply."""
+
+    async def conversation(crashes: Crashes) -> str:
+        with start("echo", name="check-echo") as server:  # leaves your own echo server alone
+            for text in ["ping", "WebSockets are full duplex", ""]:
+                try:
+                    reply = await ask(server.ws_url, text)
+                except Exception as error:
+                    raise NotYet(f"ask(url, {text!r}) raised {describe(error)}") from None
+                if reply != text:
+                    raise NotYet(f"ask(url, {text!r}) returned {reply!r}; the echo server replied {text!r}")
+        return "ask() sends a message and returns the echo server's reply."
+
+    return await judge(conversation, f"ask(url, text) did not return within {judging.TIMEOUT} s")
+
+
+async def check_whisper(handler: Callable[[Any], Awaitable[None]]) -> Result:
+    """Lesson 02: a handler that answers ``"HI"`` with ``"hi..."`` and closes with 1003 on bytes."""
+
+    async def conversation(crashes: Crashes) -> str:
+        with start(crashes.guard(handler), name="check-whisper") as server:
+            async with connect(server.ws_url, proxy=None) as websocket:
+                for text in ["HI", "Quiet, Please", "ok"]:
+                    await websocket.send(text)
+                    try:
+                        reply = await crashes.race(websocket.recv())
+                    except ConnectionClosed as closed:
+                        raise NotYet(f"after {text!r} your server closed the connection ({closed})") from None
+                    if reply != text.lower() + "...":
+                        raise NotYet(f"{text!r} got the reply {reply!r}; expected {text.lower() + '...'!r}")
+                await websocket.send(b"\x00")
+                try:
+                    reply = await crashes.race(websocket.recv())
+                    raise NotYet(f"bytes got the reply {reply!r}; expected the connection to close with 1003")
+                except ConnectionClosed as closed:
+                    code = closed.rcvd.code if closed.rcvd else None
+                    if code != 1003:
+                        raise NotYet(f"bytes closed the connection with code {code}; expected 1003") from None
+        # Leaving "with start(...)" stopped the server, after your handler finished:
+        # if it raised after closing, judge sees it now.
+        return "your whisper server whispers, and refuses bytes with 1003."
+
+    return await judge(conversation, f"no answer within {judging.TIMEOUT} s (does your handler send a reply?)")
+
+
+async def check_headcount(room_class: type) -> Result:
+    """Lesson 03: a ChatRoom whose arrivals say how many are in the room."""
+
+    async def conversation(crashes: Crashes) -> str:
+        with start(watched_room(room_class, crashes), name="check-headcount") as server:
+            async with contextlib.AsyncExitStack() as clients:
+                first, arrival = await join_room(server.ws_url, clients, crashes)
+                if arrival != "user1 comes in (1 in the room)":
+                    raise NotYet(f"the first arrival said {arrival!r}; expected 'user1 comes in (1 in the room)'")
+                second, arrival = await join_room(server.ws_url, clients, crashes)
+                if arrival != "user2 comes in (2 in the room)":
+                    raise NotYet(f"the second arrival said {arrival!r}; expected 'user2 comes in (2 in the room)'")
+                await second.close()
+                third, arrival = await join_room(server.ws_url, clients, crashes)
+                if arrival != "user3 comes in (2 in the room)":
+                    raise NotYet(f"after user2 left, user3's arrival said {arrival!r}; expected 'user3 comes in (2 in the room)'")
+                heard = [await receive(first, crashes) for _ in range(3)]
+                if heard != ["user2 comes in (2 in the room)", "user2 left", "user3 comes in (2 in the room)"]:
+                    raise NotYet(f"user1 heard {heard!r}")
+        return "every arrival says how many are in the room, departures included."
+
+    return await judge(conversation)
+
+
+async def check_nick(room_class: type) -> Result:
+    """Lesson 04: a JSONChatRoom where ``/nick NAME`` renames the sender."""
+
+    async def conversation(crashes: Crashes) -> str:
+        with start(watched_room(room_class, crashes), name="check-nick") as server:
+            async with contextlib.AsyncExitStack() as clients:
+                first, _ = await join_room(server.ws_url, clients, crashes)
+                second, _ = await join_room(server.ws_url, clients, crashes)
+                await receive(first, crashes)  # user2 comes in
+                await first.send("/nick alice")
+                expected = '{"type":"nick","data":"user1 is now alice"}'
+                for websocket in (first, second):
+                    got = await receive(websocket, crashes)
+                    if got != expected:
+                        raise NotYet(f"after '/nick alice' the room said {got!r}; expected {expected!r}")
+                await first.send("hello")
+                got = await receive(second, crashes)
+                if got != '{"type":"message","data":"alice says: hello"}':
+                    raise NotYet(f"alice's next message arrived as {got!r}; expected it from 'alice'")
+                await first.close()
+                got = await receive(second, crashes)
+                if got != '{"type":"leave","data":"alice left"}':
+                    raise NotYet(f"when alice left the room said {got!r}; expected 'alice left'")
+        return "/nick renames a member, for their messages and their departure too."
+
+    return await judge(conversation)
+
+
+#: Socket.IO's own events: python-socketio calls these handlers with arguments of its choosing.
+_SOCKETIO_OWN_EVENTS = ("connect", "disconnect")
+
+
+async def check_scream_event(create_server: Callable[..., Any]) -> Result:
+    """Lesson 05: a Socket.IO server whose ``scream`` event is acknowledged with the text screamed."""
+    import socketio
+
+    from ..web.socketio_app import SocketIOServer
+
+    def watched_server(crashes: Crashes) -> Callable[..., Any]:
+        def create(**options: Any) -> Any:
+            sio = create_server(**options)
+            handlers = sio.handlers.get("/", {})
+            for event, handler in list(handlers.items()):
+                if event not in _SOCKETIO_OWN_EVENTS:
+                    handlers[event] = crashes.guard(handler, f"handler for '{event}'", "handler(sid, data)")
+            return sio
+
+        return create
+
+    async def conversation(crashes: Crashes) -> str:
+        server = None
+        client = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+        try:
+            try:
+                server = await SocketIOServer(watched_server(crashes), "event-chat.html", "127.0.0.1", 0, close_timeout=1)
+            except Exception as error:
+                raise NotYet(f"create_server(...) raised {describe(error)}") from None
+            if "scream" not in server.sio.handlers.get("/", {}):
+                raise NotYet("your server has no handler for the event 'scream' yet")
+            await client.connect(f"http://127.0.0.1:{server.port}/", transports=["websocket"])
+            for text in ["hi", "Socket.IO"]:
+                reply = await crashes.race(client.call("scream", text, timeout=judging.TIMEOUT + 1))  # waits for the ack
+                if reply != text.upper() + "!!!":
+                    raise NotYet(f"'scream' with {text!r} was acknowledged with {reply!r}; expected {text.upper() + '!!!'!r}")
+            chat = asyncio.get_running_loop().create_future()
+            client.on("mes", lambda data: chat.done() or chat.set_result(data))
+            await client.emit("message", "still a chat room?")
+            if await crashes.race(chat) != "user1 says: still a chat room?":
+                raise NotYet("the chat room's own events stopped working")
+        finally:
+            if client.connected:
+                await client.disconnect()
+            if server is not None:
+                await server.aclose()
+        return "'scream' is acknowledged with the text screamed, and the room still chats."
+
+    return await judge(conversation, f"no acknowledgement within {judging.TIMEOUT} s (does the 'scream' handler return the reply?)")

@@ -1,0 +1,230 @@
+"""Automatic checks for the "your turn" exercises.
+
+Each check runs your code against a real server, prints ``[PASS] Well done: ...``
+or ``[TRY AGAIN] Not yet: ...``, and returns a :class:`Result` that is true or
+false, so that ``assert await check_...(...)`` works too. A check never raises
+because of your code, so "Run All" goes on to the next cell either way.
+
+A check also watches *your* code while the server runs it. A handler that raises
+runs in the server's background thread, where nobody would see its exception:
+the client would only notice a closed connection or a reply that never comes. So
+the check wraps your handler (:class:`Crashes`), and when it raised, the verdict
+is that exception and the line of your code that raised it, not a guess.
+
+This module is the judging: :class:`Result`, :class:`Crashes` and "your line",
+and the helpers every check uses. The checks themselves are one module per part
+of the course (:mod:`~ws_course.exercises.primer`, :mod:`~ws_course.exercises.article`,
+:mod:`~ws_course.exercises.safety`, :mod:`~ws_course.exercises.protocols`,
+:mod:`~ws_course.exercises.scaleout`); ``from ws_course.exercises import check_...``
+finds each of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import linecache
+import sysconfig
+import threading
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+#: Seconds a check waits for your code before it gives up.
+TIMEOUT = 5
+
+
+#: What a verdict starts with: plain text, which every font can show.
+PASS, TRY_AGAIN = "[PASS] Well done: ", "[TRY AGAIN] Not yet: "
+
+
+class Result:
+    """What a check found: true when the exercise is solved. Creating one prints it."""
+
+    def __init__(self, ok: bool, message: str) -> None:
+        self.ok = ok
+        self.message = message
+        print(self)
+
+    def _ipython_display_(self) -> None:
+        pass  # already printed: a cell ending in "await check_...(...)" shows it once
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return (PASS if self.ok else TRY_AGAIN) + self.message
+
+
+class NotYet(Exception):
+    """Raised inside a check when your code did something other than what the exercise asks."""
+
+
+#: Folders whose code is not yours: this package, the standard library, installed packages.
+_NOT_YOURS = tuple(
+    str(Path(folder).resolve())
+    for folder in {Path(__file__).parent, *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))}
+)
+
+
+def your_line(error: BaseException) -> str:
+    """Where in your code ``error`` was raised: ``line 5 of your code: return text.upper() + 1``.
+
+    The last frame of the traceback that is not in this package, the standard
+    library or an installed package is yours (a notebook cell, or your script).
+    An empty string when none is, for example when a library could not even call
+    your function because its arguments were wrong.
+    """
+    yours = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(_NOT_YOURS)
+    ]
+    if not yours:
+        return ""
+    frame = yours[-1]
+    text = (frame.line or linecache.getline(frame.filename, frame.lineno or 0)).strip()
+    return f"line {frame.lineno} of your code: {text}"
+
+
+def describe(error: BaseException) -> str:
+    """An exception as a learner needs it: its type, its message, and the line of yours that raised it."""
+    where = your_line(error)
+    said = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return f"{said}\n    at {where}" if where else said
+
+
+class Crashes:
+    """Exceptions raised by your handlers while a check's server runs them.
+
+    :meth:`guard` wraps a handler so that whatever it raises is noted here, then
+    raised again, so the server reacts as it always does (websockets closes the
+    connection with 1011, "internal error"). The server runs in another thread, so
+    the list is shared with a lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.errors: list[tuple[str, BaseException]] = []
+        self._called_as: dict[str, str] = {}
+
+    def guard(self, handler: Callable[..., Any], name: str | None = None, called_as: str = "") -> Callable[..., Any]:
+        """Wrap ``handler``; ``name`` says it in a verdict, ``called_as`` how the server calls it."""
+        name = name or getattr(handler, "__name__", "handler")
+        self._called_as[name] = called_as
+
+        if inspect.iscoroutinefunction(handler):
+
+            @functools.wraps(handler)
+            async def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await handler(*args, **kwargs)
+                except ConnectionClosed:
+                    raise  # the client went away: websockets expects this, and so do we
+                except Exception as error:
+                    self._note(name, error)
+                    raise
+
+        else:
+
+            @functools.wraps(handler)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return handler(*args, **kwargs)
+                except ConnectionClosed:
+                    raise
+                except Exception as error:
+                    self._note(name, error)
+                    raise
+
+        return guarded
+
+    def _note(self, name: str, error: BaseException) -> None:
+        with self._lock:
+            self.errors.append((name, error))
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self.errors)
+
+    def verdict(self) -> str:
+        """The first exception, said for a learner (the others usually follow from it)."""
+        with self._lock:
+            name, error = self.errors[0]
+        verdict = f"your {name} raised {describe(error)}"
+        if isinstance(error, TypeError) and not your_line(error) and self._called_as.get(name):
+            # It failed before a line of yours ran: the server could not call it as it was written.
+            verdict += f"\n    (the server calls it as {self._called_as[name]}: do its parameters match?)"
+        return verdict
+
+    async def race(self, awaitable: Awaitable[Any]) -> Any:
+        """Await ``awaitable``, but stop waiting as soon as your handler has raised.
+
+        Without this, a crash would show only as a reply that never comes, and the
+        check would wait out its whole timeout before saying anything.
+        """
+        task = asyncio.ensure_future(awaitable)
+        try:
+            while not task.done():
+                if self:
+                    raise NotYet(self.verdict())
+                await asyncio.wait({task}, timeout=0.02)
+            return task.result()
+        finally:
+            task.cancel()
+
+
+async def judge(check: Callable[[Crashes], Awaitable[str]], silence: str = "") -> Result:
+    """Run a check's conversation with your code and turn what happened into a :class:`Result`.
+
+    ``check`` returns the message of success, or raises :class:`NotYet`; ``silence``
+    is what to say when your code did not answer within :data:`TIMEOUT`. If your
+    handler raised meanwhile, that exception is the verdict, whatever else happened:
+    it is the cause, and the rest only its symptoms.
+    """
+    crashes = Crashes()
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            ok, message = True, await check(crashes)
+    except NotYet as wrong:
+        ok, message = False, str(wrong)
+    except TimeoutError:
+        ok, message = False, silence or f"no answer within {TIMEOUT} s (does your code answer?)"
+    except Exception as error:
+        ok, message = False, f"talking to your code failed with {describe(error)}"
+    if crashes:
+        return Result(False, crashes.verdict())
+    return Result(ok, message)
+
+
+async def join_room(url: str, clients: contextlib.AsyncExitStack, crashes: Crashes):
+    """Join a chat room as a new member (closed when ``clients`` closes); return it and its arrival."""
+    websocket = await clients.enter_async_context(connect(url, proxy=None, max_queue=None))
+    return websocket, await receive(websocket, crashes)
+
+
+async def receive(websocket: Any, crashes: Crashes) -> str:
+    try:
+        return await crashes.race(websocket.recv())
+    except ConnectionClosed as closed:
+        raise NotYet(f"the room closed a member's connection ({closed})") from None
+
+
+def watched_room(room_class: type, crashes: Crashes) -> Callable[..., Any]:
+    """A new room of your class, its handler watched by ``crashes``."""
+    try:
+        room = room_class()
+    except Exception as error:
+        raise NotYet(f"{room_class.__name__}() raised {describe(error)}") from None
+    return crashes.guard(room.handler, f"{room_class.__name__}")
+
+
+async def wait_for_text(websocket: Any, text: str, crashes: Crashes) -> None:
+    while await receive(websocket, crashes) != text:
+        pass

@@ -1,0 +1,334 @@
+"""One chat room for the whole class, as a JupyterHub service.
+
+On a JupyterHub every student has a server of their own, so the chat rooms the
+lessons start are rooms of one. A teacher who wants the class to meet in one room
+runs this module as a hub *service*: the hub starts it, routes
+``/services/class-chat/`` to it through the hub's proxy, and lets only logged-in
+hub users in. It is lesson 04's JSON chat room (:class:`~ws_course.json_chat.JSONChatRoom`,
+subclassed, not copied), where a member's nickname is their hub user name instead of
+``user1``, ``user2``: nobody can speak under a name that is not their own.
+
+For the teacher: add this to ``jupyterhub_config.py`` (the hub's Python needs
+``ws_course`` installed, and the students' servers need it too)::
+
+    import sys
+
+    c.JupyterHub.services = [{
+        "name": "class-chat",
+        "url": "http://127.0.0.1:10101",                  # a free port on the hub's machine
+        "command": [sys.executable, "-m", "ws_course.hub.room"],
+        "oauth_no_confirm": True,                          # no "authorize access?" page
+    }]
+    # Every user may use the room (access), and their notebooks may look it up (read).
+    class_chat = ["access:services!service=class-chat", "read:services!service=class-chat"]
+    c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", *class_chat]}]
+    # What a kernel's $JUPYTERHUB_API_TOKEN may do: the defaults, and the room.
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", *class_chat]
+
+Students then open ``/services/class-chat/`` on the hub, or, in a notebook::
+
+    from ws_course.hub.class_chat import show_class_chat, join_class_chat
+    show_class_chat()            # a link to the room's page, and the page itself
+    member = join_class_chat()   # a widget in the room, under the student's name
+    member
+
+How a request gets in (see :class:`HubLogin`):
+
+- A browser has no token: its first visit is sent to the hub's OAuth page, which
+  (for a logged-in user) sends it straight back to ``oauth_callback`` with a code;
+  the service trades the code for a token and keeps it in a cookie for this path
+  only. The page's WebSocket handshake then carries that cookie, and the service
+  also checks the handshake's ``Origin``: a page of another site cannot use it.
+- A program, a notebook's widget, sends ``Authorization: token ...``: the kernel's
+  ``$JUPYTERHUB_API_TOKEN``, which the hub identifies as that student's.
+- Anything else gets 403 (a WebSocket) or a redirect to the hub's login (a page).
+
+Classroom limits (connection limit, per-member buffer cap, origin check) that the
+course's chat rooms get also apply here where they live in
+:class:`~ws_course.chat.ChatRoom` or :func:`ws_course.web.pages.page`: the room is
+the same class, and the page comes through the same ``page()`` hook.
+
+Without subdomains (``c.JupyterHub.subdomain_host``) every page of a hub, including
+pages that other users serve from their notebooks, shares one origin; JupyterHub's
+own documentation explains why a hub for many users should use subdomains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import http
+import logging
+import os
+import re
+import secrets
+import signal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tornado.httputil import url_concat
+from tornado.web import create_signed_value, decode_signed_value
+from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import serve as websockets_serve
+from websockets.http11 import Request, Response
+
+from ..chat import MAX_MESSAGE_BYTES
+from ..json_chat import JSONChatRoom
+from ..runtime.server import Demo, listen
+from ..safety import limits
+from ..safety.logs import log_to_stderr
+from ..web.pages import page
+
+__all__ = ["HubChatRoom", "HubLogin", "jupyterhub_config", "main", "serve"]
+
+logger = logging.getLogger("ws_course.hub.room")
+
+
+class HubChatRoom(JSONChatRoom):
+    """The JSON chat room, where each member is called by their hub user name.
+
+    :class:`~ws_course.chat.ChatRoom` names each newcomer ``user1``, ``user2``...
+    and passes that name to :meth:`entered`, :meth:`said` and :meth:`left`. Here
+    each of those says the hub user name of the connection that has that nickname
+    instead. (:class:`HubLogin` has put the name on the connection, as
+    ``connection.hub_user``, before the handshake was accepted.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hub_users: dict[str, str] = {}  # the room's own nickname (user3) -> the hub user (alice)
+
+    def hub_user(self, nickname: str) -> str:
+        if nickname not in self.hub_users:  # a newcomer: the connection that has this nickname
+            websocket = next(ws for ws, name in self.members.items() if name == nickname)
+            self.hub_users[nickname] = websocket.hub_user
+            websocket.logger.info("%s is %s", nickname, websocket.hub_user)
+        return self.hub_users[nickname]
+
+    def entered(self, nickname: str) -> str:
+        return super().entered(self.hub_user(nickname))
+
+    def said(self, nickname: str, text: str) -> str:
+        return super().said(self.hub_user(nickname), text)
+
+    def left(self, nickname: str) -> str:
+        return super().left(self.hub_users.pop(nickname, nickname))
+
+
+class HubLogin:
+    """Let in only the hub's users: a ``process_request`` hook for websockets.
+
+    Args:
+        auth: A :class:`jupyterhub.services.auth.HubOAuth`, which knows the hub's
+            API and OAuth addresses and this service's client id and token (from the
+            ``JUPYTERHUB_*`` variables the hub sets for a service).
+        prefix: Where the service lives on the hub, ``/services/class-chat/``.
+        serve_page: The ``process_request`` hook that serves the page at ``/``
+            (:func:`ws_course.web.pages.page`); it sees paths with ``prefix`` cut off.
+    """
+
+    def __init__(self, auth: Any, prefix: str, serve_page: Any) -> None:
+        self.auth = auth
+        self.prefix = prefix
+        self.serve_page = serve_page
+        # Signs the cookies this service sets; a new one at each start just means a new login.
+        self.secret = secrets.token_bytes(32)
+
+    async def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == self.prefix.rstrip("/"):
+            return redirect(connection, self.prefix)
+        if not path.startswith(self.prefix):
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        if path == self.prefix + "oauth_callback":
+            return await self.oauth_callback(connection, request)
+        websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+        user = await self.identify(request, websocket)
+        if user is None:
+            if websocket:
+                return connection.respond(http.HTTPStatus.FORBIDDEN, "Log in to the hub first\n")
+            return self.login(connection, request)
+        connection.hub_user = user["name"]
+        # The page (and the handshake) as ws_course.web.pages serves them, at "/".
+        return self.serve_page(connection, dataclasses.replace(request, path=request.path[len(self.prefix) - 1 :]))
+
+    # -- who is it? -------------------------------------------------------------------
+
+    async def identify(self, request: Request, websocket: bool) -> dict | None:
+        """The hub user who made ``request``, or None: by token (programs), or by cookie (browsers)."""
+        token = self.header_token(request)
+        if token is None:
+            token = self.cookie_token(request)
+            if token is not None and websocket and not (self.auth.allow_websocket_cookie_auth and same_origin(request)):
+                token = None
+        if token is None:
+            return None
+        user = await self.auth.user_for_token(token, sync=False)
+        if not user or user.get("kind", "user") != "user":
+            return None
+        if self.auth.access_scopes and not self.auth.check_scopes(self.auth.access_scopes, user):
+            logger.info("%s may not use this service (no %s)", user["name"], " or ".join(self.auth.access_scopes))
+            return None
+        return user
+
+    def header_token(self, request: Request) -> str | None:
+        found = re.fullmatch(r"(?:token|bearer)\s+(\S+)", request.headers.get("Authorization", ""), re.IGNORECASE)
+        return found[1] if found else None
+
+    def cookie_token(self, request: Request) -> str | None:
+        value = cookies(request).get(self.auth.cookie_name)
+        token = value and decode_signed_value(self.secret, self.auth.cookie_name, value)
+        return token.decode("ascii", "replace") if token else None
+
+    # -- hub OAuth, for browsers ------------------------------------------------------
+
+    def login(self, connection: ServerConnection, request: Request) -> Response:
+        """Send the browser to the hub, which sends it back to ``oauth_callback`` with a code."""
+        extra: dict[str, str] = {}
+        params: dict[str, str] = {}
+        if self.auth.pkce_enabled:
+            verifier, params["code_challenge"], params["code_challenge_method"] = self.auth.generate_pkce_code_challenge()
+            extra["code_verifier"] = verifier
+        state = self.auth.generate_state(next_url=request.path, **extra)
+        params["state"] = state
+        response = redirect(connection, url_concat(self.auth.login_url, params))
+        self.set_cookie(request, response, self.auth.state_cookie_name, state, max_age=600)
+        return response
+
+    async def oauth_callback(self, connection: ServerConnection, request: Request) -> Response:
+        """The hub sent the browser back with a code: trade it for a token, keep that in a cookie."""
+        query = {name: values[0] for name, values in parse_qs(urlsplit(request.path).query).items()}
+        if "error" in query or "code" not in query or "state" not in query:
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, f"OAuth failed: {query.get('error', 'no code')}\n")
+        state = query["state"]
+        cookie = cookies(request).get(self.auth.state_cookie_name)
+        signed_state = cookie and decode_signed_value(self.secret, self.auth.state_cookie_name, cookie, max_age_days=1)
+        if not signed_state or signed_state.decode("ascii", "replace") != state:
+            return connection.respond(http.HTTPStatus.FORBIDDEN, "OAuth state does not match: log in again\n")
+        next_url = self.auth.get_next_url(state)
+        verifier = self.auth.get_code_verifier(state)
+        self.auth.clear_oauth_state(state)
+        token = await self.auth.token_for_code(query["code"], code_verifier=verifier, sync=False)
+        if not next_url.startswith(self.prefix):  # only ever back into this service
+            next_url = self.prefix
+        response = redirect(connection, next_url)
+        self.set_cookie(request, response, self.auth.cookie_name, token)
+        self.set_cookie(request, response, self.auth.state_cookie_name, "", max_age=0)
+        return response
+
+    def set_cookie(self, request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+        signed = create_signed_value(self.secret, name, value).decode() if value else ""
+        path = "/" if name.startswith("__Host-") else self.prefix
+        attributes = [f"{name}={signed}", f"Path={path}", "HttpOnly", "SameSite=Lax"]
+        if max_age is not None:
+            attributes.append(f"Max-Age={max_age}")
+        if name.startswith("__Host-") or forwarded_scheme(request) == "https":
+            attributes.append("Secure")
+        response.headers["Set-Cookie"] = "; ".join(attributes)
+
+
+def redirect(connection: ServerConnection, location: str) -> Response:
+    response = connection.respond(http.HTTPStatus.FOUND, "")
+    response.headers["Location"] = location
+    return response
+
+
+def cookies(request: Request) -> dict[str, str]:
+    """The request's cookies, by name (a tolerant parser: browsers send what others set too)."""
+    found: dict[str, str] = {}
+    for header in request.headers.get_all("Cookie"):
+        for pair in header.split(";"):
+            name, _, value = pair.strip().partition("=")
+            found.setdefault(name, value.strip('"'))
+    return found
+
+
+def forwarded_scheme(request: Request) -> str:
+    """``http`` or ``https``: as the browser sees it, behind the hub's proxy."""
+    scheme = request.headers.get("X-Forwarded-Proto", "http").split(",")[0].strip().lower()
+    return {"ws": "http", "wss": "https"}.get(scheme, scheme)
+
+
+def same_origin(request: Request) -> bool:
+    """Did a page of this very site open this WebSocket?
+
+    A browser always sends ``Origin`` with a WebSocket handshake, and a page
+    cannot change it. Behind the hub's proxy the ``Host`` header is still the one
+    the browser used (configurable-http-proxy keeps it; ``X-Forwarded-Host``, when
+    a proxy in front sets it, wins). Only the host and port are compared, not the
+    scheme: a TLS proxy in front of the hub may not say ``https`` in
+    ``X-Forwarded-Proto``, and a page on this very host is this site either way.
+    """
+    origin = request.headers.get("Origin")
+    host = request.headers.get("X-Forwarded-Host") or request.headers.get("Host")
+    if not origin or not host:
+        return False
+    return urlsplit(origin).netloc.lower() == host.split(",")[0].strip().lower()
+
+
+def jupyterhub_config(port: int = 10101, name: str = "class-chat") -> str:
+    """The lines a teacher adds to ``jupyterhub_config.py`` (the module's docstring shows them)."""
+    return f"""\
+import sys
+
+c.JupyterHub.services = [{{
+    "name": "{name}",
+    "url": "http://127.0.0.1:{port}",                  # a free port on the hub's machine
+    "command": [sys.executable, "-m", "ws_course.hub.room"],
+    "oauth_no_confirm": True,                          # no "authorize access?" page
+}}]
+# Every user may use the room (access), and their notebooks may look it up (read).
+class_chat = ["access:services!service={name}", "read:services!service={name}"]
+c.JupyterHub.load_roles = [{{"name": "user", "scopes": ["self", *class_chat]}}]
+# What a kernel's $JUPYTERHUB_API_TOKEN may do: the defaults, and the room.
+c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", *class_chat]
+"""
+
+
+def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefix: str | None = None, **options):
+    """Create the class room's server: its page at ``prefix``, its WebSocket at ``prefix`` too.
+
+    ``auth`` (a ``HubOAuth``) and ``prefix`` default to what the hub tells a
+    service through its environment (``JUPYTERHUB_SERVICE_PREFIX`` and friends).
+    """
+    if auth is None:
+        from jupyterhub.services.auth import (
+            HubOAuth,  # only the service needs JupyterHub itself
+        )
+
+        auth = HubOAuth(cache_max_age=60)
+    prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/")
+    room = HubChatRoom()
+    login = HubLogin(auth, prefix, page("json-chat.html"))
+    return websockets_serve(room.handler, host, port, process_request=login, max_size=MAX_MESSAGE_BYTES, **options)
+
+
+async def run(host: str, port: int) -> None:
+    """Serve until SIGTERM (the hub stops its services so) or Ctrl-C."""
+    server = await listen(Demo("hub_room", serve, page="json-chat.html"), host, port)
+    logger.info("The class room is listening on %s:%s, at %s", host, server.port,
+                os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.aclose()
+
+
+def main() -> None:
+    """Run as a hub service: listen where ``JUPYTERHUB_SERVICE_URL`` says."""
+    # The same classroom logging and open-files limit as ``ws-course serve``.
+    repeats = log_to_stderr("[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    limits.raise_open_files_limit()
+    address = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
+    try:
+        asyncio.run(run(address.hostname or "127.0.0.1", address.port or 10101))
+    finally:
+        repeats.flush(logger)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""A private Redis for a lesson or a test: ``redis-server`` on a free loopback port.
+
+Lesson 09 shares one chat room between several server processes, and they meet
+in Redis. You need not install or configure a Redis for it: :func:`start_redis`
+starts one of your own, the way :func:`ws_course.start` starts a demo server::
+
+    >>> from ws_course.runtime.redis_server import start_redis
+    >>> redis = start_redis()            # 127.0.0.1, a free port, files in a temporary folder
+    >>> redis.url
+    'redis://127.0.0.1:40123/0'
+    >>> redis.stop()                     # SIGTERM to its process id; its folder is removed
+
+- It listens on ``127.0.0.1`` only, on a port nobody else uses, with
+  ``protected-mode`` on: nothing outside this machine can reach it.
+- It keeps nothing on disk (``--save ""``, ``--appendonly no``): stopped, it
+  forgets everything, which is what a crashed Redis without persistence does.
+  Its log and working folder are in a temporary folder, removed by :meth:`RedisServer.stop`.
+- :meth:`RedisServer.stop` and :meth:`RedisServer.start` stop it and bring it back
+  on the *same* port: that is how lesson 09 and the tests cut the processes off
+  from each other, and let them meet again.
+- Starting a Redis under a name already running (a notebook cell run twice)
+  stops the old one first; :func:`stop_all` stops every one still running, and
+  runs at exit. On Linux, a Redis also stops when the process that started it dies,
+  however it dies (see :mod:`ws_course.runtime.child`).
+
+The ``redis-server`` program comes from your system, not from pip:
+``apt-get install redis-server`` on Debian or Ubuntu, ``conda install -c conda-forge redis``
+with conda (``environment.yml`` lists it), ``brew install redis`` on macOS.
+``python3 course.py test`` installs Debian's when it can.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .processes import ends_with_us
+from .registry import RUNNING
+
+__all__ = ["RedisNotInstalled", "RedisServer", "start_redis", "stop_all"]
+
+#: What to install when ``redis-server`` is missing.
+INSTALL_HINT = (
+    "redis-server was not found on the PATH. Install it, then run this again:\n"
+    "  - Debian or Ubuntu:  apt-get install redis-server\n"
+    "  - conda:             conda install -c conda-forge redis   (environment.yml lists it)\n"
+    "  - macOS:             brew install redis\n"
+    "(python3 course.py test installs Debian's package when it runs as root.)"
+)
+
+#: Its kind in the registry (:mod:`ws_course.runtime.registry`).
+KIND = "redis"
+
+
+class RedisNotInstalled(FileNotFoundError):
+    """There is no ``redis-server`` program on this machine."""
+
+
+class RedisServer:
+    """A ``redis-server`` process of our own. Create it with :func:`start_redis`.
+
+    Attributes:
+        port: The port it listens on (kept across :meth:`stop` and :meth:`start`).
+        url: The address clients connect to, ``redis://127.0.0.1:PORT/0``.
+        folder: Its working folder and log (``redis.log``), removed when it stops.
+        pid: Its process id while it runs, else ``None``.
+    """
+
+    def __init__(self, name: str = "redis") -> None:
+        self.name = name
+        self.program = shutil.which("redis-server")
+        if self.program is None:
+            raise RedisNotInstalled(INSTALL_HINT)
+        self.port = 0
+        self.folder: Path | None = None
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self.running else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 10) -> RedisServer:
+        """Start it (again): on a free port the first time, on the same port afterwards."""
+        if self.running:
+            return self
+        self.folder = Path(tempfile.mkdtemp(prefix="ws-course-redis-"))
+        for attempt in range(5):
+            port = self.port or _free_port()
+            self._process = subprocess.Popen(
+                ends_with_us([
+                    self.program, "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes",
+                    "--save", "", "--appendonly", "no", "--dir", str(self.folder),
+                    "--logfile", str(self.folder / "redis.log"), "--daemonize", "no",
+                ]),  # it ends with us, even if we are killed
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            if _wait_until_it_answers(port, self._process, timeout):
+                self.port = port
+                RUNNING.keep(KIND, self.name, self)  # started again after a stop(): stop_all() stops it too
+                return self
+            self._process.wait()
+            if self.port:  # our own port is taken now: say so rather than move the room elsewhere
+                break
+        raise RuntimeError(f"redis-server did not start on 127.0.0.1:{port}; its log says:\n{self.log()[-2000:]}")
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop it (SIGTERM to its process id, SIGKILL if it does not go), and remove its folder."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+        RUNNING.forget(KIND, self.name, self)
+
+    def log(self) -> str:
+        """What ``redis-server`` wrote to its log file ("" once it stopped)."""
+        try:
+            return (self.folder / "redis.log").read_text(errors="replace") if self.folder else ""
+        except OSError:
+            return ""
+
+    def __enter__(self) -> RedisServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<redis-server {'running' if self.running else 'stopped'} at {self.url}, pid {self.pid}>"
+
+
+def start_redis(name: str = "redis", timeout: float = 10) -> RedisServer:
+    """Start a private ``redis-server`` on a free loopback port and return its handle.
+
+    A Redis already running under ``name`` (a notebook cell run twice) is stopped
+    first. Raises :class:`RedisNotInstalled`, which says what to install, when
+    there is no ``redis-server``.
+    """
+    return RUNNING.replace(KIND, name, lambda: RedisServer(name).start(timeout))
+
+
+def stop_all() -> None:
+    """Stop every Redis that :func:`start_redis` started and that is still running."""
+    RUNNING.stop_all(KIND)
+
+
+atexit.register(stop_all)  # a kernel that ends takes its Redis with it
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_it_answers(port: int, process: subprocess.Popen, timeout: float) -> bool:
+    """Wait until Redis answers PING on ``port``; False if the process ended first (a port taken, say)."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                if connection.recv(64).startswith(b"+PONG"):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    if process.poll() is None:
+        process.kill()
+    return False

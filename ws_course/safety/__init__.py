@@ -1,0 +1,10 @@
+"""What keeps a room safe when a class shares it: lesson 06's subject, in one place.
+
+- :mod:`~ws_course.safety.origins`: which web pages may connect;
+- :mod:`~ws_course.safety.limits`: how many members, and how much unsent data each;
+- :mod:`~ws_course.safety.guard`: one server's protections, applied to every
+  websockets server the course starts;
+- :mod:`~ws_course.safety.socketio_guard` and :mod:`~ws_course.safety.socketio_packets`:
+  the same for Socket.IO, and what a packet may not say;
+- :mod:`~ws_course.safety.logs`: logs that stay small whatever a client sends.
+"""

@@ -1,0 +1,120 @@
+"""The protections every course server gets, whichever demo or handler it runs.
+
+One hostile or slow student must not hurt the room. :class:`Guard` holds one
+server's settings, and :mod:`ws_course.demos` applies them when it starts any
+server (the command line and :func:`ws_course.start` both go through it):
+
+- ``allow_origins``: the origin check, :mod:`ws_course.safety.origins` (HTTP 403);
+- ``max_clients``: at most this many members, :mod:`ws_course.safety.limits` (HTTP 503);
+- ``max_buffer``: a member this many bytes behind is cut, :mod:`ws_course.safety.limits`.
+
+For a ``websockets`` server they live in :class:`GuardedConnection`, given to
+``serve(create_connection=...)``: its :meth:`~GuardedConnection.handshake` checks
+each request before the server's own ``process_request`` (the page) sees it.
+For a Socket.IO server, :mod:`ws_course.safety.socketio_guard` does the same in aiohttp.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import http
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import SERVER, Request, Response
+
+from .limits import MAX_BUFFER, CappedConnection, default_max_clients
+from .origins import OriginCheck
+
+#: Headers a request may carry only once. Two ``Upgrade`` or ``Host`` headers mean
+#: a confused or hostile client: HTTP 400, not a guess.
+SINGLE_HEADERS = ("Host", "Origin", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version")
+
+
+@dataclasses.dataclass(frozen=True)
+class Guard:
+    """One server's protections (see the module's documentation).
+
+    ``max_clients=None`` means :func:`~ws_course.safety.limits.default_max_clients`,
+    sized to the open-files limit when the server starts.
+    """
+
+    allow_origins: tuple[str, ...] = ()
+    max_clients: int | None = None
+    max_buffer: int = MAX_BUFFER
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allow_origins", tuple(self.allow_origins))
+        if self.max_clients is None:
+            object.__setattr__(self, "max_clients", default_max_clients())
+        if self.max_clients < 1 or self.max_buffer < 1:
+            raise ValueError("max_clients and max_buffer must be at least 1")
+        OriginCheck(self.allow_origins)  # a malformed origin fails here, at start
+
+    @property
+    def origins(self) -> OriginCheck:
+        return OriginCheck(self.allow_origins)
+
+    def websockets_options(self) -> dict[str, Any]:
+        """Options for :func:`websockets.asyncio.server.serve` that apply this guard."""
+        return {"create_connection": functools.partial(GuardedConnection, guard=self, origins=self.origins)}
+
+
+class GuardedConnection(CappedConnection):
+    """A websockets server connection with the course's protections.
+
+    Before the opening handshake, it refuses (each with one line in the server's log):
+
+    - a header that must come once and came twice: 400;
+    - a page from a foreign origin: 403;
+    - a newcomer when the server has ``max_clients`` members: 503, "room full".
+
+    Then it caps the member's unsent data (:class:`~ws_course.safety.limits.CappedConnection`).
+    """
+
+    def __init__(self, *args: Any, guard: Guard, origins: OriginCheck, **kwargs: Any) -> None:
+        super().__init__(*args, max_buffer=guard.max_buffer, **kwargs)
+        self.guard = guard
+        self.origins = origins
+
+    def check(self, request: Request) -> Response | None:
+        """The response that refuses ``request``, or None when it may go on."""
+        for name in SINGLE_HEADERS:
+            if len(request.headers.get_all(name)) > 1:
+                return self.refuse(request, http.HTTPStatus.BAD_REQUEST, f"more than one {name} header")
+        refusal = self.origins.refusal(request.headers)
+        if refusal is not None:
+            return self.refuse(request, http.HTTPStatus.FORBIDDEN, refusal)
+        if _wants_websocket(request) and len(self.server.connections) >= self.guard.max_clients:
+            return self.refuse(
+                request, http.HTTPStatus.SERVICE_UNAVAILABLE, f"the room is full ({self.guard.max_clients} members)"
+            )
+        return None
+
+    def refuse(self, request: Request, status: http.HTTPStatus, why: str) -> Response:
+        """An HTTP error that says why, and one line in the log: ``refused GET /: why (403 Forbidden)``."""
+        self.logger.warning("refused %s %s: %s (%d %s)", request.method, request.path, why, status.value, status.phrase)
+        return self.respond(status, f"{status.phrase}: {why}.\n")
+
+    async def handshake(
+        self,
+        process_request: Callable[[ServerConnection, Request], Any] | None = None,
+        process_response: Callable[[ServerConnection, Request, Response], Any] | None = None,
+        server_header: str | None = SERVER,
+    ) -> None:
+        async def checked_request(connection: ServerConnection, request: Request) -> Response | None:
+            response = self.check(request)
+            if response is None and process_request is not None:
+                response = process_request(connection, request)
+                if inspect.isawaitable(response):
+                    response = await response
+            return response
+
+        await super().handshake(checked_request, process_response, server_header)
+
+
+def _wants_websocket(request: Request) -> bool:
+    return any(value.strip().lower() == "websocket" for value in request.headers.get_all("Upgrade"))

@@ -1,0 +1,74 @@
+"""Run an aiohttp application the way the course runs every demo server.
+
+The runtime (:mod:`ws_course.runtime.background`) and the command line start a demo by
+awaiting what its ``serve(host, port)`` returns, read its :attr:`port`, and stop it
+with :meth:`aclose`: every course server is a
+:class:`~ws_course.runtime.server.ServerHandle`. :class:`AppServer` makes an
+aiohttp application one, so lesson 07's feed (:mod:`ws_course.news_feed`) runs
+like the others.
+
+Like :class:`~ws_course.web.socketio_app.SocketIOServer`, it uses an ``AppRunner``,
+which leaves the process's signals alone (``web.run_app`` would take them over),
+so it works in a background thread and in a notebook's kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from aiohttp import web
+
+from ..runtime.server import ServerHandle
+
+
+class AppServer(ServerHandle):
+    """An aiohttp application listening on ``host:port``: ``await`` it to start it.
+
+    Args:
+        app: The application.
+        close_timeout: Seconds that stopping waits for requests still running
+            (a held long-poll, a stream of events) before it cuts them.
+    """
+
+    def __init__(self, app: web.Application, host: str, port: int, *, close_timeout: float = 10) -> None:
+        self.app = app
+        self.host, self._port = host, port
+        self.close_timeout = close_timeout
+        self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
+
+    def __await__(self):
+        return self._start().__await__()
+
+    async def _start(self) -> AppServer:
+        self._runner = web.AppRunner(
+            self.app, handle_signals=False, access_log=None, shutdown_timeout=self.close_timeout
+        )
+        await self._runner.setup()  # runs the application's startup hooks
+        try:
+            # runner.server makes one aiohttp protocol per connection: what a TCPSite would do.
+            self._server = await asyncio.get_running_loop().create_server(self._runner.server, self.host, self._port)
+        except BaseException:
+            await self._runner.cleanup()
+            raise
+        return self
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        """The listening sockets (their port is the one the system picked for port 0)."""
+        return tuple(self._server.sockets) if self._server is not None else ()
+
+    @property
+    def port(self) -> int:
+        return self.sockets[0].getsockname()[1]
+
+    async def aclose(self) -> None:
+        """Stop accepting connections, run the shutdown hooks, end every connection, run the cleanup hooks."""
+        if self._server is not None:
+            self._server.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._server is not None:
+            # After the connections ended: since Python 3.12 this waits for them.
+            await self._server.wait_closed()
