@@ -182,13 +182,18 @@ async def test_the_websockets_client_sees_1009_for_a_message_too_big(server):
          "Sec-WebSocket-Version: 8\r\n\r\n".encode(), b"400"),
         (b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\n"
          b"Sec-WebSocket-Version: 13\r\n\r\n", b"400"),
+        (f"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: é{KEY[1:]}\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n".encode(), b"400"),
+        (f"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY[:-3]}$==\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n".encode(), b"400"),
         (f"POST / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n"
          "Sec-WebSocket-Version: 13\r\n\r\n".encode(), b"400"),
         (b"hello, anybody there?\r\n\r\n", b"400"),
         (b"GET /nothing-here HTTP/1.1\r\n\r\n", b"404"),
         (b"GET / HTTP/1.1\r\n\r\n", b"200"),
     ],
-    ids=["no key", "version 8", "short key", "POST", "not HTTP", "unknown path", "the page"],
+    ids=["no key", "version 8", "short key", "non-ASCII key", "key not in base64", "POST", "not HTTP", "unknown path",
+         "the page"],
 )
 async def test_http_requests_get_a_plain_answer(server, request_head, status):
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
@@ -199,6 +204,7 @@ async def test_http_requests_get_a_plain_answer(server, request_head, status):
     if status == b"200":
         assert b"<title>Echo Test</title>" in answer
     await still_serves(server)
+    assert not [line for line in server.log if "Traceback" in line], server.log
 
 
 async def test_a_client_that_never_finishes_its_handshake_is_let_go(server, monkeypatch):

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import hashlib
 import logging
 import struct
@@ -145,7 +144,7 @@ def handshake_error(method: str, headers: dict[str, str]) -> str | None:
     connection = [token.strip().lower() for token in headers.get("connection", "").split(",")]
     try:
         key_length = len(base64.b64decode(headers.get("sec-websocket-key", ""), validate=True))
-    except binascii.Error:
+    except ValueError:  # not base64, or not even ASCII
         key_length = 0
     if method != "GET" or "upgrade" not in connection:
         return "a WebSocket handshake is a GET with Connection: Upgrade"
