@@ -156,13 +156,18 @@ def reset_lessons(names: list[str], course: Path = NOTEBOOKS, mine: Path = MY_NO
             chosen += found
     if not chosen:
         raise SystemExit("say which lesson to reset (for example: reset 03), or --all")
+    chosen = list(dict.fromkeys(chosen))  # "reset 03 03-chat" names one lesson twice: reset it once
     backups = mine / "backups"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for lesson in chosen:
         yours = mine / lesson.name
         if yours.exists():
             backups.mkdir(parents=True, exist_ok=True)
-            shutil.move(yours, backups / f"{lesson.stem}-{stamp}.ipynb")
+            backup, count = backups / f"{lesson.stem}-{stamp}.ipynb", 1
+            while backup.exists():  # a reset within the same second: never overwrite a backup
+                count += 1
+                backup = backups / f"{lesson.stem}-{stamp}-{count}.ipynb"
+            shutil.move(yours, backup)
         mine.mkdir(exist_ok=True)
         shutil.copy2(lesson, yours)
     return [lesson.name for lesson in chosen]

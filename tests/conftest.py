@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -28,6 +29,28 @@ def drop(websocket) -> None:
     # SO_LINGER with a zero timeout makes close() send a TCP RST instead of a FIN.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     websocket.transport.abort()
+
+
+async def say_and_leave(port: int, text: str = "hi") -> bytes:
+    """A client that sends ``text`` and its close frame in one write; return all the server answers.
+
+    The server reads both frames at once: by the time its handler has the message, the
+    connection is closing, and whatever the handler sends back meets a closed connection.
+    """
+    from ws_course.handmade import CLOSE, TEXT, encode_frame
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    mask = b"\x01\x02\x03\x04"
+    close = encode_frame(CLOSE, (1000).to_bytes(2, "big"), mask=mask)
+    writer.write(encode_frame(TEXT, text.encode(), mask=mask) + close)
+    answer = await asyncio.wait_for(reader.read(), 5)  # until the server hangs up
+    writer.close()
+    return answer
 
 
 def chromium_executable() -> str | None:

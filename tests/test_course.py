@@ -6,6 +6,7 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -63,3 +64,26 @@ def test_the_reset_command_says_what_lessons_exist():
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert "no lesson 'no-such-lesson'; the lessons are: 00-start-here" in result.stderr
+
+
+def test_a_lesson_named_twice_is_reset_once_and_the_learners_version_kept(folders):
+    lessons, mine = folders
+    course.make_working_copy(lessons, mine)
+    (mine / "03-chat.ipynb").write_text("my answers")
+    reset = course.reset_lessons(["03", "03-chat"], lessons, mine)
+    assert [backup.read_text() for backup in (mine / "backups").iterdir()] == ["my answers"]
+    assert (mine / "03-chat.ipynb").read_text() == "the course's 03-chat"
+    assert reset == ["03-chat.ipynb"]
+
+
+def test_two_resets_in_the_same_second_keep_both_backups(folders, monkeypatch):
+    lessons, mine = folders
+    course.make_working_copy(lessons, mine)
+    monkeypatch.setattr(course, "time", SimpleNamespace(strftime=lambda format: "20261201-120000"))  # one second
+    (mine / "03-chat.ipynb").write_text("my first answers")
+    course.reset_lessons(["03"], lessons, mine)
+    (mine / "03-chat.ipynb").write_text("my second answers")
+    course.reset_lessons(["03"], lessons, mine)
+    course.reset_lessons(["--all"], lessons, mine)  # and a third backup: the course's version, untouched
+    backups = sorted(backup.read_text() for backup in (mine / "backups").glob("03-chat-*.ipynb"))
+    assert backups == ["my first answers", "my second answers", "the course's 03-chat"]

@@ -9,7 +9,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
-from conftest import drop
+from conftest import drop, say_and_leave
 from ws_course import start
 
 
@@ -58,3 +58,14 @@ async def test_a_client_that_vanishes_does_not_harm_the_server(echo):
         assert await bystander.recv() == "still served"
     await asyncio.sleep(0.1)
     assert not [line for line in echo.log if "failed" in line], echo.log
+
+
+async def test_a_client_that_leaves_while_it_is_answered_is_no_traceback(echo):
+    """Its echo meets a closed connection (ConnectionClosedOK): a teacher's terminal
+    shows that the connection closed, not a traceback saying the handler failed."""
+    for _ in range(10):
+        answer = await say_and_leave(echo.port)
+        assert answer.endswith(b"\x88\x02\x03\xe8")  # the server's close frame, code 1000
+    await asyncio.get_running_loop().run_in_executor(None, echo.stop)  # waits for every handler to end
+    assert sum(line == "connection closed" for line in echo.log) == 10, echo.log
+    assert not [line for line in echo.log if "failed" in line or "Traceback" in line], echo.log

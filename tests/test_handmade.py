@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import signal
 import subprocess
@@ -165,6 +166,33 @@ async def test_a_protocol_violation_gets_its_close_code_and_others_are_still_ser
     assert not [line for line in server.log if "Traceback" in line or "Error" in line], server.log
 
 
+async def test_each_fragment_costs_the_same_work_however_many_came_before(server, monkeypatch):
+    """A message in many fragments: the server keeps a running total of its length.
+
+    Adding up the lengths of all fragments so far on each new one made 40 000 empty
+    fragments (234 KiB) cost 14 s of CPU, while every other client waited. Rather than
+    time anything, count the work: the calls to ``len()`` in the handmade module
+    while 2 000 empty fragments arrive. A running total makes a few per fragment;
+    adding up again made 2 million (1 + 2 + ... + 2 000).
+    """
+    fragments = 2_000
+    first, empty = encode_frame(TEXT, b"a", mask=MASK, fin=False), encode_frame(CONTINUATION, b"", mask=MASK, fin=False)
+    flood = first + empty * fragments + encode_frame(CONTINUATION, b"b", mask=MASK)
+    reader, writer, _ = await open_raw(server.port)
+    calls = itertools.count()
+
+    def counted_len(obj) -> int:
+        next(calls)
+        return len(obj)
+
+    monkeypatch.setattr(handmade, "len", counted_len, raising=False)  # found before the built-in one
+    writer.write(flood)
+    assert await next_frame(reader) == b"\x81\x02ab"
+    monkeypatch.undo()
+    writer.close()
+    assert next(calls) < 10 * fragments
+
+
 async def test_the_websockets_client_sees_1009_for_a_message_too_big(server):
     async with connect(server.ws_url, proxy=None, max_size=None) as websocket:
         await websocket.send("x" * (handmade.MAX_SIZE + 1))
@@ -182,13 +210,18 @@ async def test_the_websockets_client_sees_1009_for_a_message_too_big(server):
          "Sec-WebSocket-Version: 8\r\n\r\n".encode(), b"400"),
         (b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\n"
          b"Sec-WebSocket-Version: 13\r\n\r\n", b"400"),
+        (f"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: é{KEY[1:]}\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n".encode(), b"400"),
+        (f"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY[:-3]}$==\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n".encode(), b"400"),
         (f"POST / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n"
          "Sec-WebSocket-Version: 13\r\n\r\n".encode(), b"400"),
         (b"hello, anybody there?\r\n\r\n", b"400"),
         (b"GET /nothing-here HTTP/1.1\r\n\r\n", b"404"),
         (b"GET / HTTP/1.1\r\n\r\n", b"200"),
     ],
-    ids=["no key", "version 8", "short key", "POST", "not HTTP", "unknown path", "the page"],
+    ids=["no key", "version 8", "short key", "non-ASCII key", "key not in base64", "POST", "not HTTP", "unknown path",
+         "the page"],
 )
 async def test_http_requests_get_a_plain_answer(server, request_head, status):
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
@@ -199,6 +232,7 @@ async def test_http_requests_get_a_plain_answer(server, request_head, status):
     if status == b"200":
         assert b"<title>Echo Test</title>" in answer
     await still_serves(server)
+    assert not [line for line in server.log if "Traceback" in line], server.log
 
 
 async def test_a_client_that_never_finishes_its_handshake_is_let_go(server, monkeypatch):

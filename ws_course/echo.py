@@ -7,7 +7,7 @@ comes straight back to that client, unchanged (text as text, bytes as bytes).
 
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosed
 
 from .web.pages import page
 
@@ -17,8 +17,8 @@ async def handler(websocket: ServerConnection) -> None:
     try:
         async for message in websocket:
             await websocket.send(message)
-    except ConnectionClosedError:
-        pass  # the client vanished without a close frame: nothing to clean up
+    except ConnectionClosed:
+        pass  # the client vanished, or closed while we answered it: nothing to clean up
 
 
 def serve(host: str = "127.0.0.1", port: int = 8001, **options):

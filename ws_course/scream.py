@@ -7,7 +7,7 @@ client closed it properly or it broke.
 
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import CloseCode
 
 from .web.pages import page
@@ -29,6 +29,8 @@ async def handler(websocket: ServerConnection) -> None:
         # The article's conn.on("error"): the connection broke instead of closing
         # properly (the client vanished, sent an oversized message, ...).
         log.info("error: %s", error)
+    except ConnectionClosedOK:
+        pass  # the client closed properly while we answered it: no error, just a close
     log.info("closed: code %s, reason %r", websocket.close_code, websocket.close_reason)
 
 
