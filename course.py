@@ -12,13 +12,13 @@ the first time, ignored by git, kept between runs): the course's ``notebooks/`` 
 as committed, so ``git pull`` never conflicts with a learner's exercises, and they are
 what the tests run.
 
-Everything Python goes into ``.venv`` inside this folder, and the browser pages'
-JavaScript library (the Socket.IO client, pinned in package-lock.json) into
-``node_modules``, so nothing else on the machine changes. What may be installed
-outside, with apt-get on a Debian or Ubuntu machine as root, and only when missing:
-Node.js and npm (for ``npm ci``), Chromium for the browser tests (or a
-Chromium that Playwright has already downloaded is used), and for ``test`` the
-Redis server of lesson 09 (``redis-server``).
+Everything Python goes into ``.venv`` inside this folder, so nothing else on the
+machine changes; the tests' JavaScript (JupyterHub's proxy, the Socket.IO client
+the package's copy is checked against, the Node.js servers of the benchmark) goes
+into ``node_modules`` with ``npm ci``. What may be installed outside, with apt-get
+on a Debian or Ubuntu machine as root, and only when missing: the Redis server of
+lesson 09 (``redis-server``), and for ``test`` Node.js and npm and Chromium for the
+browser tests (or a Chromium that Playwright has already downloaded is used).
 
 Only the standard library is used here: this script runs before anything is installed.
 """
@@ -40,6 +40,7 @@ VENV = HERE / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".course-installed"
+NPM_STAMP = VENV / ".course-npm-installed"
 NODE_MODULES = HERE / "node_modules"
 BENCHMARK_NODE = HERE / "benchmarks" / "node"
 NOTEBOOKS = HERE / "notebooks"
@@ -54,27 +55,31 @@ def run(*command: str | Path, **kwargs) -> None:
     subprocess.run([str(part) for part in command], check=True, **kwargs)
 
 
-def install() -> None:
-    """Install what the course needs: again only when pyproject.toml or package-lock.json changed."""
+def install(npm: bool = True) -> None:
+    """Install what the course needs (``npm``: and what its tests need): again only when a lock file changed."""
     if sys.version_info < (3, 11):
         sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    wanted = hashlib.sha256((HERE / "pyproject.toml").read_bytes()).hexdigest()
+    if not (STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists()):
+        if not PYTHON.exists():
+            print(f"Creating a virtual environment in {VENV}", flush=True)
+            venv.create(VENV, with_pip=True)
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test,fast]")
+        STAMP.write_text(wanted)
+    if not npm:
+        return  # the pages and their JavaScript are in the package: a learner needs no Node.js
     wanted = hashlib.sha256(
-        (HERE / "pyproject.toml").read_bytes() + (HERE / "package-lock.json").read_bytes()
-        + (BENCHMARK_NODE / "package-lock.json").read_bytes()
+        (HERE / "package-lock.json").read_bytes() + (BENCHMARK_NODE / "package-lock.json").read_bytes()
     ).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists() and NODE_MODULES.exists() \
+    if NPM_STAMP.exists() and NPM_STAMP.read_text() == wanted and NODE_MODULES.exists() \
             and (BENCHMARK_NODE / "node_modules").exists():
         return
-    if not PYTHON.exists():
-        print(f"Creating a virtual environment in {VENV}", flush=True)
-        venv.create(VENV, with_pip=True)
-    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test,fast]")
     ensure_debian_package("npm", "nodejs npm", "Node.js and npm (https://nodejs.org/)")
     run("npm", "ci", "--no-audit", "--no-fund", cwd=HERE)  # exactly the versions in package-lock.json
     # The Node.js servers that benchmarks/node_vs_python.py compares the course's with (its own lockfile).
     run("npm", "ci", "--no-audit", "--no-fund", cwd=BENCHMARK_NODE)
-    STAMP.write_text(wanted)
+    NPM_STAMP.write_text(wanted)
 
 
 def apt_install(packages: str) -> bool:
@@ -179,7 +184,7 @@ def reset(args: list[str]) -> None:
 
 
 def lab(args: list[str]) -> None:
-    install()
+    install(npm=False)
     # Lesson 09 starts a private Redis: install Debian's when we can; the other lessons do without.
     if not shutil.which("redis-server") and not apt_install("redis-server"):
         print("Lesson 09 needs the Redis server, redis-server (Debian: apt-get install redis-server; "
@@ -215,7 +220,7 @@ def test(args: list[str]) -> None:
 
 
 def execute(args: list[str]) -> None:
-    install()
+    install(npm=False)
     notebooks = [str(Path(arg).resolve()) for arg in args] or sorted(
         str(path) for path in NOTEBOOKS.glob("*.ipynb")
     )

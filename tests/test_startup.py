@@ -67,3 +67,34 @@ def test_the_event_chat_does_load_the_socketio_stack():
     modules, log = imported_by_the_command_line("event-chat", "--loop", "asyncio")
     assert {"socketio", "engineio", "aiohttp", "redis"} <= modules
     assert "event loop: asyncio" in log
+
+
+#: What importing the package might change in the process: loggers, library globals, threads, exit hooks.
+STATE = """
+import atexit, json, logging, sys, threading
+import engineio.packet, socketio.packet  # imported first: their globals are part of the state
+
+def state():
+    loggers = {name: (logging.getLogger(name).level, [type(h).__name__ for h in logging.getLogger(name).handlers],
+                      [type(f).__name__ for f in logging.getLogger(name).filters])
+               for name in ("", "ws_course", "asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.access",
+                            "websockets", "socketio", "engineio")}
+    return {"loggers": loggers, "srcfile": str(logging._srcfile), "threads": threading.active_count(),
+            "atexit": atexit._ncallbacks(), "engineio json": repr(engineio.packet.Packet.json),
+            "socketio json": repr(socketio.packet.Packet.json)}
+
+before = state()
+import importlib, pkgutil, ws_course
+for module in pkgutil.walk_packages(ws_course.__path__, "ws_course."):
+    if not module.name.endswith("__main__"):
+        importlib.import_module(module.name)
+print(json.dumps([before, state()]))
+"""
+
+
+def test_importing_the_package_changes_nothing_in_the_process():
+    """Logging is set up when a server starts, exit hooks when a process or a Redis starts: never on import."""
+    result = subprocess.run([sys.executable, "-c", STATE], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    before, after = json.loads(result.stdout.splitlines()[-1])
+    assert after == before

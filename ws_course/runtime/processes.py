@@ -29,7 +29,6 @@ never to the notebook.
 
 from __future__ import annotations
 
-import atexit
 import os
 import queue
 import re
@@ -166,7 +165,7 @@ def start_process(demo: str, *, name: str | None = None, redis: str | None = Non
     command = [sys.executable, "-m", "ws_course", "serve", demo, "--port", "0", *options]
     if redis is not None:
         command += ["--redis", redis]
-    return RUNNING.replace(KIND, name or demo, lambda: ServerProcess(name or demo, command, timeout))
+    return RUNNING.replace(KIND, name or demo, lambda: ServerProcess(name or demo, command, timeout), at_exit=stop_all)
 
 
 def stop_all(timeout: float = 3) -> None:
@@ -196,5 +195,3 @@ def ends_with_us(command: list[str]) -> list[str]:
     """``command``, run so that it ends when this process ends, however it ends (on Linux)."""
     return [sys.executable, "-I", str(CHILD), str(os.getpid()), *command]
 
-
-atexit.register(stop_all)

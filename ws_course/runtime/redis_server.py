@@ -31,7 +31,6 @@ with conda (``environment.yml`` lists it), ``brew install redis`` on macOS.
 
 from __future__ import annotations
 
-import atexit
 import shutil
 import signal
 import socket
@@ -157,15 +156,14 @@ def start_redis(name: str = "redis", timeout: float = 10) -> RedisServer:
     first. Raises :class:`RedisNotInstalled`, which says what to install, when
     there is no ``redis-server``.
     """
-    return RUNNING.replace(KIND, name, lambda: RedisServer(name).start(timeout))
+    # at_exit: a kernel that ends takes its Redis with it.
+    return RUNNING.replace(KIND, name, lambda: RedisServer(name).start(timeout), at_exit=stop_all)
 
 
 def stop_all() -> None:
     """Stop every Redis that :func:`start_redis` started and that is still running."""
     RUNNING.stop_all(KIND)
 
-
-atexit.register(stop_all)  # a kernel that ends takes its Redis with it
 
 
 def _free_port() -> int:

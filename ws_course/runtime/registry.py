@@ -8,7 +8,8 @@ other web site) is registered under a *kind* and a *name*, and follows one rule:
 - starting something under a name already running stops the old one first, so a
   re-run cell never fails with "address already in use" and never leaks;
 - ``stop_all`` of its kind stops every one still running (the tests, and a
-  kernel shutting down, at exit).
+  kernel shutting down: a kind may ask for its ``stop_all`` to run at exit, which
+  is then registered with :mod:`atexit` when the first one starts, not on import).
 
 Each kind's module keeps its own ``start...()`` and ``stop_all()``; they all go
 through :data:`RUNNING`.
@@ -17,6 +18,7 @@ through :data:`RUNNING`.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
 import time
 from collections.abc import Callable
@@ -40,11 +42,18 @@ class Registry:
     def __init__(self) -> None:
         self._running: dict[tuple[str, str], Stoppable] = {}
         self._lock = threading.Lock()
+        self._at_exit: set[Callable[[], Any]] = set()
 
-    def replace(self, kind: str, name: str, start: Callable[[], T]) -> T:
-        """Stop what runs as ``(kind, name)``, if anything, then ``start()`` and register what it returns."""
+    def replace(self, kind: str, name: str, start: Callable[[], T], *, at_exit: Callable[[], Any] | None = None) -> T:
+        """Stop what runs as ``(kind, name)``, if anything, then ``start()`` and register what it returns.
+
+        ``at_exit``: run this (once) when Python exits, to stop what is left of this kind.
+        """
         with self._lock:
             old = self._running.pop((kind, name), None)
+            if at_exit is not None and at_exit not in self._at_exit:
+                self._at_exit.add(at_exit)
+                atexit.register(at_exit)
         if old is not None:
             old.stop()
         thing = start()
