@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect  # the sync client: these tests drive a sync Playwright too
 
-from ws_course import hub_room
+from ws_course.hub import room as hub_room
 
 ROOM = "/services/class-chat/"
 HERE = Path(__file__).resolve().parent

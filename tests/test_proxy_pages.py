@@ -23,7 +23,7 @@ from pages_notebook import check_pages_and_widgets_talk, write_notebook
 from playwright.sync_api import expect
 from proxy_headers import HeaderRecorder, origin_matches_host
 
-from ws_course import jupyter
+from ws_course.web import jupyter
 from ws_course.web.jupyter import browser_url, find_server
 
 PREFIX = "/some/prefix/"

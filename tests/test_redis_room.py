@@ -22,7 +22,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 import ws_course
-from ws_course import processes, redis_room
+from ws_course.runtime import processes
+from ws_course.scaleout import redis_room
 from ws_course.runtime.redis_server import RedisNotInstalled, RedisServer, start_redis
 
 ROOMS = ["chat", "json_chat", "event_chat"]
@@ -234,7 +235,7 @@ def test_an_unreachable_redis_is_a_clear_error_at_start(redis):
     assert f"cannot reach Redis at {url}" in result.stderr and "Traceback" not in result.stderr
     with pytest.raises(redis_room.RedisUnreachable, match="Is it running"):
         ws_course.start("event_chat", redis=url)
-    with pytest.raises(ValueError, match="only chat, json_chat, event_chat can share a room"):
+    with pytest.raises(ValueError, match="echo cannot share its room through Redis: only the chat rooms can"):
         ws_course.start("echo", redis=redis.url)
     result = subprocess.run(
         [sys.executable, "-m", "ws_course", "serve", "chat", "--port", "0", "--redis", "localhost:6379"],

@@ -178,7 +178,7 @@ async def listen(demo: Demo, host: str, port: int, *, guard: Guard | None = None
     if options.get("redis") is None:
         options.pop("redis", None)
     elif not demo.shareable:
-        raise ValueError(f"only a chat room can share its room through Redis (chat, json-chat, event-chat), not {demo.name}")
+        raise ValueError(f"{demo.name} cannot share its room through Redis: only the chat rooms can (see ws_course.demos)")
     if demo.library is Library.SOCKETIO:
         options["guard"] = guard
     elif demo.guarded:
