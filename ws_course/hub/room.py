@@ -305,7 +305,7 @@ def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefi
 
 async def run(host: str, port: int) -> None:
     """Serve until SIGTERM (the hub stops its services so) or Ctrl-C."""
-    server = await listen(Demo("hub_room", serve, page="json-chat.html"), host, port)
+    server = await listen(Demo("hub.room", serve, page="json-chat.html"), host, port)
     logger.info("The class room is listening on %s:%s, at %s", host, server.port,
                 os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/"))
     stop = asyncio.Event()
