@@ -4,8 +4,8 @@ A widget, or even a ``websockets`` client, does a lot of work for each message: 
 is made for one person, not for a thousand members in one process. To measure
 how a *server* copes with a big room, the clients must cost far less than the
 server does. :class:`LeanClient` is such a client: it sends a handshake without
-compression (so that every server sends plain frames), reads frames with a few
-lines of code (a server's frames are never masked), and speaks just enough
+compression (so that every server sends plain frames), reads and writes frames
+with the course's codec (:mod:`ws_course.frames`), and speaks just enough
 Engine.IO to be a Socket.IO member. Lesson 09's fan-out experiment
 (:mod:`ws_course.measure.fanout`) and ``benchmarks/node_vs_python.py`` use it.
 
@@ -21,6 +21,8 @@ import base64
 import os
 import secrets
 from pathlib import Path
+
+from ..frames import CLOSE, TEXT, decode_frame, encode_frame
 
 __all__ = ["LeanClient", "join", "process_cpu_seconds"]
 
@@ -71,24 +73,14 @@ class LeanClient(asyncio.BufferedProtocol):
             self.upgraded = True
             if self.kind == "ws":
                 self.ready.done() or self.ready.set_result(None)
-        while len(buffer) >= 2:  # frames: FIN+opcode, length (7, 16 or 64 bits), payload (unmasked)
-            length, start = buffer[1] & 0x7F, 2
-            if length == 126:
-                if len(buffer) < 4:
-                    break
-                length, start = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(buffer) < 10:
-                    break
-                length, start = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < start + length:
-                break
-            opcode, payload, buffer = buffer[0] & 0x0F, buffer[start:start + length], buffer[start + length:]
-            if opcode == 1:
+        offset = 0  # the frames in this buffer, one after the other: nothing copied but each payload
+        while offset < len(buffer) and (frame := decode_frame(buffer, offset)) is not None:
+            _, opcode, payload, offset = frame
+            if opcode == TEXT:
                 self._text(payload)
-            elif opcode == 8:
+            elif opcode == CLOSE:
                 self.transport.close()
-        self.buffer = buffer
+        self.buffer = buffer[offset:] if offset else buffer
 
     def _text(self, payload: bytes) -> None:
         if self.kind == "sio":
@@ -106,12 +98,7 @@ class LeanClient(asyncio.BufferedProtocol):
 
     def send(self, payload: bytes) -> None:
         """Send a text frame (masked, as a client must)."""
-        mask = secrets.token_bytes(4)
-        length = len(payload)
-        header = bytes([0x81, 0x80 | length]) if length < 126 else bytes([0x81, 0x80 | 126]) + length.to_bytes(2, "big")
-        repeated = (mask * (length // 4 + 1))[:length]
-        masked = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big")
-        self.transport.write(header + mask + masked)
+        self.transport.write(encode_frame(TEXT, payload, mask=secrets.token_bytes(4)))
 
     def say(self, text: str) -> None:
         """Say something in a chat room: a text, or for Socket.IO the event ``message``."""
