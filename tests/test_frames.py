@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 
 import pytest
@@ -12,7 +13,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from ws_course import handmade
+from ws_course import handmade, start
 from ws_course.frames import (
     BINARY,
     CLOSE,
@@ -27,6 +28,7 @@ from ws_course.frames import (
     encode_frame,
     read_frame,
 )
+from ws_course.measure.fanout import measure_fanout
 from ws_course.measure.lean_client import LeanClient
 
 SIZES = [0, 1, 5, 125, 126, 127, 65_535, 65_536, 70_000]
@@ -139,8 +141,16 @@ async def test_the_lean_client_reads_frames_however_they_arrive(step):
     data = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
     data += b"".join(encode_frame(TEXT, message) for message in messages) + encode_frame(PING, b"?")
     data += encode_frame(CLOSE, b"\x03\xe8")
-    for start in range(0, len(data), step):
-        client.data_received(data[start : start + step])
+    for begin in range(0, len(data), step):
+        client.data_received(data[begin : begin + step])
     assert heard == messages and client.ready.done() and client.transport.closed
     client.send(b"back")
     assert decode_frame(client.transport.written[-1])[:3] == (True, TEXT, b"back")
+
+
+async def test_lesson_09s_fan_out_with_lean_clients():
+    """A room of 30 lean clients on the chat server: every message reaches all of them."""
+    with start("chat") as server:
+        fan_out = await measure_fanout([server.port], [os.getpid()], members=30, messages=5)
+    assert (fan_out.members, fan_out.messages, len(fan_out.latencies)) == (30, 5, 5)
+    assert fan_out.median_ms > 0 and fan_out.cpu_us_per_delivery >= 0

@@ -10,6 +10,7 @@ table are in :mod:`ws_course.measure.plots`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import statistics
@@ -34,6 +35,7 @@ STAMP = re.compile(rb"(\d+):(\d+):(\d{6,})")
 STALLED = 10
 
 
+@dataclasses.dataclass
 class FanOut:
     """What :func:`measure_fanout` measured for one room."""
 
