@@ -49,6 +49,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))  # the frames come from this checkout's ws_course, even with --code
+from ws_course.frames import BINARY, PING, TEXT, ZERO_MASK, encode_frame, read_frame  # noqa: E402
+
 VENV_PYTHON = HERE / ".venv" / "bin" / "python"
 PYTHON = str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 
@@ -165,18 +168,8 @@ async def raw_websocket(port: int, path: str = "/", rcvbuf: int | None = SMALL_R
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
-    """A client's frame: FIN, ``opcode``, masked (with the all-zero key, which changes nothing)."""
-    length = len(payload)
-    if length < 126:
-        header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
-    elif length < 2**16:
-        header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
-    else:
-        header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
-    return header + b"\x00\x00\x00\x00" + payload
-
-
-TEXT, BINARY, PING = 0x1, 0x2, 0x9
+    """A client's frame: FIN, ``opcode``, masked with the all-zero key (which leaves the payload as it is)."""
+    return encode_frame(opcode, payload, mask=ZERO_MASK)
 
 
 async def read_slowly(reader: asyncio.StreamReader, chunk: int = 1024, every: float = 0.1) -> None:
@@ -186,14 +179,9 @@ async def read_slowly(reader: asyncio.StreamReader, chunk: int = 1024, every: fl
 
 
 async def read_frame_text(reader: asyncio.StreamReader) -> str:
-    """Read one unfragmented, unmasked server frame and return its payload as text."""
-    first, second = await reader.readexactly(2)
-    length = second & 0x7F
-    if length == 126:
-        (length,) = struct.unpack("!H", await reader.readexactly(2))
-    elif length == 127:
-        (length,) = struct.unpack("!Q", await reader.readexactly(8))
-    return (await reader.readexactly(length)).decode(errors="replace")
+    """Read one unfragmented server frame and return its payload as text."""
+    _, _, payload = await read_frame(reader)
+    return payload.decode(errors="replace")
 
 
 async def socketio_raw_member(port: int, rcvbuf: int | None = SMALL_RCVBUF):
