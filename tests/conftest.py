@@ -37,7 +37,7 @@ async def say_and_leave(port: int, text: str = "hi") -> bytes:
     The server reads both frames at once: by the time its handler has the message, the
     connection is closing, and whatever the handler sends back meets a closed connection.
     """
-    from ws_course.handmade import CLOSE, TEXT, encode_frame
+    from ws_course.frames import CLOSE, TEXT, encode_frame
 
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(

@@ -11,6 +11,7 @@ from websockets.frames import CloseCode
 
 from conftest import drop, say_and_leave
 from ws_course import start
+from ws_course.frames import CLOSE, encode_frame
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ async def test_a_client_that_leaves_while_it_is_answered_is_no_traceback(echo):
     shows that the connection closed, not a traceback saying the handler failed."""
     for _ in range(10):
         answer = await say_and_leave(echo.port)
-        assert answer.endswith(b"\x88\x02\x03\xe8")  # the server's close frame, code 1000
+        assert answer.endswith(encode_frame(CLOSE, (1000).to_bytes(2, "big")))  # the server's close frame
     await asyncio.get_running_loop().run_in_executor(None, echo.stop)  # waits for every handler to end
     assert sum(line == "connection closed" for line in echo.log) == 10, echo.log
     assert not [line for line in echo.log if "failed" in line or "Traceback" in line], echo.log

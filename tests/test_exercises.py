@@ -21,6 +21,7 @@ from ws_course.exercises import (
     check_whisper,
     judging,
 )
+from ws_course.frames import decode_frame
 from ws_course.json_chat import JSONChatRoom, to_json
 
 
@@ -476,15 +477,8 @@ async def test_check_long_poll_accepts_a_long_polling_client_and_explains_what_i
 
 
 def parse_frame_right(data):
-    fin, opcode, masked, length = bool(data[0] & 0x80), data[0] & 0x0F, data[1] & 0x80, data[1] & 0x7F
-    offset = 2
-    if length >= 126:
-        size = 2 if length == 126 else 8
-        length, offset = int.from_bytes(data[2 : 2 + size], "big"), 2 + size
-    if not masked:
-        return fin, opcode, data[offset : offset + length]
-    mask = data[offset : offset + 4]
-    return fin, opcode, bytes(byte ^ mask[i % 4] for i, byte in enumerate(data[offset + 4 : offset + 4 + length]))
+    fin, opcode, payload, _ = decode_frame(data)
+    return fin, opcode, payload
 
 
 async def test_check_parse_frame_accepts_a_parser_and_explains_what_is_wrong():

@@ -17,8 +17,17 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
 from ws_course import handmade, start
-from ws_course.frames import RFC_MASK, receive_frame, show_frame
-from ws_course.handmade import BINARY, CLOSE, CONTINUATION, PING, TEXT, encode_frame
+from ws_course.frames import (  # the client's frames: the course's codec, not the server under test
+    BINARY,
+    CLOSE,
+    CONTINUATION,
+    PING,
+    RFC_MASK,
+    TEXT,
+    encode_frame,
+    receive_frame,
+    show_frame,
+)
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's example key
 MASK = b"\x01\x02\x03\x04"
@@ -56,13 +65,14 @@ def test_the_accept_key_is_the_rfcs_own_example():
 
 
 def test_frames_have_the_three_length_forms_and_the_rfcs_masked_hello():
-    assert encode_frame(TEXT, b"Hello", mask=RFC_MASK) == bytes.fromhex("81 85 37 fa 21 3d 7f 9f 4d 51 58")
-    assert encode_frame(TEXT, b"Hello") == b"\x81\x05Hello"
-    assert encode_frame(TEXT, b"x" * 125)[:2] == b"\x81\x7d"
-    assert encode_frame(TEXT, b"x" * 126)[:4] == b"\x81\x7e\x00\x7e"
-    assert encode_frame(TEXT, b"x" * 65_535)[:4] == b"\x81\x7e\xff\xff"
-    assert encode_frame(TEXT, b"x" * 65_536)[:10] == b"\x81\x7f" + (65_536).to_bytes(8, "big")
-    assert encode_frame(BINARY, b"ab", fin=False)[:1] == b"\x02"
+    """The server's own encoder (it keeps its own code, for the learner to read)."""
+    assert handmade.encode_frame(TEXT, b"Hello", mask=RFC_MASK) == bytes.fromhex("81 85 37 fa 21 3d 7f 9f 4d 51 58")
+    assert handmade.encode_frame(TEXT, b"Hello") == b"\x81\x05Hello"
+    assert handmade.encode_frame(TEXT, b"x" * 125)[:2] == b"\x81\x7d"
+    assert handmade.encode_frame(TEXT, b"x" * 126)[:4] == b"\x81\x7e\x00\x7e"
+    assert handmade.encode_frame(TEXT, b"x" * 65_535)[:4] == b"\x81\x7e\xff\xff"
+    assert handmade.encode_frame(TEXT, b"x" * 65_536)[:10] == b"\x81\x7f" + (65_536).to_bytes(8, "big")
+    assert handmade.encode_frame(BINARY, b"ab", fin=False)[:1] == b"\x02"
     assert handmade.apply_mask(handmade.apply_mask(b"any bytes", MASK), MASK) == b"any bytes"
 
 

@@ -18,6 +18,7 @@ from websockets.asyncio.server import broadcast
 from websockets.exceptions import InvalidStatus
 
 from ws_course import start
+from ws_course.frames import PING, TEXT, ZERO_MASK, encode_frame
 from ws_course.safety.limits import MAX_BUFFER, SPARE_FILES
 
 #: A frozen client's receive buffer: small, so that what it does not read piles up in the server.
@@ -92,7 +93,7 @@ async def test_a_client_that_sends_pings_and_never_reads_the_pongs_is_cut(demo):
     with start(demo, max_buffer=256 * 1024) as server:
         other = await connect(server.ws_url, proxy=None, max_queue=None)
         frozen = await frozen_member(server.port)
-        ping = (b"\x89\xfd\x00\x00\x00\x00" + b"p" * 125) * 1000  # 1000 pings of 125 bytes, masked with the zero key
+        ping = encode_frame(PING, b"p" * 125, mask=ZERO_MASK) * 1000  # 1000 pings of 125 bytes
         for _ in range(500):  # at most 500 000 pings
             if [line for line in server.log if CUT in line]:
                 break
@@ -119,7 +120,7 @@ async def test_your_own_handler_gets_the_cap_too():
 
     with start(firehose, max_buffer=100_000) as server:
         frozen = await frozen_member(server.port)
-        frozen.write(b"\x81\x81\x00\x00\x00\x00x")  # the text "x", masked with the zero key
+        frozen.write(encode_frame(TEXT, b"x", mask=ZERO_MASK))
         await server.wait_for_log(CUT, timeout=10)
         frozen.transport.abort()
 

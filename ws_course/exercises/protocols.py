@@ -94,8 +94,7 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
     from websockets.client import ClientProtocol
     from websockets.uri import parse_uri
 
-    from .. import handmade
-    from ..frames import receive_frame
+    from ..frames import CLOSE, PING, TEXT, encode_frame, receive_frame
 
     def parsed(frame: bytes, what: str, fin: bool, opcode: int, payload: bytes) -> None:
         try:
@@ -131,12 +130,12 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
                 await reader.readuntil(b"\r\n\r\n")
                 mask = bytes([1, 2, 3, 4])
                 for text in ["Hello", "two hundred bytes. " * 10 + "0123456789", "x" * 70_000]:
-                    writer.write(handmade.encode_frame(handmade.TEXT, text.encode(), mask=mask))
+                    writer.write(encode_frame(TEXT, text.encode(), mask=mask))
                     frame = await receive_frame(reader)
                     parsed(frame, f"the server's frame of a {len(text):,}-byte text", True, 0x1, text.encode())
-                writer.write(handmade.encode_frame(handmade.PING, b"are you there?", mask=mask))
+                writer.write(encode_frame(PING, b"are you there?", mask=mask))
                 parsed(await receive_frame(reader), "the server's pong", True, 0xA, b"are you there?")
-                writer.write(handmade.encode_frame(handmade.CLOSE, b"\x03\xe8bye", mask=mask))
+                writer.write(encode_frame(CLOSE, b"\x03\xe8bye", mask=mask))
                 parsed(await receive_frame(reader), "the server's close frame", True, 0x8, b"\x03\xe8")
             finally:
                 writer.close()
