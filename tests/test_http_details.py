@@ -108,3 +108,55 @@ def test_the_command_line_logs_a_malformed_request_in_one_line():
     lines = [line for line in err.splitlines() if "Error handling request" in line]
     assert 2 <= len(lines) <= 4  # the 1st and the 10th of twenty, and the total when it stopped
     assert "Traceback" not in err and "(20 times in" in lines[-1]
+
+
+# -- is it a WebSocket handshake? One answer everywhere (ws_course.safety.upgrade) ------------------
+
+
+ASKS = ["websocket", "WebSocket", " websocket ", "websocket,", "h2c, websocket"]
+DOES_NOT_ASK = ["", "h2c", "websocket/13", "websockets", "web socket"]
+
+
+@pytest.mark.parametrize("upgrade", ASKS + DOES_NOT_ASK)
+def test_wants_websocket_is_the_same_for_websockets_and_aiohttp_requests(upgrade):
+    from aiohttp.test_utils import make_mocked_request
+    from multidict import CIMultiDict
+    from websockets.datastructures import Headers
+    from websockets.http11 import Request
+
+    from ws_course.safety.upgrade import wants_websocket
+
+    headers = [("Upgrade", upgrade)] if upgrade else []
+    asks = upgrade in ASKS
+    assert wants_websocket(Request("/", Headers(headers))) is asks
+    assert wants_websocket(make_mocked_request("GET", "/", headers=CIMultiDict(headers))) is asks
+    # A request may repeat the header: any of them counts.
+    both = [("Upgrade", "h2c"), *headers]
+    assert wants_websocket(Request("/", Headers(both))) is asks
+    assert wants_websocket(make_mocked_request("GET", "/", headers=CIMultiDict(both))) is asks
+
+
+@pytest.mark.parametrize("upgrade", ["WebSocket", "websocket,"])
+async def test_what_websockets_upgrades_counts_against_a_full_room(upgrade):
+    """Before: ``Upgrade: websocket,`` (which websockets upgrades) was no WebSocket to the guard: 101 in a full room."""
+
+    async def hold(websocket):
+        await websocket.wait_closed()
+
+    with start(hold, max_clients=1) as server:
+        request = handshake(server.port).replace(b"Upgrade: websocket\r\n", f"Upgrade: {upgrade}\r\n".encode())
+        first = await asyncio.open_connection("127.0.0.1", server.port)
+        first[1].write(request)
+        assert (await asyncio.wait_for(first[0].readline(), 5)).startswith(b"HTTP/1.1 101")
+        answer = await exchange(server.port, request)
+        assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+        first[1].close()
+
+
+@pytest.mark.parametrize("demo", WEBSOCKETS_DEMOS)
+async def test_what_websockets_upgrades_is_no_request_for_the_page(demo):
+    """Before: ``Upgrade: websocket,`` got the page (200) from the demos that serve one."""
+    with start(demo) as server:
+        request = handshake(server.port).replace(b"Upgrade: websocket\r\n", b"Upgrade: websocket,\r\n")
+        answer = await exchange(server.port, request, timeout=2)
+    assert answer.startswith(b"HTTP/1.1 101"), answer[:200]

@@ -42,6 +42,7 @@ from collections import Counter
 
 from aiohttp import web
 
+from .safety.upgrade import wants_websocket
 from .web.aiohttp_app import AppServer
 from .web.static import SHARED, STATIC
 
@@ -165,7 +166,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 async def page_or_websocket(request: web.Request) -> web.StreamResponse:
     """``/``: the page for a browser, or a WebSocket that sends every item as a message."""
-    if request.headers.get("Upgrade", "").lower() != "websocket":
+    if not wants_websocket(request):
         return web.FileResponse(STATIC / "feeds.html", headers={"Cache-Control": "no-store"})
     feed = request.app[FEED]
     feed.requests["websocket"] += 1

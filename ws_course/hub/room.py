@@ -77,6 +77,7 @@ from ..json_chat import JSONChatRoom
 from ..runtime.server import Demo, listen
 from ..safety import limits
 from ..safety.logs import log_to_stderr
+from ..safety.upgrade import wants_websocket
 from ..web.pages import page
 
 __all__ = ["HubChatRoom", "HubLogin", "jupyterhub_config", "main", "serve"]
@@ -142,7 +143,7 @@ class HubLogin:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
         if path == self.prefix + "oauth_callback":
             return await self.oauth_callback(connection, request)
-        websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+        websocket = wants_websocket(request)
         user = await self.identify(request, websocket)
         if user is None:
             if websocket:

@@ -28,6 +28,7 @@ from websockets.http11 import SERVER, Request, Response
 
 from .limits import MAX_BUFFER, CappedConnection, default_max_clients
 from .origins import OriginCheck
+from .upgrade import wants_websocket
 
 #: Headers a request may carry only once. Two ``Upgrade`` or ``Host`` headers mean
 #: a confused or hostile client: HTTP 400, not a guess.
@@ -88,7 +89,7 @@ class GuardedConnection(CappedConnection):
         refusal = self.origins.refusal(request.headers)
         if refusal is not None:
             return self.refuse(request, http.HTTPStatus.FORBIDDEN, refusal)
-        if _wants_websocket(request) and len(self.server.connections) >= self.guard.max_clients:
+        if wants_websocket(request) and len(self.server.connections) >= self.guard.max_clients:
             return self.refuse(
                 request, http.HTTPStatus.SERVICE_UNAVAILABLE, f"the room is full ({self.guard.max_clients} members)"
             )
@@ -115,6 +116,3 @@ class GuardedConnection(CappedConnection):
 
         await super().handshake(checked_request, process_response, server_header)
 
-
-def _wants_websocket(request: Request) -> bool:
-    return any(value.strip().lower() == "websocket" for value in request.headers.get_all("Upgrade"))

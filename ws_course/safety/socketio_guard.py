@@ -33,6 +33,7 @@ from engineio import packet as eio_packet
 
 from .guard import SINGLE_HEADERS, Guard
 from .socketio_packets import MalformedPacket
+from .upgrade import wants_websocket
 
 
 class Outbox(asyncio.Queue):
@@ -159,7 +160,7 @@ class SocketIOGuard:
             too_big = self.check_post(request, sid)
             if too_big is not None:
                 return too_big
-        if sid is not None and _wants_websocket(request):
+        if sid is not None and wants_websocket(request):
             self._websocket_requests[sid] = request  # so that a member too far behind can be cut
             try:
                 return await handler(request)
@@ -241,7 +242,7 @@ class SocketIOGuard:
         request = self._websocket_requests.get(sid)
         if request is None:  # a session that opened with a WebSocket right away
             request = self.sio.environ.get(sid, {}).get("aiohttp.request")
-            if request is None or not _wants_websocket(request):
+            if request is None or not wants_websocket(request):
                 return None
         return request.transport
 
@@ -250,6 +251,3 @@ class SocketIOGuard:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-
-def _wants_websocket(request: web.Request) -> bool:
-    return any(value.strip().lower() == "websocket" for value in request.headers.getall("Upgrade", []))

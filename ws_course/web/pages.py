@@ -21,6 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from ..safety.upgrade import wants_websocket
 from .article import PATH as ARTICLE_PATH
 from .article import article_page, sandboxed_response
 from .static import SHARED, STATIC
@@ -40,8 +41,7 @@ def page(filename: str):
     article = article_page(filename)  # the article's own page, for lesson 03's XSS demo
 
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        # get_all: a request may repeat a header, and get() would raise for two
-        if any(value.strip().lower() == "websocket" for value in request.headers.get_all("Upgrade")):
+        if wants_websocket(request):
             return None  # a WebSocket handshake: let websockets carry on
         if request.method not in ("GET", "HEAD"):
             response = connection.respond(http.HTTPStatus.METHOD_NOT_ALLOWED, "Method not allowed\n")
