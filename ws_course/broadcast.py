@@ -26,7 +26,9 @@ from collections.abc import Iterable
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import broadcast as websockets_broadcast
 from websockets.frames import Frame, Opcode
-from websockets.protocol import OPEN
+from websockets.protocol import State
+
+OPEN = State.OPEN
 
 
 def broadcast(connections: Iterable[ServerConnection], message: str) -> None:

@@ -32,7 +32,7 @@ class EmitInTurn(socketio.AsyncManager):
         """Called when the server has stopped: nothing to do in one process (a shared room leaves Redis)."""
 
     async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
-        if callback is not None or namespace not in self.rooms:
+        if callback is not None or namespace not in self.get_namespaces():
             return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
                                       to=to, **kwargs)
         # As the library does: a tuple is several arguments, anything else one.
@@ -47,7 +47,7 @@ class EmitInTurn(socketio.AsyncManager):
                 continue
             for eio_pkt in packets:
                 try:
-                    await self.server._send_eio_packet(eio_sid, eio_pkt)
+                    await self.server.eio.send_packet(eio_sid, eio_pkt)
                 except Exception as error:  # a member gone mid-broadcast: the others still get it
                     self._get_logger().warning("could not send to %s: %r", sid, error)
                     break
