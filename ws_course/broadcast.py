@@ -30,6 +30,8 @@ from websockets.protocol import State
 
 OPEN = State.OPEN
 
+# Beyond websockets' documented API: send_in_progress, protocol.extensions, transport, Frame.serialize (see ws_course.contract).
+
 
 def broadcast(connections: Iterable[ServerConnection], message: str) -> None:
     """Send the text ``message`` to every open connection in ``connections``, without waiting."""

@@ -34,6 +34,9 @@ from engineio import packet as eio_packet
 from .guard import SINGLE_HEADERS, Guard
 from .socketio_packets import MalformedPacket
 
+# Beyond Engine.IO's documented API: handlers, sockets, create_queue replaced, a session's queue and close(),
+# python-socketio's environ (see ws_course.contract).
+
 
 class Outbox(asyncio.Queue):
     """An Engine.IO client's queue of packets to send, which knows how much it holds.

@@ -21,6 +21,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+# Beyond python-socketio's documented API: AsyncManager.emit overridden, server.eio, packet_class, _get_logger (see ws_course.contract).
+
 
 class EmitInTurn(socketio.AsyncManager):
     """``socketio.AsyncManager`` whose :meth:`emit` sends to a room's members in a loop, not a task each."""
