@@ -441,3 +441,17 @@ def test_a_broken_internal_is_reported_with_library_version_internal_and_user():
     assert "websockets.asyncio.server:Server.no_such_thing is gone" in message
     assert "needed by: ws_course.runtime.server:WebSocketsServerHandle.aclose" in message
 
+
+def test_the_lower_bounds_job_installs_exactly_the_declared_lower_bounds():
+    """.ci/lower-bounds.txt, which CI's lower-bounds job installs, pins each socket library to pyproject.toml's bound."""
+    pinned = {}
+    for line in (HERE / ".ci" / "lower-bounds.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            requirement = Requirement(line)
+            [spec] = requirement.specifier
+            assert spec.operator == "==", f".ci/lower-bounds.txt: {line} is not an exact version"
+            pinned[requirement.name] = Version(spec.version)
+    assert set(pinned) == {"websockets", "python-socketio", "python-engineio"}
+    bounds = declared_lower_bounds()
+    for name, pin in pinned.items():
+        assert bounds[name] == pin, f"pyproject.toml's lower bound for {name} is {bounds[name]}, .ci/lower-bounds.txt pins {pin}"
