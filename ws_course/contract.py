@@ -168,6 +168,13 @@ INTERNALS: tuple[Internal, ...] = (
         used_in=("websockets.asyncio.server",), text=".handshake(",
     ),
     Internal(
+        WEBSOCKETS, "websockets.http11", Shape.NAMES,
+        users=("ws_course.safety.guard:GuardedConnection.handshake",),
+        why="SERVER, the Server header websockets sends by default: the guard's handshake keeps that default "
+            "(Request and Response are documented, SERVER is not)",
+        has=("SERVER", "Request", "Response"),
+    ),
+    Internal(
         WEBSOCKETS, "websockets.asyncio.server:ServerConnection.server", Shape.ATTRIBUTE,
         users=("ws_course.safety.guard:GuardedConnection.check",),
         why="the server a connection belongs to: its connections are counted against max_clients",

@@ -29,7 +29,8 @@ from websockets.http11 import SERVER, Request, Response
 from .limits import MAX_BUFFER, CappedConnection, default_max_clients
 from .origins import OriginCheck
 
-# Beyond websockets' documented API: ServerConnection.handshake overridden, connection.server (see ws_course.contract).
+# Beyond websockets' documented API: ServerConnection.handshake overridden, connection.server, http11.SERVER
+# (see ws_course.contract).
 
 #: Headers a request may carry only once. Two ``Upgrade`` or ``Host`` headers mean
 #: a confused or hostile client: HTTP 400, not a guess.
