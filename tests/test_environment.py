@@ -6,7 +6,7 @@ environment.yml. Both must give the same packages at the same versions, or a
 lesson that works on one may break on the other.
 
 conda writes an exact version ``=5.18.1`` where pip writes ``==5.18.1``; both
-write ranges the same way. A few items are not about packages of the course
+write ranges the same way (``>=5.18.1,<6``). A few items are not about packages of the course
 (conda's own ``python``, ``pip`` and ``nodejs``, the ``-e .`` that installs the
 course itself), and a few packages come from PyPI in the conda file on purpose:
 :data:`PIP_ONLY` says which, and why.
@@ -43,10 +43,10 @@ def pyproject_requirements() -> dict[str, str]:
     return {canonicalize_name(r.name): str(r.specifier) for r in requirements}
 
 
-def conda_requirements() -> tuple[dict[str, str], dict[str, str]]:
+def conda_requirements(path: Path = HERE / "environment.yml") -> tuple[dict[str, str], dict[str, str]]:
     """(conda packages, pip packages) of environment.yml, as name -> pip-style specifier."""
     conda, pip = {}, {}
-    for item in yaml.safe_load((HERE / "environment.yml").read_text())["dependencies"]:
+    for item in yaml.safe_load(path.read_text())["dependencies"]:
         if isinstance(item, dict):
             assert "-e ." in item["pip"], "environment.yml installs the course itself with pip"
             requirements = [Requirement(line) for line in item["pip"] if line != "-e ."]
@@ -79,7 +79,11 @@ def test_environment_yml_and_pyproject_list_the_same_packages_and_versions():
     assert not differ, f"versions differ (pyproject.toml, environment.yml): {differ}"
 
 
-def test_the_comparison_reads_conda_versions_right():
+def test_the_comparison_reads_conda_versions_right(tmp_path):
     conda, _ = conda_requirements()
-    assert conda["python-socketio"] == "==5.18.1"
-    assert normalized(conda["websockets"]) == {">=15", "<18"}
+    assert normalized(conda["python-socketio"]) == {">=5.18.1", "<6"}
+    assert normalized(conda["websockets"]) == {">=17.0", "<18"}
+    # conda's exact version, name=1.2.3, is pip's name==1.2.3
+    exact = tmp_path / "environment.yml"
+    exact.write_text("dependencies:\n  - python-socketio=5.18.1\n  - pip:\n      - -e .\n")
+    assert conda_requirements(exact)[0] == {"python-socketio": "==5.18.1"}

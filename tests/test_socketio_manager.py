@@ -41,14 +41,14 @@ async def test_every_member_hears_each_message_in_order(room):
 async def test_a_member_that_cannot_take_a_message_does_not_stop_the_others(room, monkeypatch, caplog):
     server, members = room
     broken = members[3].sio.eio.sid  # its Engine.IO session: as if it vanished mid-broadcast
-    send = server.sio._send_eio_packet
+    send = server.sio.eio.send_packet
 
     async def send_or_fail(eio_sid, packet):
         if eio_sid == broken:
             raise ConnectionResetError("gone mid-broadcast")
         await send(eio_sid, packet)
 
-    monkeypatch.setattr(server.sio, "_send_eio_packet", send_or_fail)
+    monkeypatch.setattr(server.sio.eio, "send_packet", send_or_fail)
     with caplog.at_level(logging.WARNING):
         await members[0].sio.emit("message", "still here?")
         for index, each in enumerate(members):

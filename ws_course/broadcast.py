@@ -26,7 +26,11 @@ from collections.abc import Iterable
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import broadcast as websockets_broadcast
 from websockets.frames import Frame, Opcode
-from websockets.protocol import OPEN
+from websockets.protocol import State
+
+OPEN = State.OPEN
+
+# Beyond websockets' documented API: send_in_progress, protocol.extensions, transport, Frame.serialize (see ws_course.contract).
 
 
 def broadcast(connections: Iterable[ServerConnection], message: str) -> None:

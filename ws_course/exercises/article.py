@@ -23,6 +23,8 @@ from .judging import (
     watched_room,
 )
 
+# check_scream_event wraps python-socketio's sio.handlers, which it does not document (see ws_course.contract).
+
 
 async def check_ask(ask: Callable[[str, str], Awaitable[Any]]) -> Result:
     """Lesson 01: ``await ask(url, text)`` connects to ``url``, sends ``text`` and returns the reply."""

@@ -20,6 +20,8 @@ from .judging import (
     watched_room,
 )
 
+# Beyond websockets' documented API: protocol.close_rcvd, protocol, transport (see ws_course.contract).
+
 #: Lesson 06's rate limit: a member may send at most this many messages in any one second.
 RATE_LIMIT = 5
 

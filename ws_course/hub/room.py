@@ -80,6 +80,8 @@ from ..safety.logs import log_to_stderr
 from ..safety.upgrade import wants_websocket
 from ..web.pages import page
 
+# HubLogin sets hub_user on websockets' connections: a name websockets must not take (see ws_course.contract).
+
 __all__ = ["HubChatRoom", "HubLogin", "jupyterhub_config", "main", "serve"]
 
 logger = logging.getLogger("ws_course.hub.room")

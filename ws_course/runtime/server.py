@@ -30,6 +30,8 @@ from websockets.asyncio.server import serve as websockets_serve
 
 from ..safety.guard import Guard
 
+# Beyond websockets' documented API: Server.all_connections, a connection's transport (see ws_course.contract).
+
 __all__ = ["CLOSE_TIMEOUT", "Demo", "Library", "PortInUseError", "ServerHandle", "close", "listen"]
 
 #: Seconds a closing server waits for each client's answer to its close frame

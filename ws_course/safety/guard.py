@@ -30,6 +30,9 @@ from .limits import MAX_BUFFER, CappedConnection, default_max_clients
 from .origins import OriginCheck
 from .upgrade import wants_websocket
 
+# Beyond websockets' documented API: ServerConnection.handshake overridden, connection.server, http11.SERVER
+# (see ws_course.contract).
+
 #: Headers a request may carry only once. Two ``Upgrade`` or ``Host`` headers mean
 #: a confused or hostile client: HTTP 400, not a guess.
 SINGLE_HEADERS = ("Host", "Origin", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version")

@@ -37,6 +37,8 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 
+# CLIENT_ERRORS names log messages of aiohttp and Engine.IO, which they do not document (see ws_course.contract).
+
 #: How many lines :class:`BoundedLog` keeps: the last ten thousand.
 LOG_LINES = 10_000
 

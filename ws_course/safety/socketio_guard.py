@@ -35,6 +35,9 @@ from .guard import SINGLE_HEADERS, Guard
 from .socketio_packets import MalformedPacket
 from .upgrade import wants_websocket
 
+# Beyond Engine.IO's documented API: handlers, sockets, create_queue replaced, a session's queue and close(),
+# python-socketio's environ (see ws_course.contract).
+
 
 class Outbox(asyncio.Queue):
     """An Engine.IO client's queue of packets to send, which knows how much it holds.

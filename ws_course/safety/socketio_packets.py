@@ -30,6 +30,8 @@ from typing import Any
 
 from socketio import packet as sio_packet
 
+# Beyond python-socketio's documented API: Packet.decode and add_attachment overridden, its fields (see ws_course.contract).
+
 #: Event names a client may not use: they mean something to the server itself.
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"})
 

@@ -48,6 +48,9 @@ from redis.backoff import NoBackoff
 from ..web.socketio_manager import EmitInTurn
 from .redis_room import LOST, RETRY, SharedRoom
 
+# Beyond python-socketio's documented API: AsyncRedisManager's _handle_emit, _publish and
+# _redis_listen_with_retries overridden, and its connection (see ws_course.contract).
+
 
 class RoomManager(socketio.AsyncRedisManager, EmitInTurn):
     """``socketio.AsyncRedisManager`` for one class room (see the module's documentation).

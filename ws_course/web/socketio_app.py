@@ -33,6 +33,8 @@ from ..safety.socketio_packets import SafeJSON, packet_class
 from .socketio_manager import EmitInTurn
 from .static import SHARED, SOCKETIO_CLIENT, STATIC
 
+# Beyond python-socketio's documented API: sio.eio, sio.manager, Engine.IO's cors_allowed_origins (see ws_course.contract).
+
 
 class SocketIOServer(ServerHandle):
     """A Socket.IO demo listening on a port: ``await`` it to start it.

@@ -21,6 +21,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+# Beyond python-socketio's documented API: AsyncManager.emit overridden, server.eio, packet_class, _get_logger (see ws_course.contract).
+
 
 class EmitInTurn(socketio.AsyncManager):
     """``socketio.AsyncManager`` whose :meth:`emit` sends to a room's members in a loop, not a task each."""
@@ -32,7 +34,7 @@ class EmitInTurn(socketio.AsyncManager):
         """Called when the server has stopped: nothing to do in one process (a shared room leaves Redis)."""
 
     async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
-        if callback is not None or namespace not in self.rooms:
+        if callback is not None or namespace not in self.get_namespaces():
             return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
                                       to=to, **kwargs)
         # As the library does: a tuple is several arguments, anything else one.
@@ -47,7 +49,7 @@ class EmitInTurn(socketio.AsyncManager):
                 continue
             for eio_pkt in packets:
                 try:
-                    await self.server._send_eio_packet(eio_sid, eio_pkt)
+                    await self.server.eio.send_packet(eio_sid, eio_pkt)
                 except Exception as error:  # a member gone mid-broadcast: the others still get it
                     self._get_logger().warning("could not send to %s: %r", sid, error)
                     break
