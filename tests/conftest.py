@@ -9,8 +9,19 @@ import struct
 import threading
 
 import pytest
+from playwright.async_api import expect as async_expect
+from playwright.sync_api import expect
 
 import ws_course
+
+#: How long, in milliseconds, a browser test waits for what it expects: every
+#: ``expect(...)`` (Playwright's default is 5 s, too short on a loaded machine, where a
+#: page, a kernel or a proxied server can take longer to answer) and every action
+#: (click, fill, goto: Playwright's default is 30 s already). One value for all tests;
+#: a call passes ``timeout=`` only to wait longer (JupyterLab's first load, Run All).
+BROWSER_TIMEOUT = 30_000
+expect.set_options(timeout=BROWSER_TIMEOUT)
+async_expect.set_options(timeout=BROWSER_TIMEOUT)
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +94,7 @@ def _chromium_env(home) -> dict[str, str]:
 @pytest.fixture
 def page(browser):
     context = browser.new_context()
+    context.set_default_timeout(BROWSER_TIMEOUT)
     page = context.new_page()
     yield page
     context.close()

@@ -96,7 +96,6 @@ def test_pages_work_through_the_jupyter_server_under_a_prefix(prefixed_lab, brow
     context = browser.new_context()
     traffic = Traffic(context)
     page = context.new_page()
-    page.set_default_timeout(30_000)
     try:
         panel = prefixed_lab.open_notebook(page, "through-the-proxy.ipynb")
         run_all(page, panel)
