@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -39,6 +40,17 @@ def drop(websocket) -> None:
     # SO_LINGER with a zero timeout makes close() send a TCP RST instead of a FIN.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     websocket.transport.abort()
+
+
+async def stopped(server) -> None:
+    """Stop a server that ``ws_course.start`` started, from a test's event loop.
+
+    ``stop()`` returns once every connection's handler has ended, so whatever the server
+    had to log about its connections (a failure, a traceback) is in its log: a test that
+    asserts that nothing went wrong asserts it after this, not after a sleep. It runs in
+    another thread so that clients on the test's loop can still answer the closing handshake.
+    """
+    await asyncio.get_running_loop().run_in_executor(None, server.stop)
 
 
 def chromium_executable() -> str | None:

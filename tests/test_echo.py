@@ -9,7 +9,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
-from conftest import drop
+from conftest import drop, stopped
 from ws_course import start
 
 
@@ -56,5 +56,5 @@ async def test_a_client_that_vanishes_does_not_harm_the_server(echo):
             drop(vanishing)
         await bystander.send("still served")
         assert await bystander.recv() == "still served"
-    await asyncio.sleep(0.1)
+    await stopped(echo)  # every connection's handler has ended: any failure is in the log by now
     assert not [line for line in echo.log if "failed" in line], echo.log

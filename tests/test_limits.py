@@ -138,7 +138,7 @@ async def test_the_room_takes_max_clients_members_and_refuses_the_next_with_503(
         assert (await reader.readline()).startswith(b"HTTP/1.1 200")
         writer.close()
         await members[0].close()  # one leaves: one may come in
-        await asyncio.sleep(0.1)
+        await until(members[1], "user1 left")  # the server has seen it go
         newcomer = await join(server.ws_url)
         for websocket in members[1:] + [newcomer]:
             await websocket.close()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
-from conftest import drop
+from conftest import drop, stopped
 from ws_course import start
 
 
@@ -65,5 +63,5 @@ async def test_a_vanished_client_is_logged_as_an_error_and_others_go_on(scream):
         assert await scream.wait_for_log("error:") == "error: no close frame received or sent"
         await bystander.send("ok")
         assert await bystander.recv() == "OK!!!"
-    await asyncio.sleep(0.1)
+    await stopped(scream)  # every connection's handler has ended: any failure is in the log by now
     assert not [line for line in scream.log if "handler failed" in line], scream.log

@@ -299,7 +299,7 @@ async def test_the_socketio_room_takes_max_clients_members_and_refuses_the_next_
         assert status == 503 and b"the room is full (2 members)" in body
         writer.close()
         await members[0].leave()
-        await asyncio.sleep(0.2)
+        assert await members[1].next() == ("leave", "user1 left")  # the server has seen it go
         newcomer = await member(server.page_url)  # one left: one may come in
         for client in (members[1], newcomer):
             await client.leave()
