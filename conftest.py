@@ -8,6 +8,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 _home = tempfile.mkdtemp(prefix="ws-course-test-home-")
 for variable, folder in {
     "JUPYTER_CONFIG_DIR": "jupyter-config",
@@ -39,6 +41,30 @@ SLOW_FIRST = [
 ]
 
 
+#: Markers given automatically, by the fixtures a test uses (its whole closure), so that
+#: ``-m "not browser and not jupyterlab and not hub and not notebook"`` is the fast inner
+#: loop. (Registered in pyproject.toml; a test that starts JupyterLab by itself, without
+#: a fixture, says so with ``@pytest.mark.jupyterlab``.)
+MARK_BY_FIXTURE = {
+    "browser": "browser", "page": "browser", "async_browser": "browser",
+    "jupyterlab": "jupyterlab", "prefixed_lab": "jupyterlab",
+    "hub": "hub",
+}
+#: Tests that execute a notebook in a kernel of their own (nbval's cells are marked too).
+NOTEBOOK_TESTS = {"test_notebooks.py", "test_notebooks_beyond.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for mark in marks_of(item):
+            item.add_marker(mark)
     rank = {path: index for index, path in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
+
+
+def marks_of(item) -> set[str]:
+    marks = {MARK_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in MARK_BY_FIXTURE}
+    if item.path.suffix == ".ipynb" or item.path.name in NOTEBOOK_TESTS:
+        marks.add("notebook")
+    return marks

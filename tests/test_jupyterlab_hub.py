@@ -19,6 +19,6 @@ del test_the_measured_lesson_shows_one_feed_four_ways_in_jupyterlab  # noqa: F82
 del test_the_protocol_lesson_runs_in_jupyterlab_and_its_server_answers_the_page_and_the_widget  # noqa: F821
 
 
-@pytest.fixture(scope="module", params=["hub"])
+@pytest.fixture(scope="module", params=[pytest.param("hub", marks=pytest.mark.hub)])
 def jupyterlab(request, tmp_path_factory):
     yield from lessons_in(request, tmp_path_factory)
