@@ -6,11 +6,13 @@ from a task started by a real click in the browser can be lost, while output fro
 JupyterLab, run them from the menu, type into the widgets and the embedded pages,
 and read what comes back in the page.
 
-Each test runs twice: here in a JupyterLab on this machine, and in
-test_jupyterlab_hub.py in alice's JupyterLab on a real JupyterHub (tests/hub.py). On the hub, the browser records every request
-and WebSocket of every frame, and none may go anywhere but the hub's address: no
-demo server's port. That is what makes the hub run mean "the browser is on another
-machine".
+Each test runs twice: in a JupyterLab on this machine ("lab"), and in alice's JupyterLab
+on a real JupyterHub ("hub", tests/hub.py). On the hub, the browser logs in on the hub's
+page, and records every request and WebSocket of every frame, and none may go anywhere
+but the hub's address: no demo server's port. That is what makes the hub run mean "the
+browser is on another machine". (The test command's workers run the two at once: each
+parameter of the module-scoped ``jupyterlab`` fixture is a work unit of its own, see
+the root conftest.py.)
 """
 
 from __future__ import annotations
@@ -65,11 +67,14 @@ def lessons_in(request, tmp_path_factory):
         lab.stop()
 
 
-# test_jupyterlab_hub.py runs the same tests with "hub": a file of its own, so that
-# the test command's workers run both at once.
-@pytest.fixture(scope="module", params=["lab"])
+@pytest.fixture(scope="module", params=["lab", pytest.param("hub", marks=pytest.mark.hub)])
 def jupyterlab(request, tmp_path_factory):
     yield from lessons_in(request, tmp_path_factory)
+
+
+#: Lessons 07 and 08 run once, in the local JupyterLab: their pages reach their servers the
+#: way 01-06's do, which the other tests prove on the hub (the suite must stay short).
+only_in_the_local_lab = pytest.mark.parametrize("jupyterlab", ["lab"], indirect=True)
 
 
 @pytest.fixture
@@ -226,6 +231,7 @@ def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page,
         jupyterlab.shutdown_kernels()
 
 
+@only_in_the_local_lab
 def test_the_measured_lesson_shows_one_feed_four_ways_in_jupyterlab(jupyterlab, page, traffic):
     """Lesson 07's page in a real JupyterLab: short polling, long-polling, SSE and a WebSocket, all through
     the Jupyter server. (Its measurements run in the kernel alone: nbval and the notebooks test run them.)"""
@@ -245,6 +251,7 @@ def test_the_measured_lesson_shows_one_feed_four_ways_in_jupyterlab(jupyterlab, 
         jupyterlab.shutdown_kernels()
 
 
+@only_in_the_local_lab
 def test_the_protocol_lesson_runs_in_jupyterlab_and_its_server_answers_the_page_and_the_widget(
     jupyterlab, page, traffic
 ):
