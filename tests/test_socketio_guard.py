@@ -28,6 +28,7 @@ from ws_course.socketio_packets import MAX_ATTACHMENTS
 def event_chat():
     with start("event_chat", **FAST) as server:
         yield server
+    no_traceback(server)  # stopped: whatever its connections had to log is in the log
 
 
 def no_traceback(server) -> None:
