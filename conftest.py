@@ -1,12 +1,21 @@
-"""Keep every test run's Jupyter and IPython files out of the home folder.
+"""Every test run: Jupyter's files out of the home folder, markers, and the workers' schedule.
 
 nbval's kernels, the notebooks test's kernels and the JupyterLab test all inherit
-these variables, so they read and write only a temporary folder.
+the variables set here, so they read and write only a temporary folder.
+
+Each test gets its markers (``browser``, ``jupyterlab``, ``hub``, ``notebook``) from the
+fixtures it uses, and its work unit for the test command's workers (``--dist
+loadgroup``) from what it shares with other tests: see :func:`work_unit`.
 """
 
+import inspect
+import json
 import os
 import shutil
 import tempfile
+from pathlib import Path
+
+import pytest
 
 _home = tempfile.mkdtemp(prefix="ws-course-test-home-")
 for variable, folder in {
@@ -23,22 +32,146 @@ def pytest_unconfigure(config):
     shutil.rmtree(_home, ignore_errors=True)
 
 
-#: The slowest test files, started first. The test command's workers (pytest-xdist,
-#: a file each) take files in the order they were collected: a long file collected
-#: last would run alone at the end while the other workers wait.
-SLOW_FIRST = [
-    "tests/test_jupyterlab_hub.py",
-    "tests/test_jupyterlab.py",
-    "tests/test_notebooks_beyond.py",
-    "tests/test_notebooks.py",
-    "notebooks/09-one-room-many-processes.ipynb",
-    "tests/test_attacks.py",
-    "tests/test_redis_room.py",
-    "notebooks/07-polling-measured.ipynb",
-    "tests/test_proxy_pages.py",
-]
+#: Markers given automatically, by the fixtures a test uses (its whole closure), so that
+#: ``-m "not browser and not jupyterlab and not hub and not notebook"`` is the fast inner
+#: loop. (Registered in pyproject.toml; a test that starts JupyterLab by itself, without
+#: a fixture, says so with ``@pytest.mark.jupyterlab``.)
+MARK_BY_FIXTURE = {
+    "browser": "browser", "page": "browser", "async_browser": "browser",
+    "jupyterlab": "jupyterlab", "prefixed_lab": "jupyterlab",
+    "hub": "hub",
+}
+#: Tests that execute a notebook in a kernel of their own (nbval's cells are marked too).
+NOTEBOOK_TESTS = {"test_notebooks.py"}
+
+#: Which work units the test command's workers take first: the units that start JupyterHub
+#: or JupyterLab, then those that run notebooks, then browser tests, then the rest.
+#: Small units (most are a single test) come last and fill the gaps at the end.
+COST_ORDER = ["hub", "jupyterlab", "notebook", "browser"]
+
+_UNIT = pytest.StashKey[str | None]()
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config, items):
-    rank = {path: index for index, path in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
+    for item in items:
+        for mark in marks_of(item):
+            item.add_marker(mark)
+        item.stash[_UNIT] = work_unit(item, config.rootpath)
+    order: dict[str, tuple[int, int]] = {}  # each unit: the rank of its costliest test, where it starts
+    for index, item in enumerate(items):
+        unit = item.stash[_UNIT] or item.nodeid
+        rank = min([COST_ORDER.index(mark) for mark in COST_ORDER if item.get_closest_marker(mark)] or [len(COST_ORDER)])
+        known_rank, start = order.get(unit, (rank, index))
+        order[unit] = (min(known_rank, rank), start)
+    items.sort(key=lambda item: order[item.stash[_UNIT] or item.nodeid])  # stable: a unit keeps its order
+
+
+def marks_of(item) -> set[str]:
+    marks = {MARK_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in MARK_BY_FIXTURE}
+    if item.path.suffix == ".ipynb" or item.path.name in NOTEBOOK_TESTS:
+        marks.add("notebook")
+    return marks
+
+
+def work_unit(item, root: Path) -> str | None:
+    """The name of the tests that must run in one worker, in their order; None: any worker.
+
+    - A test's own ``xdist_group`` mark, as pytest-xdist's ``--dist loadgroup`` has it.
+    - nbval's cells of one notebook: they share one kernel, each cell after the one before.
+    - Tests on JupyterHub (the ``hub`` mark: the ``hub`` fixture, or a parameter that
+      asks for it), or on any session-scoped fixture of the project: it starts once,
+      not once per worker.
+    - Tests that share a module-scoped fixture of the project (a JupyterLab, a Chromium):
+      it starts once, not once per worker. A parametrized one splits its module into a
+      unit per parameter (the JupyterLab tests on this machine and on the hub run at once).
+    """
+    if mark := item.get_closest_marker("xdist_group"):
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    if item.path.suffix == ".ipynb":
+        return item.path.relative_to(root).as_posix()
+    if item.get_closest_marker("hub"):
+        return "jupyterhub"
+    shared = shared_fixtures(item, root)
+    sessions = sorted(name for name, scope in shared.items() if scope == "session")
+    if sessions:
+        return "+".join(sessions)
+    if shared:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        module = item.nodeid.split("::")[0]
+        return "-".join([module, *(str(params[name]) for name in sorted(shared) if name in params)])
+    return None
+
+
+def shared_fixtures(item, root: Path) -> dict[str, str]:
+    """The fixtures of the project (tests/, conftest.py) with a scope wider than a test, in the item's closure."""
+    info = getattr(item, "_fixtureinfo", None)
+    shared = {}
+    for name in getattr(item, "fixturenames", ()):
+        definitions = info.name2fixturedefs.get(name) if info else None
+        if not definitions or definitions[-1].scope == "function":
+            continue
+        source = Path(inspect.getsourcefile(definitions[-1].func)).resolve()
+        if source.is_relative_to(root / "tests") or source == root / "conftest.py":
+            shared[name] = definitions[-1].scope
+    return shared
+
+
+# -- the test command's workers: --dist loadgroup, with the units above -------------------
+#
+# pytest-xdist's own loadgroup tells its scheduler a test's group by appending "@group"
+# to the test's node id, in the worker (item._nodeid = ...). pytest 9.2 builds node ids
+# another way and ignores that attribute: the groups never reach the scheduler, which
+# then hands out a notebook's cells to different workers, each with a kernel of its own
+# (pytest-xdist issue 1386, open with xdist 3.8.0, the latest). So with --dist loadgroup
+# the scheduler is this one: each worker writes its units to a file before it reports
+# its collection, and the scheduler, which has every worker's collection before it
+# hands out anything, reads them. Node ids stay as they are.
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """In the controller, for each worker: where it writes its units."""
+    if node.config.getvalue("dist") == "loadgroup":
+        node.workerinput["ws_course_units"] = os.path.join(_home, "units")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reports its collection
+def pytest_collection_finish(session):
+    folder = getattr(session.config, "workerinput", {}).get("ws_course_units")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        units = {item.nodeid: item.stash.get(_UNIT, None) for item in session.items}
+        path = os.path.join(folder, session.config.workerinput["workerid"] + ".json")
+        with open(path + ".part", "w") as out:
+            json.dump({nodeid: unit for nodeid, unit in units.items() if unit}, out)
+        os.replace(path + ".part", path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        """pytest-xdist's loadscope scheduler, with :func:`work_unit` as the scope.
+
+        A unit goes whole to one worker, its tests in collection order; a worker takes
+        the next unit when it has two tests or fewer left. Run with
+        ``--no-loadscope-reorder`` to keep the order of :data:`COST_ORDER`.
+        """
+
+        units: dict[str, str] = {}
+
+        def schedule(self) -> None:
+            folder = os.path.join(_home, "units")
+            if self.collection is None and os.path.isdir(folder):  # every worker has reported its collection
+                for name in sorted(os.listdir(folder)):
+                    with open(os.path.join(folder, name)) as units:
+                        self.units = {**self.units, **json.load(units)}
+            super().schedule()
+
+        def _split_scope(self, nodeid: str) -> str:
+            return self.units.get(nodeid, nodeid)
+
+    return WorkUnitScheduling(config, log)

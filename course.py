@@ -211,10 +211,14 @@ def test(args: list[str]) -> None:
     env = {**os.environ, "WS_COURSE_CHROMIUM": ensure_chromium()}
     os.chdir(HERE)
     # Most tests wait on sockets, browsers and kernels rather than on the CPU: a few
-    # workers at once (pytest-xdist) take half the time, even on two cores. Each
-    # file stays on one worker (a notebook's cells share one kernel; a file's
-    # fixtures, one JupyterLab). "-n 0" after "test" runs everything in one process.
-    parallel = ["-n", str(TEST_WORKERS), "--dist", "loadfile"]
+    # workers at once (pytest-xdist) take half the time, even on two cores. Tests that
+    # must share a worker (a notebook's cells share one kernel; a module's tests, one
+    # JupyterLab) go to one worker together: with --dist loadgroup, the root
+    # conftest.py's scheduler says which, and orders them costliest first
+    # (--no-loadscope-reorder: xdist would sort them by their number of tests instead).
+    # Any free worker takes the other tests one at a time. "-n 0" after "test" runs
+    # everything in one process.
+    parallel = ["-n", str(TEST_WORKERS), "--dist", "loadgroup", "--no-loadscope-reorder"]
     result = subprocess.run([str(PYTHON), "-m", "pytest", *parallel, *args], env=env)
     sys.exit(result.returncode)
 

@@ -10,8 +10,19 @@ import struct
 import threading
 
 import pytest
+from playwright.async_api import expect as async_expect
+from playwright.sync_api import expect
 
 import ws_course
+
+#: How long, in milliseconds, a browser test waits for what it expects: every
+#: ``expect(...)`` (Playwright's default is 5 s, too short on a loaded machine, where a
+#: page, a kernel or a proxied server can take longer to answer) and every action
+#: (click, fill, goto: Playwright's default is 30 s already). One value for all tests;
+#: a call passes ``timeout=`` only to wait longer (JupyterLab's first load, Run All).
+BROWSER_TIMEOUT = 30_000
+expect.set_options(timeout=BROWSER_TIMEOUT)
+async_expect.set_options(timeout=BROWSER_TIMEOUT)
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +62,17 @@ async def say_and_leave(port: int, text: str = "hi") -> bytes:
     answer = await asyncio.wait_for(reader.read(), 5)  # until the server hangs up
     writer.close()
     return answer
+
+
+async def stopped(server) -> None:
+    """Stop a server that ``ws_course.start`` started, from a test's event loop.
+
+    ``stop()`` returns once every connection's handler has ended, so whatever the server
+    had to log about its connections (a failure, a traceback) is in its log: a test that
+    asserts that nothing went wrong asserts it after this, not after a sleep. It runs in
+    another thread so that clients on the test's loop can still answer the closing handshake.
+    """
+    await asyncio.get_running_loop().run_in_executor(None, server.stop)
 
 
 def chromium_executable() -> str | None:
@@ -106,6 +128,7 @@ def _chromium_env(home) -> dict[str, str]:
 @pytest.fixture
 def page(browser):
     context = browser.new_context()
+    context.set_default_timeout(BROWSER_TIMEOUT)
     page = context.new_page()
     yield page
     context.close()

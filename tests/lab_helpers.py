@@ -171,10 +171,43 @@ def menu(page, *items: str) -> None:
         page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
 
-def run_cell(page, cell) -> None:
-    """Select a cell (click its prompt, as a learner would) and run it with Shift+Enter."""
-    cell.locator(".jp-InputPrompt").click()
+#: How long a cell run from the keyboard may take, in milliseconds (some start servers, processes, Redis).
+CELL_TIMEOUT = 60_000
+
+
+def run_cell(page, cell, timeout: float = CELL_TIMEOUT) -> None:
+    """Select a cell (click its prompt, as a learner would), run it with Shift+Enter, and wait until it ran.
+
+    It ran when its prompt went to ``[*]:`` (waiting or running) and then to an execution
+    count, and the kernel is idle again: what the test does next sees the cell's effects.
+    (The count alone says nothing: a notebook opens with the counts it was saved with,
+    and a fresh kernel counts from 1 again.)
+    """
+    # Shift+Enter on the last cell adds a new one below it: a locator like ``.last``
+    # would then find the new cell. Find this one again by its place among the code cells.
+    index = cell.evaluate("c => [...c.closest('.jp-Notebook').querySelectorAll('.jp-CodeCell')].indexOf(c)")
+    prompt = page.locator(NOTEBOOK_PANEL).locator(".jp-CodeCell").nth(index).locator(".jp-InputPrompt")
+    prompt.evaluate(WATCH_PROMPT)
+    prompt.click()
     page.keyboard.press("Shift+Enter")
+    expect(prompt).to_have_attribute("data-test-run", "ran", timeout=timeout)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=timeout)
+
+
+#: Watches a cell's prompt, from before the key press on: ``data-test-run`` becomes
+#: "running" at ``[*]:`` and "ran" at the execution count that follows.
+WATCH_PROMPT = r"""prompt => {
+    prompt.dataset.testRun = "pressed";
+    const watch = new MutationObserver(() => {
+        if (prompt.textContent.includes("*")) {
+            prompt.dataset.testRun = "running";
+        } else if (prompt.dataset.testRun === "running" && /\[\d+\]/.test(prompt.textContent)) {
+            prompt.dataset.testRun = "ran";
+            watch.disconnect();
+        }
+    });
+    watch.observe(prompt, {childList: true, characterData: true, subtree: true});
+}"""
 
 
 def newest_line_in_view(cell) -> bool:

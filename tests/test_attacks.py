@@ -19,6 +19,8 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import attacks  # noqa: E402  (benchmarks/attacks.py)
 
+pytestmark = pytest.mark.slow  # measured attacks: up to 20 s each
+
 #: The issue's bound on a server's memory under attack.
 MAX_RSS_MB = 300
 

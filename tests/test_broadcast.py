@@ -29,7 +29,9 @@ async def test_every_member_gets_the_message_with_or_without_compression_and_a_v
         compressed = await connect(server.ws_url, proxy=None)  # offers permessage-deflate (websockets' default)
         plain = await connect(server.ws_url, proxy=None, compression=None)
         gone = await connect(server.ws_url, proxy=None, compression=None)
-        await asyncio.sleep(0.1)
+        async with asyncio.timeout(10):  # the server's handlers put all three in the room
+            while len(room) < 3:
+                await asyncio.sleep(0.01)
         drop(gone)  # vanishes: its connection is no longer open when the next broadcast comes
         text = "broadcast to the room, " * 50
         for number in range(20):

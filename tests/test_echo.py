@@ -9,7 +9,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
-from conftest import drop, say_and_leave
+from conftest import drop, say_and_leave, stopped
 from ws_course import start
 from ws_course.frames import CLOSE, encode_frame
 
@@ -57,7 +57,7 @@ async def test_a_client_that_vanishes_does_not_harm_the_server(echo):
             drop(vanishing)
         await bystander.send("still served")
         assert await bystander.recv() == "still served"
-    await asyncio.sleep(0.1)
+    await stopped(echo)  # every connection's handler has ended: any failure is in the log by now
     assert not [line for line in echo.log if "failed" in line], echo.log
 
 
@@ -67,6 +67,6 @@ async def test_a_client_that_leaves_while_it_is_answered_is_no_traceback(echo):
     for _ in range(10):
         answer = await say_and_leave(echo.port)
         assert answer.endswith(encode_frame(CLOSE, (1000).to_bytes(2, "big")))  # the server's close frame
-    await asyncio.get_running_loop().run_in_executor(None, echo.stop)  # waits for every handler to end
+    await stopped(echo)  # every connection's handler has ended
     assert sum(line == "connection closed" for line in echo.log) == 10, echo.log
     assert not [line for line in echo.log if "failed" in line or "Traceback" in line], echo.log

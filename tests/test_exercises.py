@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import deque
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import broadcast
 from websockets.frames import CloseCode
@@ -241,6 +242,7 @@ async def test_check_rate_limit_accepts_a_room_that_closes_without_waiting():
     assert await check_rate_limit(rate_limited(per_member, close_in_a_task))
 
 
+@pytest.mark.slow  # about 7 s of rate windows
 async def test_check_rate_limit_rejects_wrong_limits_with_the_reason():
     everyone = deque()
 

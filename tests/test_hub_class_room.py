@@ -43,7 +43,6 @@ def student(browser, hub, name: str):
     """A student's own browser context, logged in to the hub, on the class room's page."""
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(30_000)
     log_in(page, hub, name, next_url=ROOM)
     expect(page).to_have_url(hub.url + ROOM)  # after the hub's OAuth round trip
     expect(page.locator("#state")).to_have_text("open")

@@ -31,7 +31,6 @@ def test_a_notebook_on_the_hub_reaches_its_servers_through_the_hub(hub, browser)
     context = browser.new_context()
     traffic = Traffic(context)
     page = context.new_page()
-    page.set_default_timeout(30_000)
     try:
         log_in(page, hub, "alice")
         panel = open_notebook(page, f"{hub.url}/user/alice", "on-the-hub.ipynb")
@@ -67,7 +66,6 @@ def test_what_a_demo_server_sees_through_the_hub(hub, browser):
     recorder = HeaderRecorder()
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(30_000)
     try:
         log_in(page, hub, "alice")
         recorder.visit(page, f"{hub.url}/user/alice/proxy/{recorder.port}/")

@@ -6,11 +6,13 @@ from a task started by a real click in the browser can be lost, while output fro
 JupyterLab, run them from the menu, type into the widgets and the embedded pages,
 and read what comes back in the page.
 
-Each test runs twice: here in a JupyterLab on this machine, and in
-test_jupyterlab_hub.py in alice's JupyterLab on a real JupyterHub (tests/hub.py). On the hub, the browser records every request
-and WebSocket of every frame, and none may go anywhere but the hub's address: no
-demo server's port. That is what makes the hub run mean "the browser is on another
-machine".
+Each test runs twice: in a JupyterLab on this machine ("lab"), and in alice's JupyterLab
+on a real JupyterHub ("hub", tests/hub.py). On the hub, the browser logs in on the hub's
+page, and records every request and WebSocket of every frame, and none may go anywhere
+but the hub's address: no demo server's port. That is what makes the hub run mean "the
+browser is on another machine". (The test command's workers run the two at once: each
+parameter of the module-scoped ``jupyterlab`` fixture is a work unit of its own, see
+the root conftest.py.)
 """
 
 from __future__ import annotations
@@ -65,11 +67,14 @@ def lessons_in(request, tmp_path_factory):
         lab.stop()
 
 
-# test_jupyterlab_hub.py runs the same tests with "hub": a file of its own, so that
-# the test command's workers run both at once.
-@pytest.fixture(scope="module", params=["lab"])
+@pytest.fixture(scope="module", params=["lab", pytest.param("hub", marks=pytest.mark.hub)])
 def jupyterlab(request, tmp_path_factory):
     yield from lessons_in(request, tmp_path_factory)
+
+
+#: Lessons 07 and 08 run once, in the local JupyterLab: their pages reach their servers the
+#: way 01-06's do, which the other tests prove on the hub (the suite must stay short).
+only_in_the_local_lab = pytest.mark.parametrize("jupyterlab", ["lab"], indirect=True)
 
 
 @pytest.fixture
@@ -84,7 +89,6 @@ def traffic(jupyterlab, page):
 
 
 def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page, traffic):
-    page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "01-echo.ipynb")
     try:
         # Run All, from cleared outputs: every output seen below comes from this run.
@@ -142,7 +146,6 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
     """Lesson 03's XSS demo: the payload runs in the article's page (sandboxed), and is text everywhere else."""
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "03-chat.ipynb")
     try:
         # The embedded pages join the room while the notebook runs, whenever the
@@ -195,7 +198,6 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
 
 def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page, traffic):
     """Lesson 05 in a real JupyterLab: widgets on python-socketio, pages on the official JS client."""
-    page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "05-socketio.ipynb")
     try:
         run_all_from_scratch(page, panel)
@@ -229,10 +231,10 @@ def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page,
         jupyterlab.shutdown_kernels()
 
 
+@only_in_the_local_lab
 def test_the_measured_lesson_shows_one_feed_four_ways_in_jupyterlab(jupyterlab, page, traffic):
     """Lesson 07's page in a real JupyterLab: short polling, long-polling, SSE and a WebSocket, all through
     the Jupyter server. (Its measurements run in the kernel alone: nbval and the notebooks test run them.)"""
-    page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "07-polling-measured.ipynb")
     try:
         for source in ["show_source(ws_course.news_feed)", 'server = ws_course.start("news_feed"',
@@ -249,11 +251,11 @@ def test_the_measured_lesson_shows_one_feed_four_ways_in_jupyterlab(jupyterlab, 
         jupyterlab.shutdown_kernels()
 
 
+@only_in_the_local_lab
 def test_the_protocol_lesson_runs_in_jupyterlab_and_its_server_answers_the_page_and_the_widget(
     jupyterlab, page, traffic
 ):
     """Lesson 08 in a real JupyterLab: frames as tables, and the handmade server talking to a real page."""
-    page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "08-protocol-by-hand.ipynb")
     try:
         run_all_from_scratch(page, panel)
@@ -284,7 +286,6 @@ def test_the_safety_lesson_refuses_a_page_from_another_site_then_admits_it(jupyt
     """Lesson 06 in a real JupyterLab: the chat widgets hear the frozen member leave; the page from another
     origin is refused by the room and admitted by a room that allows its origin (in a JupyterLab on this
     machine; on the hub, where every page comes through the hub, a note says why it is not shown)."""
-    page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "06-keeping-a-room-safe.ipynb")
     try:
         run_all_from_scratch(page, panel)
@@ -307,20 +308,20 @@ def test_the_safety_lesson_refuses_a_page_from_another_site_then_admits_it(jupyt
             run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
         own_page = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
         # (The cells above run one after the other in the kernel: the first answers may take a while.)
-        expect(own_page.locator("#state")).to_have_text("open", timeout=30_000)  # the room's own page, proxied
+        expect(own_page.locator("#state")).to_have_text("open")  # the room's own page, proxied
         refused = panel.locator(".jp-CodeCell", has_text="show_another_site(site.page_url(server.ws_url))")
         admitted = panel.locator(".jp-CodeCell", has_text="show_another_site(site.page_url(admitting.ws_url))")
         if isinstance(jupyterlab, OnTheHub):
             for cell in (refused, admitted):
                 note = cell.locator(".another-site-note")
-                expect(note).to_contain_text("every page, the chat room's and any other", timeout=30_000)
+                expect(note).to_contain_text("every page, the chat room's and any other")
                 expect(cell.locator("iframe")).to_have_count(0)
         else:
             other_site = refused.frame_locator("iframe.another-site")
-            expect(other_site.locator("#state")).to_have_text("refused (code 1006)", timeout=30_000)
+            expect(other_site.locator("#state")).to_have_text("refused (code 1006)")
             expect(other_site.locator("#heard div")).to_have_count(0)
             welcome = admitted.frame_locator("iframe.another-site")
-            expect(welcome.locator("#state")).to_have_text("joined", timeout=30_000)
+            expect(welcome.locator("#state")).to_have_text("joined")
             origin = welcome.locator("#origin").inner_text()
             assert origin == other_site.locator("#origin").inner_text() and origin.startswith("http://127.0.0.1:")
             guests = panel.locator(".jp-CodeCell", has_text="guests = await ChatRoomView.join")
@@ -336,7 +337,6 @@ def test_the_scale_out_lesson_puts_a_page_on_each_process_in_one_room_in_jupyter
     page served by the first process and the page served by the second are in one room.
     (Only the cells this needs, as for lesson 07: nbval and the notebooks test run the rest,
     its faults and its measurements.) Shutting the kernel down stops the processes it started."""
-    page.set_default_timeout(30_000)
     panel = jupyterlab.open_notebook(page, "09-one-room-many-processes.ipynb")
     try:
         for source in ['one = start_process("chat", name="one")', "redis = start_redis()", "room = await ChatRoomView.join([first.ws_url",

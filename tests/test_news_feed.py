@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as sync_connect
 
+from conftest import stopped
 from ws_course import news_feed, start
 from ws_course.measure.feed_clients import WAYS
 from ws_course.measure.polling import conclusions, measure, plot, table
@@ -123,9 +124,11 @@ async def test_clients_that_vanish_mid_stream_leave_no_error_in_the_log(fast_fee
         websocket = await connect(server.ws_url, proxy=None)
         await websocket.recv()
         websocket.transport.abort()
-    await asyncio.sleep(0.3)  # a few more items, written to connections that are gone
+    published = len(feed.items)
+    await until(lambda: len(feed.items) >= published + 3)  # a few more items, written to connections that are gone
     status, _ = await get(server.page_url + "poll")
     assert status == 200
+    await stopped(server)  # every request's handler has ended: any error is in the log by now
     assert server.log == ["publishing an item every 0.05 s"], server.log
 
 

@@ -13,10 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import node_vs_python  # noqa: E402  (benchmarks/node_vs_python.py)
+
+pytestmark = pytest.mark.slow  # about 20 s
 
 
 def test_the_comparison_with_node_runs_on_a_tiny_load(tmp_path):

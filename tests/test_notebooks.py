@@ -17,12 +17,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+#: Each is a test of its own: the test command's workers run them side by side.
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
-
-#: The lessons beyond the article (06 on) run in test_notebooks_beyond.py, a file of its
-#: own so that the test command's workers (a file each) run the two halves at once.
-BEYOND = [path for path in NOTEBOOKS if path.name[:2].isdigit() and int(path.name[:2]) >= 6]
-ARTICLE = [path for path in NOTEBOOKS if path not in BEYOND]
 
 #: What the learner does between two cells: send from every open widget client.
 PLAY = """
@@ -47,12 +43,8 @@ def stray_output(cell) -> list:
     return [output for output in cell.outputs if output.get("name") == "stderr" or output.output_type == "error"]
 
 
-@pytest.mark.parametrize("path", ARTICLE, ids=[path.name for path in ARTICLE])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
 def test_run_all_twice_in_the_same_kernel_while_a_learner_plays(path, monkeypatch):
-    run_twice_while_playing(path, monkeypatch)
-
-
-def run_twice_while_playing(path: Path, monkeypatch) -> None:
     """Run the notebook at ``path`` twice in one kernel, the learner playing between every two cells."""
     for name, value in SMALL_ROOMS.items():
         monkeypatch.setenv(name, value)  # the kernel inherits it

@@ -77,6 +77,7 @@ def test_a_kernel_finds_its_jupyter_server_and_its_proxy(prefixed_lab, no_jupyte
     assert browser_url("http://localhost:8001/page?x=1") == "/some/prefix/proxy/8001/page?x=1"
 
 
+@pytest.mark.jupyterlab  # it starts one itself (the fixtures' marks are automatic)
 def test_a_jupyter_server_without_the_proxy_keeps_the_direct_address(tmp_path, no_jupyter):
     # What "jupyter server extension disable jupyter_server_proxy" writes.
     config = tmp_path / "home" / "config" / "jupyter_server_config.json"
@@ -96,7 +97,6 @@ def test_pages_work_through_the_jupyter_server_under_a_prefix(prefixed_lab, brow
     context = browser.new_context()
     traffic = Traffic(context)
     page = context.new_page()
-    page.set_default_timeout(30_000)
     try:
         panel = prefixed_lab.open_notebook(page, "through-the-proxy.ipynb")
         run_all(page, panel)

@@ -44,7 +44,8 @@ def two_servers(redis, request):
     second = processes.start_process(demo, name="second", redis=redis.url)
     yield demo, first, second
     for server in (first, second):
-        server.stop()
+        server.stop()  # returns once the process has ended and its log is read to the end
+    no_tracebacks(first, second)  # what the tests' own checks, made while they ran, could not see yet
 
 
 async def server_id(server) -> str:

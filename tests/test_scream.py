@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
-from conftest import drop, say_and_leave
+from conftest import drop, say_and_leave, stopped
 from ws_course import start
 
 
@@ -65,14 +63,14 @@ async def test_a_vanished_client_is_logged_as_an_error_and_others_go_on(scream):
         assert await scream.wait_for_log("error:") == "error: no close frame received or sent"
         await bystander.send("ok")
         assert await bystander.recv() == "OK!!!"
-    await asyncio.sleep(0.1)
+    await stopped(scream)  # every connection's handler has ended: any failure is in the log by now
     assert not [line for line in scream.log if "handler failed" in line], scream.log
 
 
 async def test_a_client_that_leaves_while_it_is_answered_is_logged_as_closed_not_a_traceback(scream):
     for _ in range(10):
         await say_and_leave(scream.port, "bye")
-    await asyncio.get_running_loop().run_in_executor(None, scream.stop)  # waits for every handler to end
+    await stopped(scream)  # every connection's handler has ended
     assert scream.log.count("received 'bye'") == 10
     assert scream.log.count("closed: code 1000, reason ''") == 10, scream.log
     assert not [line for line in scream.log if "failed" in line or "Traceback" in line], scream.log
