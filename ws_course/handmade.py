@@ -246,7 +246,7 @@ class HandmadeServer:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection, from the handshake to the close (asyncio runs it as a task)."""
         self.connections.add(asyncio.current_task())
-        is_websocket = False
+        owes_a_close = False  # True from the handshake until someone starts the closing handshake
         try:
             request = await read_request(reader)
             if request is None:
@@ -268,9 +268,10 @@ class HandmadeServer:
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + f"Sec-WebSocket-Accept: {accept_key(headers['sec-websocket-key'])}\r\n\r\n".encode()
             )
-            is_websocket = True
+            owes_a_close = True
             self.logger.info("open")
             code = await echo(reader, writer)
+            owes_a_close = False  # the client has started the closing handshake
             self.logger.info("closed by the client with %d", code)
             await close(reader, writer, code, timeout=self.close_timeout)  # the same code back
         except ProtocolError as error:
@@ -281,7 +282,7 @@ class HandmadeServer:
         except asyncio.CancelledError:
             # The server is stopping (see close()). The task then ends as if it had
             # finished: Python 3.11 would log a traceback for a cancelled one.
-            if is_websocket:
+            if owes_a_close:  # a second close frame would break the closing handshake
                 await close(reader, writer, 1001, "going away", self.close_timeout)
         finally:
             writer.close()
