@@ -58,6 +58,17 @@ def pytest_collection_modifyitems(config, items):
         for mark in marks_of(item):
             item.add_marker(mark)
         item.stash[_UNIT] = work_unit(item, config.rootpath)
+    # A module whose tests share a fixture goes whole to that unit, in its own order: a
+    # sync Playwright's module-scoped browser keeps an event loop running in the worker's
+    # main thread, and an async test of the same module run while it is open would fail.
+    modules: dict[Path, list] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    for tests in modules.values():
+        units = [item.stash[_UNIT] for item in tests if item.stash[_UNIT]]
+        for item in tests:
+            if units and item.stash[_UNIT] is None:
+                item.stash[_UNIT] = units[0]
     order: dict[str, tuple[int, int]] = {}  # each unit: the rank of its costliest test, where it starts
     for index, item in enumerate(items):
         unit = item.stash[_UNIT] or item.nodeid
