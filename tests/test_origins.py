@@ -376,6 +376,34 @@ def test_the_command_line_takes_allow_origin_and_allow_host():
     assert f"refused GET /: host {REBIND}:{port} not allowed" in err
 
 
+def test_the_command_line_on_a_hub_knows_the_hubs_proxy_is_in_front(monkeypatch):
+    """``ws-course serve`` started in a hub's notebook or terminal (lesson 09's processes): the hub's names pass."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ws_course", "serve", "chat", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        port = int(re.search(r":(\d+)/", process.stdout.readline())[1])
+
+        class Running:
+            ws_url = f"ws://127.0.0.1:{port}/"
+
+        Running.port = port
+        assert handshake_status(Running, "https://hub.example", host="hub.example", **{"X-Forwarded-Proto": "wss"}) == 101
+        assert handshake_status(Running, f"http://{REBIND}:{port}", host=f"{REBIND}:{port}") == 403
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert "behind a Jupyter server's proxy" in err
+
+
 def test_the_command_line_refuses_null_and_says_how_to_admit_it():
     import re
     import signal

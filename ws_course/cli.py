@@ -34,6 +34,7 @@ from .runtime.server import Library, PortInUseError, listen
 from .safety import limits
 from .safety.guard import Guard
 from .safety.logs import log_to_stderr
+from .web.jupyter import proxy_in_front
 
 #: The signals that stop the server: Ctrl-C, and what service managers send.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -140,16 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     repeats = log_to_stderr()
     try:
         open_files = limits.raise_open_files_limit()
+        # Started from a notebook or a terminal on a JupyterHub (lesson 09's processes, say),
+        # browsers come through the hub's proxy, under its names (see ws_course.safety.origins).
         guard = Guard(
             allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer,
-            allow_hosts=tuple(args.allow_host),
+            allow_hosts=tuple(args.allow_host), behind_proxy=proxy_in_front(),
         )
         new_loop = event_loop_factory(args.loop)
         logging.getLogger("ws_course").info(
-            "open files limit %s: at most %d members, %d bytes unsent each%s%s; event loop: %s",
+            "open files limit %s: at most %d members, %d bytes unsent each%s%s%s; event loop: %s",
             open_files, guard.max_clients, guard.max_buffer,
             f"; also admitting pages from {', '.join(guard.allow_origins)}" if guard.allow_origins else "",
             f"; also answering to the names {', '.join(guard.allow_hosts)}" if guard.allow_hosts else "",
+            "; behind a Jupyter server's proxy" if guard.behind_proxy else "",
             new_loop.__module__.split(".")[0],
         )
         with asyncio.Runner(loop_factory=new_loop) as runner:
