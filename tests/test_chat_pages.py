@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.async_api import expect
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from ws_course import start
 from ws_course.widgets import ChatClient
@@ -76,7 +79,7 @@ async def test_markup_is_shown_as_text_and_runs_nothing_in_our_pages(async_brows
 
 async def test_the_articles_innerHTML_page_would_run_it(async_browser, tmp_path):
     """Why our pages use textContent: the article's page, same server, same message, runs the script."""
-    with start("chat") as server:
+    with start("chat", allow_origins=["null"]) as server:  # a page opened from disk sends Origin: null
         article = await open_article_page(async_browser, tmp_path, "demo3-chat.html", server.ws_url)
         ours = await open_page(async_browser, server.page_url)
         await say(ours, XSS)
@@ -109,11 +112,12 @@ async def open_article_page(browser, folder, name, ws_url):
 
 
 async def test_the_articles_own_chat_pages_from_disk_work_with_our_servers(async_browser, tmp_path):
+    """With ``allow_origins=["null"]`` (``--allow-origin null``): a page opened from disk sends ``Origin: null``."""
     for demo, name, first_line in (
         ("chat", "demo3-chat.html", "user1 comes in"),
         ("json_chat", "demo4-json-chat.html", "user1 comes in"),
     ):
-        with start(demo) as server:
+        with start(demo, allow_origins=["null"]) as server:
             page = await open_article_page(async_browser, tmp_path, name, server.ws_url)
             await expect(page.locator("body > div").first).to_have_text(first_line)
             await page.fill("#sendTxt", "from the article's page")
@@ -160,10 +164,19 @@ async def test_the_articles_page_runs_the_payload_in_a_sandbox_that_reaches_noth
                 await expect(page.locator("h1")).to_have_text("ran")  # the markup ran...
                 await expect(page).to_have_title("blocked")  # ...its request failed...
                 assert visits == []  # ...without reaching another server
-                # The page itself is the article's, with only its address filled in.
+                # The page itself is the article's, with only its address filled in: its
+                # server's, with the server's page key, the one way Origin: null gets in.
                 served = await (await page.request.get(server.page_url + "article.html")).text()
                 original = (ARTICLE / article_name).read_text()
-                assert served == original.replace('"ws://xxx.xxx.xxx.xxx:8001/"', 'new URL(".", location.href).href.replace(/^http/, "ws")')
+                key = server.guard.page_key
+                assert served == original.replace(
+                    '"ws://xxx.xxx.xxx.xxx:8001/"', f'new URL(".", location.href).href.replace(/^http/, "ws") + "?page={key}"'
+                )
+                # Without the key, or with another, Origin: null is refused.
+                for address in (server.ws_url, server.ws_url + "?page=" + key[::-1]):
+                    with pytest.raises(InvalidStatus) as refused:
+                        await connect(address, proxy=None, origin="null")
+                    assert refused.value.response.status_code == 403
                 member.close()
                 await member.closed()
                 await page.close()

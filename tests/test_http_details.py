@@ -60,8 +60,8 @@ async def test_two_upgrade_headers_get_400_without_a_traceback(demo):
 @pytest.mark.parametrize("demo", WEBSOCKETS_DEMOS + SOCKETIO_DEMOS)
 async def test_head_gets_the_headers_of_get_and_no_body(demo):
     with start(demo) as server:
-        get = await exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        head = await exchange(server.port, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=2)
+        get = await exchange(server.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        head = await exchange(server.port, b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout=2)
     get_head, _, get_body = get.partition(b"\r\n\r\n")
     head_head, _, head_body = head.partition(b"\r\n\r\n")
     assert head_head.startswith(b"HTTP/1.1 200") and head_body == b""
@@ -72,7 +72,7 @@ async def test_head_gets_the_headers_of_get_and_no_body(demo):
 @pytest.mark.parametrize("demo", WEBSOCKETS_DEMOS)
 async def test_other_methods_get_405(demo):
     with start(demo) as server:
-        answer = await exchange(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        answer = await exchange(server.port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 405 Method Not Allowed") and b"Allow: GET, HEAD" in answer
 
 

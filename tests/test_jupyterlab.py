@@ -304,15 +304,17 @@ def test_the_safety_lesson_refuses_a_page_from_another_site_then_admits_it(jupyt
         # The origin check, step by step, so that the rooms run while the pages load.
         for source in ['server = ws_course.start("chat")', "show_page(server.page_url", "site = another_site.start()",
                        "show_another_site(site.page_url(server.ws_url))", "admitting = ws_course.start(",
-                       "show_another_site(site.page_url(admitting.ws_url))"]:
+                       "show_another_site(site.page_url(admitting.ws_url))",
+                       "show_another_site(site.page_url(server.ws_url, sandboxed=True))"]:
             run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
         own_page = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
         # (The cells above run one after the other in the kernel: the first answers may take a while.)
         expect(own_page.locator("#state")).to_have_text("open")  # the room's own page, proxied
         refused = panel.locator(".jp-CodeCell", has_text="show_another_site(site.page_url(server.ws_url))")
         admitted = panel.locator(".jp-CodeCell", has_text="show_another_site(site.page_url(admitting.ws_url))")
+        sandboxed = panel.locator(".jp-CodeCell", has_text="show_another_site(site.page_url(server.ws_url, sandboxed=True))")
         if isinstance(jupyterlab, OnTheHub):
-            for cell in (refused, admitted):
+            for cell in (refused, admitted, sandboxed):
                 note = cell.locator(".another-site-note")
                 expect(note).to_contain_text("every page, the chat room's and any other")
                 expect(cell.locator("iframe")).to_have_count(0)
@@ -326,6 +328,11 @@ def test_the_safety_lesson_refuses_a_page_from_another_site_then_admits_it(jupyt
             assert origin == other_site.locator("#origin").inner_text() and origin.startswith("http://127.0.0.1:")
             guests = panel.locator(".jp-CodeCell", has_text="guests = await ChatRoomView.join")
             expect(guests.locator(".jp-OutputArea-output")).to_contain_text(f"hello from another site, {origin}")
+            # The same site's sandboxed frame says Origin: null: refused too.
+            frame = sandboxed.frame_locator("iframe.another-site")
+            expect(frame.locator("#frame-origin")).to_have_text("null", timeout=30_000)
+            expect(frame.locator("#state")).to_have_text("refused (code 1006)", timeout=30_000)
+            expect(frame.locator("#heard div")).to_have_count(0)
         run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
         expect(own_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
     finally:

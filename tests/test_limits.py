@@ -135,7 +135,7 @@ async def test_the_room_takes_max_clients_members_and_refuses_the_next_with_503(
         await server.wait_for_log("refused GET /: the room is full (3 members) (503 Service Unavailable)")
         # The page is still served: the cap counts members, not visitors.
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert (await reader.readline()).startswith(b"HTTP/1.1 200")
         writer.close()
         await members[0].close()  # one leaves: one may come in

@@ -216,7 +216,7 @@ async def test_an_oversized_long_polling_post_gets_413_at_once_and_the_room_goes
 async def test_a_long_polling_post_must_say_its_length(event_chat):
     sid, reader, writer = await polling_session(event_chat.port)
     writer.write(
-        f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n"
+        f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Transfer-Encoding: chunked\r\n\r\n3\r\n40x\r\n0\r\n\r\n".encode()
     )
     assert (await http_response(reader))[0] == 411

@@ -288,7 +288,8 @@ def test_the_socketio_demos_serve_the_official_javascript_client(served, name):
 def test_the_chat_rooms_serve_the_articles_page_in_its_sandbox(served, name):
     assert {name for name in NAMES if DEMOS[name].page in ARTICLE_PAGES} == {"chat", "json_chat"}
     page, headers = fetch(served["pages"][name] + ARTICLE_PATH.lstrip("/"))
-    assert page == article_page(DEMOS[name].page)  # the repository's file, its address ours
+    key = re.search(rb'"\?page=([\w-]+)"', page)[1].decode()  # the server's page key (ws_course.web.article)
+    assert page == article_page(DEMOS[name].page, key)  # the repository's file, its address ours
     assert "sandbox" in headers["Content-Security-Policy"]
 
 

@@ -3,6 +3,8 @@
     ws-course serve echo --port 8001
     ws-course serve chat --host 0.0.0.0           # a classroom: every machine on the network
     ws-course serve chat --allow-origin http://teacher.example:8888
+    ws-course serve chat --host 0.0.0.0 --allow-host teacher.school.example   # students use that name
+    ws-course serve chat --allow-origin null      # the article's pages opened from disk (and any sandboxed frame)
     ws-course serve chat --port 8002 --redis redis://127.0.0.1:6379/0   # one room, many processes
     python -m ws_course serve scream
     ws-course list
@@ -32,6 +34,7 @@ from .runtime.server import Library, PortInUseError, listen
 from .safety import limits
 from .safety.guard import Guard
 from .safety.logs import log_to_stderr
+from .web.jupyter import proxy_in_front
 
 #: The signals that stop the server: Ctrl-C, and what service managers send.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -111,7 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="URL",
         help="also admit web pages from this origin, e.g. http://192.168.1.10:8888 (repeatable; "
-        "the server's own page, pages opened from disk and non-browser clients are always admitted)",
+        "the server's own page and non-browser clients are always admitted). 'null' admits pages "
+        "opened from disk, such as the article's, and with them any site's sandboxed frames",
+    )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer to this host name, e.g. teacher.school.example, when browsers use it to reach "
+        "the server (repeatable; IP addresses, localhost and this machine's name always work; "
+        "other names are refused against DNS rebinding)",
     )
     serve.add_argument(
         "--redis", metavar="URL",
@@ -131,12 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     repeats = log_to_stderr()
     try:
         open_files = limits.raise_open_files_limit()
-        guard = Guard(allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer)
+        # Started from a notebook or a terminal on a JupyterHub (lesson 09's processes, say),
+        # browsers come through the hub's proxy, under its names (see ws_course.safety.origins).
+        guard = Guard(
+            allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer,
+            allow_hosts=tuple(args.allow_host), behind_proxy=proxy_in_front(),
+        )
         new_loop = event_loop_factory(args.loop)
         logging.getLogger("ws_course").info(
-            "open files limit %s: at most %d members, %d bytes unsent each%s; event loop: %s",
+            "open files limit %s: at most %d members, %d bytes unsent each%s%s%s; event loop: %s",
             open_files, guard.max_clients, guard.max_buffer,
             f"; also admitting pages from {', '.join(guard.allow_origins)}" if guard.allow_origins else "",
+            f"; also answering to the names {', '.join(guard.allow_hosts)}" if guard.allow_hosts else "",
+            "; behind a Jupyter server's proxy" if guard.behind_proxy else "",
             new_loop.__module__.split(".")[0],
         )
         with asyncio.Runner(loop_factory=new_loop) as runner:

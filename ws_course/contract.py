@@ -145,10 +145,11 @@ INTERNALS: tuple[Internal, ...] = (
         WEBSOCKETS, f"{_CONNECTION}.transport", Shape.ATTRIBUTE,
         users=("ws_course.broadcast:broadcast", "ws_course.safety.limits:CappedConnection",
                "ws_course.runtime.server:WebSocketsServerHandle.aclose", "ws_course.exercises.safety:check_rate_limit",
+               "ws_course.safety.guard:GuardedConnection.check",
                "notebooks/02-scream.ipynb", "notebooks/06-keeping-a-room-safe.ipynb"),
         why="the TCP connection: the room writes a shared frame to it, CappedConnection reads its unsent bytes "
-            "and cuts (abort) a member too far behind, the lessons make a client vanish (the tests and "
-            "benchmarks too)",
+            "and cuts (abort) a member too far behind, the guard reads the port it came in on (get_extra_info: "
+            "the host check), the lessons make a client vanish (the tests and benchmarks too)",
         has=("write", "is_closing", "abort", "get_write_buffer_size", "get_extra_info", "pause_reading"),
     ),
     Internal(
@@ -462,7 +463,7 @@ OWN_NAMES: tuple[OwnNames, ...] = (
     OwnNames(WEBSOCKETS, "websockets.asyncio.server:ServerConnection", "ws_course.safety.limits:CappedConnection",
              names=("max_buffer",)),
     OwnNames(WEBSOCKETS, "websockets.asyncio.server:ServerConnection", "ws_course.safety.guard:GuardedConnection",
-             names=("guard", "origins")),
+             names=("guard", "origins", "hosts", "page_key")),
     OwnNames(WEBSOCKETS, "websockets.asyncio.server:ServerConnection", "ws_course.hub.room:HubLogin.__call__",
              names=("hub_user",)),
     OwnNames(SOCKETIO, "socketio.async_manager:AsyncManager", "ws_course.web.socketio_manager:EmitInTurn"),

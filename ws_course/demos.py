@@ -63,9 +63,17 @@ def start(demo: str | Callable[..., Any], **options: Any) -> BackgroundServer:
         port: Port to listen on. The default, 0, asks the system for a free port.
         name: The name the server runs under; it defaults to the demo's name.
         allow_origins: Web pages from these origins may connect too (for example
-            ``["http://192.168.1.10:8888"]``), besides the server's own page, pages
-            opened from disk, and clients that are not browsers.
+            ``["http://192.168.1.10:8888"]``), besides the server's own page and
+            clients that are not browsers. ``"null"`` admits pages opened from disk
+            (the article's), and with them every site's sandboxed frames.
             See :mod:`ws_course.safety.origins`.
+        allow_hosts: Names the server answers to, besides this machine's own names
+            and IP addresses (for example ``["teacher.school.example"]``): a browser
+            that reaches it by another name is refused (DNS rebinding).
+        behind_proxy: Whether browsers come through a proxy (a JupyterHub's, a remote
+            Jupyter server's), under the proxy's names. The default, None, asks the
+            Jupyter server this kernel runs under, if any
+            (:func:`ws_course.web.jupyter.proxy_in_front`).
         max_clients: At most this many members; the next get HTTP 503. The
             default is what the process's open-files limit leaves room for.
         max_buffer: A member whose unsent data passes this many bytes is
@@ -82,4 +90,8 @@ def start(demo: str | Callable[..., Any], **options: Any) -> BackgroundServer:
     If a server of the same name is running (a notebook cell run twice), it is
     stopped first. A port that is taken raises :class:`~ws_course.PortInUseError`.
     """
+    if options.get("behind_proxy") is None:
+        from .web.jupyter import proxy_in_front
+
+        options["behind_proxy"] = proxy_in_front()
     return start_in_background(find(demo) if isinstance(demo, str) else demo, **options)

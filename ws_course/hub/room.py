@@ -76,6 +76,7 @@ from ..chat import MAX_MESSAGE_BYTES
 from ..json_chat import JSONChatRoom
 from ..runtime.server import Demo, listen
 from ..safety import limits
+from ..safety.guard import Guard
 from ..safety.logs import log_to_stderr
 from ..safety.upgrade import wants_websocket
 from ..web.pages import page
@@ -308,7 +309,8 @@ def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefi
 
 async def run(host: str, port: int) -> None:
     """Serve until SIGTERM (the hub stops its services so) or Ctrl-C."""
-    server = await listen(Demo("hub.room", serve, page="json-chat.html"), host, port)
+    # The hub's proxy is in front: browsers name the hub, by whatever name it has (the host check).
+    server = await listen(Demo("hub.room", serve, page="json-chat.html"), host, port, guard=Guard(behind_proxy=True))
     logger.info("The class room is listening on %s:%s, at %s", host, server.port,
                 os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/"))
     stop = asyncio.Event()

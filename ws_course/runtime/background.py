@@ -118,8 +118,8 @@ class BackgroundServer(WaitsForLog):
         log: What the server did, one line a record, oldest first: a
             :class:`~ws_course.safety.logs.BoundedLog`, which reads like a list and keeps
             the last :data:`~ws_course.safety.logs.LOG_LINES` lines.
-        guard: Its protections (:class:`~ws_course.safety.guard.Guard`): allowed origins,
-            member and buffer caps.
+        guard: Its protections (:class:`~ws_course.safety.guard.Guard`): allowed origins
+            and host names, member and buffer caps.
     """
 
     def __init__(self, name: str, demo: Demo, host: str, port: int, guard: Guard, options: dict[str, Any]):
@@ -239,6 +239,8 @@ def start(
     name: str | None = None,
     timeout: float = 10,
     allow_origins: list[str] | tuple[str, ...] = (),
+    allow_hosts: list[str] | tuple[str, ...] = (),
+    behind_proxy: bool = False,
     max_clients: int | None = None,
     max_buffer: int = MAX_BUFFER,
     redis: str | None = None,
@@ -253,7 +255,10 @@ def start(
         if not callable(demo):
             raise TypeError(f"expected a demo's name or a connection handler, got {demo!r}")
         demo = Demo.of_handler(demo)
-    guard = Guard(allow_origins=tuple(allow_origins), max_clients=max_clients, max_buffer=max_buffer)
+    guard = Guard(
+        allow_origins=tuple(allow_origins), max_clients=max_clients, max_buffer=max_buffer,
+        allow_hosts=tuple(allow_hosts), behind_proxy=behind_proxy,
+    )
     if redis is not None:
         options["redis"] = redis
     _install_router()

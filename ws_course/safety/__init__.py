@@ -1,6 +1,6 @@
 """What keeps a room safe when a class shares it: lesson 06's subject, in one place.
 
-- :mod:`~ws_course.safety.origins`: which web pages may connect;
+- :mod:`~ws_course.safety.origins`: which web pages may connect, and by which names (DNS rebinding);
 - :mod:`~ws_course.safety.limits`: how many members, and how much unsent data each;
 - :mod:`~ws_course.safety.guard`: one server's protections, applied to every
   websockets server the course starts;

@@ -5,6 +5,7 @@ server's settings, and :mod:`ws_course.demos` applies them when it starts any
 server (the command line and :func:`ws_course.start` both go through it):
 
 - ``allow_origins``: the origin check, :mod:`ws_course.safety.origins` (HTTP 403);
+- ``allow_hosts`` and ``behind_proxy``: the host check, against DNS rebinding, in the same module (HTTP 403);
 - ``max_clients``: at most this many members, :mod:`ws_course.safety.limits` (HTTP 503);
 - ``max_buffer``: a member this many bytes behind is cut, :mod:`ws_course.safety.limits`.
 
@@ -22,16 +23,17 @@ import http
 import inspect
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import SERVER, Request, Response
 
 from .limits import MAX_BUFFER, CappedConnection, default_max_clients
-from .origins import OriginCheck
+from .origins import HostCheck, OriginCheck, check_host_name, new_page_key
 from .upgrade import wants_websocket
 
-# Beyond websockets' documented API: ServerConnection.handshake overridden, connection.server, http11.SERVER
-# (see ws_course.contract).
+# Beyond websockets' documented API: ServerConnection.handshake overridden, connection.server,
+# connection.transport, http11.SERVER (see ws_course.contract).
 
 #: Headers a request may carry only once. Two ``Upgrade`` or ``Host`` headers mean
 #: a confused or hostile client: HTTP 400, not a guess.
@@ -43,15 +45,21 @@ class Guard:
     """One server's protections (see the module's documentation).
 
     ``max_clients=None`` means :func:`~ws_course.safety.limits.default_max_clients`,
-    sized to the open-files limit when the server starts.
+    sized to the open-files limit when the server starts. ``page_key`` is made
+    afresh for each guard: the key that the sandboxed page a server serves (lesson
+    03's, :mod:`ws_course.web.article`) shows with ``Origin: null``.
     """
 
     allow_origins: tuple[str, ...] = ()
     max_clients: int | None = None
     max_buffer: int = MAX_BUFFER
+    allow_hosts: tuple[str, ...] = ()
+    behind_proxy: bool = False
+    page_key: str = dataclasses.field(default_factory=new_page_key, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow_origins", tuple(self.allow_origins))
+        object.__setattr__(self, "allow_hosts", tuple(check_host_name(name) for name in self.allow_hosts))
         if self.max_clients is None:
             object.__setattr__(self, "max_clients", default_max_clients())
         if self.max_clients < 1 or self.max_buffer < 1:
@@ -60,11 +68,17 @@ class Guard:
 
     @property
     def origins(self) -> OriginCheck:
-        return OriginCheck(self.allow_origins)
+        return OriginCheck(self.allow_origins, page_key=self.page_key)
+
+    @property
+    def hosts(self) -> HostCheck:
+        return HostCheck(self.allow_hosts, behind_proxy=self.behind_proxy)
 
     def websockets_options(self) -> dict[str, Any]:
         """Options for :func:`websockets.asyncio.server.serve` that apply this guard."""
-        return {"create_connection": functools.partial(GuardedConnection, guard=self, origins=self.origins)}
+        return {
+            "create_connection": functools.partial(GuardedConnection, guard=self, origins=self.origins, hosts=self.hosts)
+        }
 
 
 class GuardedConnection(CappedConnection):
@@ -73,26 +87,38 @@ class GuardedConnection(CappedConnection):
     Before the opening handshake, it refuses (each with one line in the server's log):
 
     - a header that must come once and came twice: 400;
+    - a request sent to a name that is not this server's (DNS rebinding): 403;
     - a page from a foreign origin: 403;
     - a newcomer when the server has ``max_clients`` members: 503, "room full".
 
     Then it caps the member's unsent data (:class:`~ws_course.safety.limits.CappedConnection`).
     """
 
-    def __init__(self, *args: Any, guard: Guard, origins: OriginCheck, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, guard: Guard, origins: OriginCheck, hosts: HostCheck | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, max_buffer=guard.max_buffer, **kwargs)
         self.guard = guard
         self.origins = origins
+        self.hosts = hosts if hosts is not None else guard.hosts
+
+    @property
+    def page_key(self) -> str:
+        """The key a sandboxed page of this server shows with ``Origin: null`` (see :class:`Guard`)."""
+        return self.guard.page_key
 
     def check(self, request: Request) -> Response | None:
         """The response that refuses ``request``, or None when it may go on."""
         for name in SINGLE_HEADERS:
             if len(request.headers.get_all(name)) > 1:
                 return self.refuse(request, http.HTTPStatus.BAD_REQUEST, f"more than one {name} header")
-        refusal = self.origins.refusal(request.headers)
+        websocket = wants_websocket(request)
+        refusal = self.hosts.refusal(request.headers, own_port(self.transport), websocket) or self.origins.refusal(
+            request.headers, urlsplit(request.path).query
+        )
         if refusal is not None:
             return self.refuse(request, http.HTTPStatus.FORBIDDEN, refusal)
-        if wants_websocket(request) and len(self.server.connections) >= self.guard.max_clients:
+        if websocket and len(self.server.connections) >= self.guard.max_clients:
             return self.refuse(
                 request, http.HTTPStatus.SERVICE_UNAVAILABLE, f"the room is full ({self.guard.max_clients} members)"
             )
@@ -119,3 +145,10 @@ class GuardedConnection(CappedConnection):
 
         await super().handshake(checked_request, process_response, server_header)
 
+
+def own_port(transport: Any) -> int | None:
+    """The port a connection came in on: this server's own (None if it cannot be told)."""
+    address = transport.get_extra_info("sockname") if transport is not None else None
+    if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[1], int):
+        return address[1]
+    return None

@@ -3,10 +3,11 @@
 python-socketio runs on Engine.IO, which runs inside aiohttp. Each protection goes
 where the data it guards is:
 
-- **Origins, members, request sizes**: :meth:`SocketIOGuard.middleware`, an
+- **Hosts, origins, members, request sizes**: :meth:`SocketIOGuard.middleware`, an
   aiohttp middleware, sees every HTTP request before Engine.IO does, for both
   transports (a WebSocket starts as an HTTP request, long-polling is nothing
-  but HTTP requests). A foreign ``Origin`` gets 403, a new session beyond
+  but HTTP requests). A ``Host`` that is no name of this server or a foreign
+  ``Origin`` gets 403 (:mod:`ws_course.safety.origins`), a new session beyond
   ``max_clients`` 503, a long-polling POST larger than the server's
   ``max_http_buffer_size`` 413 at once (Engine.IO itself would drop the
   session and never answer the request).
@@ -31,7 +32,8 @@ import socketio
 from aiohttp import web
 from engineio import packet as eio_packet
 
-from .guard import SINGLE_HEADERS, Guard
+from .guard import SINGLE_HEADERS, Guard, own_port
+from .origins import page_key_in
 from .socketio_packets import MalformedPacket
 from .upgrade import wants_websocket
 
@@ -127,6 +129,7 @@ class SocketIOGuard:
         self.eio = sio.eio
         self.guard = guard
         self.origins = guard.origins
+        self.hosts = guard.hosts
         self.logger = logger
         self._websocket_requests: dict[str, web.Request] = {}  # sessions upgraded from polling
         self._tasks: set[asyncio.Task] = set()
@@ -139,7 +142,8 @@ class SocketIOGuard:
     def cors_allows(self, origin: str | None, environ: dict[str, Any]) -> bool:
         """For ``AsyncServer(cors_allowed_origins=...)``: which origins get CORS headers."""
         return self.origins.allows(
-            origin, environ.get("HTTP_HOST"), environ.get("HTTP_X_FORWARDED_HOST"), environ.get("HTTP_X_FORWARDED_PROTO")
+            origin, environ.get("HTTP_HOST"), environ.get("HTTP_X_FORWARDED_HOST"), environ.get("HTTP_X_FORWARDED_PROTO"),
+            key=page_key_in(environ.get("QUERY_STRING")),
         )
 
     # -- HTTP requests ------------------------------------------------------------
@@ -149,7 +153,9 @@ class SocketIOGuard:
         for name in SINGLE_HEADERS:
             if len(request.headers.getall(name, [])) > 1:
                 return self.refuse(request, http.HTTPStatus.BAD_REQUEST, f"more than one {name} header")
-        refusal = self.origins.refusal(request.headers)
+        refusal = self.hosts.refusal(
+            request.headers, own_port(request.transport), wants_websocket(request)
+        ) or self.origins.refusal(request.headers, request.query_string)
         if refusal is not None:
             return self.refuse(request, http.HTTPStatus.FORBIDDEN, refusal)
         if not request.path.startswith("/socket.io"):

@@ -4,16 +4,28 @@ The origin check (:mod:`ws_course.safety.origins`) refuses pages from any other 
 than the chat server's own. To see it at work we need such a page: one served
 from another scheme, host or *port*. :class:`AnotherSite` is the smallest web
 server that does it: Python's own :mod:`http.server`, on a port of its own,
-serving one page, ``static/another-site.html``. It knows nothing of WebSockets or
-of the course: it stands for any site a student might visit. Its page reads the
-chat room's address from its own (``?room=ws://...``) and tries to join::
+serving two pages. It knows nothing of WebSockets or of the course: it stands for
+any site a student might visit. Each page reads the chat room's address from its
+own (``?room=ws://...``) and tries to join:
+
+- ``static/another-site.html``, at ``/``, opens the WebSocket itself: its handshake
+  carries the site's origin;
+- ``static/another-site-sandboxed.html``, at ``/sandboxed``, opens it from a frame
+  sandboxed with ``allow-scripts`` only, whose origin is opaque: its handshake says
+  ``Origin: null``, what a page opened from disk says. Any site can do this::
 
     >>> site = another_site.start()
     >>> site.origin                            # another port: another origin
     'http://127.0.0.1:40123'
     >>> site.page_url("ws://127.0.0.1:43117/")
     'http://127.0.0.1:40123/?room=ws://127.0.0.1:43117/'
+    >>> site.page_url("ws://127.0.0.1:43117/", sandboxed=True)
+    'http://127.0.0.1:40123/sandboxed?room=ws://127.0.0.1:43117/'
     >>> site.stop()
+
+For a Socket.IO room, give the address of its WebSocket,
+``ws://HOST:PORT/socket.io/?EIO=4&transport=websocket``: the pages then speak
+Socket.IO's wire format by hand (lesson 05).
 
 :func:`start` replaces a site started before, as :func:`ws_course.start` does
 with servers, so a notebook cell can run again.
@@ -29,21 +41,26 @@ from urllib.parse import quote
 from ..runtime.registry import RUNNING
 from .static import STATIC
 
-#: The page the site serves at ``/``.
-PAGE = STATIC / "another-site.html"
+#: The pages the site serves, by path: at ``/`` the page that opens the WebSocket itself,
+#: at ``/sandboxed`` the one that opens it from a sandboxed frame (``Origin: null``).
+PAGES = {"/": STATIC / "another-site.html", "/sandboxed": STATIC / "another-site-sandboxed.html"}
+
+#: The page at ``/``.
+PAGE = PAGES["/"]
 
 #: Its kind in the registry (:mod:`ws_course.runtime.registry`): one site at a time.
 KIND, NAME = "site", "another-site"
 
 
 class _PageHandler(http.server.BaseHTTPRequestHandler):
-    """Answer ``GET /`` (whatever the query) with the page, anything else with 404."""
+    """Answer ``GET /`` and ``GET /sandboxed`` (whatever the query) with their page, anything else with 404."""
 
     def do_GET(self) -> None:
-        if self.path.partition("?")[0] != "/":
+        page = PAGES.get(self.path.partition("?")[0])
+        if page is None:
             self.send_error(http.HTTPStatus.NOT_FOUND)
             return
-        body = PAGE.read_bytes()
+        body = page.read_bytes()
         self.send_response(http.HTTPStatus.OK)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -77,9 +94,12 @@ class AnotherSite:
         """Its pages' origin: scheme, host and port. Not the chat server's, whose port differs."""
         return f"http://{self.host}:{self.port}"
 
-    def page_url(self, room: str) -> str:
-        """The page's address, telling it to join the chat room whose socket is at ``room``."""
-        return f"{self.origin}/?room={quote(room, safe=':/')}"
+    def page_url(self, room: str, *, sandboxed: bool = False) -> str:
+        """The page's address, telling it to join the chat room whose socket is at ``room``.
+
+        With ``sandboxed=True``, the page that tries from a sandboxed frame (``Origin: null``).
+        """
+        return f"{self.origin}/{'sandboxed' if sandboxed else ''}?room={quote(room, safe=':/')}"
 
     @property
     def running(self) -> bool:

@@ -18,8 +18,16 @@ you watch that happen, in a page that cannot harm anything:
   else.
 
 So the payload runs, and the page visibly changes, but it cannot reach anything
-beyond itself. (A sandboxed page sends ``Origin: null`` with its WebSocket
-handshake, as a page opened from disk does.)
+beyond itself.
+
+A sandboxed page sends ``Origin: null`` with its WebSocket handshake, as a page
+opened from disk does, and as any site's page does from a sandboxed frame of its
+own. The course's servers refuse ``null`` (:mod:`ws_course.safety.origins`), except
+with their *page key*: a random string each server makes when it starts. The
+article's page, as the server sends it, connects to ``ws://.../?page=KEY``. Another
+site cannot read the page (its response carries no CORS header), so it cannot learn
+the key; and the server answers only to its own names (the host check), so a page
+that rebinds a name of its own to this machine cannot read it either.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import http
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from ..safety.origins import PAGE_KEY_PARAMETER
 from .static import STATIC
 
 #: The article's pages, by the course's page they stand beside.
@@ -43,19 +52,31 @@ ARTICLE_ADDRESS = '"ws://xxx.xxx.xxx.xxx:8001/"'
 #: What replaces it: the WebSocket of the server that served the page, behind a proxy too.
 OUR_ADDRESS = 'new URL(".", location.href).href.replace(/^http/, "ws")'
 
+#: What follows it when the server has a page key: ``ws://.../?page=KEY``.
+KEY_SUFFIX = ' + "?{parameter}={key}"'
+
 #: What the browser lets the page do: run its own inline script and talk to its own server.
 POLICY = "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
 
 
-def article_page(course_page: str) -> bytes | None:
-    """The article's page that stands beside ``course_page`` (e.g. ``"chat.html"``), its address ours."""
+def article_page(course_page: str, key: str | None = None) -> bytes | None:
+    """The article's page that stands beside ``course_page`` (e.g. ``"chat.html"``), its address ours.
+
+    ``key``: the server's page key, which the page's WebSocket address then carries
+    (a server without the course's guard has none, and needs none).
+    """
     path = PAGES.get(course_page)
     if path is None:
         return None
     source = path.read_text()
     if ARTICLE_ADDRESS not in source:
         raise ValueError(f"{path} no longer has the article's address {ARTICLE_ADDRESS}")
-    return source.replace(ARTICLE_ADDRESS, OUR_ADDRESS).encode()
+    address = OUR_ADDRESS
+    if key is not None:
+        if not key.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"a page key is URL-safe text: {key!r}")
+        address += KEY_SUFFIX.format(parameter=PAGE_KEY_PARAMETER, key=key)
+    return source.replace(ARTICLE_ADDRESS, address).encode()
 
 
 def sandboxed_response(body: bytes) -> Response:

@@ -55,7 +55,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["JupyterServer", "browser_url", "browser_may_be_local", "find_server"]
+__all__ = ["JupyterServer", "browser_url", "browser_may_be_local", "find_server", "proxy_in_front"]
 
 #: Host names that mean "this machine": only such addresses are reachable through the proxy.
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -130,6 +130,20 @@ def browser_may_be_local() -> bool:
     if info is None:
         return True
     return urlsplit(info.get("url") or "").hostname in LOOPBACK
+
+
+def proxy_in_front() -> bool:
+    """Whether browsers reach this kernel's servers through its Jupyter server's proxy, from elsewhere.
+
+    True on a JupyterHub (Binder included) and under a Jupyter server with
+    jupyter-server-proxy that is open to the network: the browser then names the
+    Jupyter server in ``Host``, by whatever name it has (the servers' host check,
+    :mod:`ws_course.safety.origins`, needs to know). False without a Jupyter server,
+    and under one that listens on this machine only: that one refuses requests sent
+    to a name that is not this machine's, so what it forwards names this machine.
+    """
+    server = find_server()
+    return server is not None and server.proxy and not browser_may_be_local()
 
 
 def _runtime_dir() -> Path:

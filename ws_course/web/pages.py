@@ -31,14 +31,15 @@ def page(filename: str):
     """Return a ``process_request`` hook that serves ``static/<filename>`` at ``/``.
 
     The chat rooms also serve the article's own page at ``/article.html``, in a
-    sandbox (see :mod:`ws_course.web.article`).
+    sandbox (see :mod:`ws_course.web.article`), with the server's page key when the
+    server has the course's guard (its connections then have a ``page_key``).
     """
     routes = {"/": STATIC / filename, **SHARED}
     for path in routes.values():
         if not path.is_file():
             raise FileNotFoundError(f"no file {path}: the course's pages are missing from its package")
 
-    article = article_page(filename)  # the article's own page, for lesson 03's XSS demo
+    has_article = article_page(filename) is not None  # the article's own page, for lesson 03's XSS demo
 
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
         if wants_websocket(request):
@@ -48,8 +49,8 @@ def page(filename: str):
             response.headers["Allow"] = "GET, HEAD"
             return response
         path = routes.get(request.path.partition("?")[0])
-        if article is not None and request.path.partition("?")[0] == ARTICLE_PATH:
-            response = sandboxed_response(article)
+        if has_article and request.path.partition("?")[0] == ARTICLE_PATH:
+            response = sandboxed_response(article_page(filename, getattr(connection, "page_key", None)))
         elif path is None:
             response = connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
         else:
