@@ -68,7 +68,11 @@ def test_a_private_redis_starts_on_a_free_port_stops_by_pid_and_comes_back_on_th
         assert client.ping()
         client.set("kept?", "no")
         pid, port, folder = server.pid, server.port, server.folder
-        assert folder.is_dir() and server.url == f"redis://127.0.0.1:{port}/0"
+        assert folder.is_dir() and server.url == f"redis://:{server.password}@127.0.0.1:{port}/0"
+        assert server.shown_url == f"redis://:***@127.0.0.1:{port}/0" and server.password not in repr(server)
+        assert server.password not in " ".join(_command_line(pid))
+        with pytest.raises(redis_client.AuthenticationError):
+            redis_client.Redis.from_url(server.url.replace(server.password, "wrong")).ping()
         server.stop()
         assert not server.running and not folder.exists()
         with pytest.raises(ProcessLookupError):
@@ -302,3 +306,8 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie (dead, not yet reaped by init) counts as gone
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _command_line(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        return cmdline.read().decode().split("\0")

@@ -56,6 +56,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from ..runtime.processes import password_from_environment
 from ..runtime.server import ServerHandle, close
 from ..safety.logs import EVERY_TIME
 
@@ -331,10 +332,12 @@ def connect(url: str, name: str) -> aioredis.Redis:
     """A Redis client that fails at once when Redis is away (we retry ourselves), with text replies.
 
     Its connections are called ``name`` in Redis (``CLIENT LIST`` shows it): an
-    operator can tell which process is which.
+    operator can tell which process is which. The password is the URL's or, if
+    it has none, ``WS_COURSE_REDIS_PASSWORD``'s (see :func:`~ws_course.runtime.processes.start_process`).
     """
     return aioredis.Redis.from_url(
-        url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2, client_name=name
+        url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2, client_name=name,
+        **password_from_environment(url),
     )
 
 

@@ -45,6 +45,7 @@ import socketio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from ..runtime.processes import password_from_environment
 from ..web.socketio_manager import EmitInTurn
 from .redis_room import LOST, RETRY, SharedRoom
 
@@ -67,7 +68,8 @@ class RoomManager(socketio.AsyncRedisManager, EmitInTurn):
         logger = logger or logging.getLogger(f"ws_course.{room}")
         super().__init__(
             url, channel=f"ws-course:{room}:socketio", logger=logger,
-            redis_options={"retry": Retry(NoBackoff(), 0), "socket_connect_timeout": 2},
+            redis_options={"retry": Retry(NoBackoff(), 0), "socket_connect_timeout": 2,
+                           **password_from_environment(url)},
         )
         self._left: Callable[[str], Any] = lambda nickname: None
         self._announcing: set[asyncio.Task] = set()
