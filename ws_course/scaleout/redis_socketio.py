@@ -62,7 +62,7 @@ from ..runtime.processes import password_from_environment
 from ..web.socketio_manager import EmitInTurn
 from .redis_room import LOST, RETRY, SharedRoom
 
-# Beyond python-socketio's documented API: AsyncRedisManager's _handle_emit, _publish and
+# Beyond python-socketio's documented API: AsyncRedisManager's _handle_emit, _publish, _listen and
 # _redis_listen_with_retries overridden, and its connection (see ws_course.contract).
 
 #: What each kind of message python-socketio's managers publish must carry.
