@@ -559,3 +559,12 @@ async def test_a_redis_user_that_may_only_touch_the_course_keys_is_enough_for_a_
             server.stop()
     finally:
         redis.stop()
+
+
+def test_a_member_announced_back_is_said_in_each_rooms_own_words(redis):
+    from ws_course.chat import ChatRoom
+    from ws_course.json_chat import JSONChatRoom
+
+    logger = logging.getLogger("ws_course.test-back")
+    assert redis_room.shared(ChatRoom, redis.url, "words", logger).back("user2") == "user2 is back"
+    assert redis_room.shared(JSONChatRoom, redis.url, "words", logger).back("user2") == '{"type":"enter","data":"user2 is back"}'
