@@ -10,7 +10,10 @@ process killed (SIGKILL), a process's subscription cut by Redis (``CLIENT KILL``
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -68,7 +71,11 @@ def test_a_private_redis_starts_on_a_free_port_stops_by_pid_and_comes_back_on_th
         assert client.ping()
         client.set("kept?", "no")
         pid, port, folder = server.pid, server.port, server.folder
-        assert folder.is_dir() and server.url == f"redis://127.0.0.1:{port}/0"
+        assert folder.is_dir() and server.url == f"redis://:{server.password}@127.0.0.1:{port}/0"
+        assert server.shown_url == f"redis://:***@127.0.0.1:{port}/0" and server.password not in repr(server)
+        assert server.password not in " ".join(_command_line(pid))
+        with pytest.raises(redis_client.AuthenticationError):
+            redis_client.Redis.from_url(server.url.replace(server.password, "wrong")).ping()
         server.stop()
         assert not server.running and not folder.exists()
         with pytest.raises(ProcessLookupError):
@@ -233,7 +240,8 @@ def test_an_unreachable_redis_is_a_clear_error_at_start(redis):
         capture_output=True, text=True, timeout=30,
     )
     assert result.returncode == 2
-    assert f"cannot reach Redis at {url}" in result.stderr and "Traceback" not in result.stderr
+    assert f"cannot reach Redis at {redis_room.redacted(url)}" in result.stderr and "Traceback" not in result.stderr
+    assert redis.password not in result.stderr
     with pytest.raises(redis_room.RedisUnreachable, match="Is it running"):
         ws_course.start("event_chat", redis=url)
     with pytest.raises(ValueError, match="echo cannot share its room through Redis: only the chat rooms can"):
@@ -302,3 +310,261 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie (dead, not yet reaped by init) counts as gone
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+# -- a room that heals: garbage on the channel, a listener that dies, stalls, an empty restart, passwords --------
+
+#: What anyone who can reach Redis might publish on a room's channels: bytes that are not UTF-8,
+#: text in no format of the room's, JSON that python-socketio does not expect.
+GARBAGE = [b"\xff\xfe\x00 not UTF-8", b"no sender in front", b"hello"]
+SOCKETIO_GARBAGE = [b"\xff\xfe\x00 not UTF-8", b"not JSON", b'["method"]', b'"method"', b'{"method": "emit"}']
+
+
+def pubsub_connections(client, channel: str) -> int:
+    [(_, count)] = client.pubsub_numsub(channel)
+    return count
+
+
+@pytest.mark.parametrize("two_servers", ROOMS, indirect=True)
+async def test_garbage_on_the_channels_is_logged_once_and_skipped(redis, two_servers):
+    demo, first, second = two_servers
+    alice = await Member.join(demo, first.port)
+    bob = await Member.join(demo, second.port)
+    await alice.wait_for("user2 comes in")
+    client = redis_client.Redis.from_url(redis.url)
+    channels = {f"ws-course:{demo}": GARBAGE}
+    if demo == "event_chat":
+        channels[f"ws-course:{demo}:socketio"] = SOCKETIO_GARBAGE
+    subscribers = {channel: pubsub_connections(client, channel) for channel in channels}
+    for channel, garbage in channels.items():
+        for data in garbage:
+            client.publish(channel, data)
+    # Still one room, both ways.
+    await alice.say("still one room?")
+    await bob.wait_for(bob.said("user1", "still one room?"))
+    await bob.say("yes")
+    await alice.wait_for(alice.said("user2", "yes"))
+    for server in (first, second):
+        await server.wait_for_log("skipped")
+        assert sum("skipped" in line for line in server.log) == 1, server.log[:]  # once, however many
+    assert {channel: pubsub_connections(client, channel) for channel in channels} == subscribers  # no leak
+    assert not any(text in ("", "hello") or "method" in text for text in alice.heard + bob.heard)
+    no_tracebacks(first, second)
+    client.close()
+    for member in (alice, bob):
+        await member.leave()
+
+
+async def test_a_listener_that_fails_says_so_and_listens_again(redis, caplog):
+    """Whatever kills the listener (here: the room's own code, raising once), it is logged and it starts again."""
+    heard: list[str] = []
+
+    def on_message(text: str) -> None:
+        if text == "boom":
+            raise RuntimeError("a bug in the room")
+        heard.append(text)
+
+    logger = logging.getLogger("ws_course.test-listener")
+    listener = redis_room.SharedRoom(redis.url, "listener", logger=logger, on_left=print, on_message=on_message)
+    talker = redis_room.SharedRoom(redis.url, "listener", logger=logger, on_left=print, on_message=lambda text: None)
+    await listener.start()
+    await talker.start()
+    try:
+        talker.publish("before")
+        talker.publish("boom")
+        async with asyncio.timeout(10):
+            while "failed" not in caplog.text:
+                await asyncio.sleep(0.01)
+            while not listener.joined:
+                await asyncio.sleep(0.01)
+        talker.publish("after")
+        async with asyncio.timeout(10):
+            while "after" not in heard:
+                await asyncio.sleep(0.01)
+        assert heard == ["before", "after"]
+        assert "RuntimeError: a bug in the room" in caplog.text  # the traceback: a bug is worth one
+    finally:
+        await talker.close()
+        await listener.close()
+
+
+@pytest.mark.parametrize("two_servers", ["chat", "event_chat"], indirect=True)
+async def test_a_process_that_stalls_is_announced_gone_then_back_and_rejoins_the_room(redis, two_servers):
+    demo, first, second = two_servers
+    alice = await Member.join(demo, first.port)
+    bob = await Member.join(demo, second.port)
+    carol = await Member.join(demo, second.port)
+    await alice.wait_for("user3 comes in")
+    second_id = await server_id(second)
+
+    before = first.log.total
+    os.kill(second.pid, signal.SIGSTOP)  # frozen: no heartbeat, yet its members stay connected
+    try:
+        await first.wait_for_log("stopped answering: its 2 members left", after=before, timeout=3 * redis_room.ALIVE_FOR + 5)
+    finally:
+        os.kill(second.pid, signal.SIGCONT)
+    await second.wait_for_log("rejoined the room")
+    for member in (alice, bob, carol):  # everyone: gone, then back (the room was told, so it is told the truth)
+        for nickname in ("user2", "user3"):
+            await member.wait_for(f"{nickname} left")
+            left = member.heard.index(f"{nickname} left")
+            await member.wait_for(f"{nickname} is back", start=left + 1)
+    client = redis_client.Redis.from_url(redis.url, decode_responses=True)
+    assert second_id in client.smembers(f"ws-course:{demo}:servers")
+    assert client.smembers(f"ws-course:{demo}:members:{second_id}") == {"user2", "user3"}
+    await bob.say("am I back?")
+    await alice.wait_for(alice.said("user2", "am I back?"))
+    await alice.say("you are")
+    await carol.wait_for(carol.said("user1", "you are"))
+
+    # It is in the room again: when it dies, its members are announced gone.
+    before = first.log.total
+    second.kill()
+    await first.wait_for_log("stopped answering: its 2 members left", after=before, timeout=3 * redis_room.ALIVE_FOR + 5)
+    for nickname in ("user2", "user3"):
+        await alice.wait_for(lambda text, nickname=nickname: alice.heard.count(f"{nickname} left") == 2, timeout=5)
+        assert alice.heard.count(f"{nickname} is back") == 1
+    no_tracebacks(first)
+    client.close()
+    await alice.leave()
+    for member in (bob, carol):  # their process is gone: their connections ended without a goodbye
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await member.leave()
+
+
+@pytest.mark.parametrize("two_servers", ["chat"], indirect=True)
+async def test_a_process_missing_from_the_room_enters_it_again_by_itself(redis, two_servers):
+    """Whatever took it out (a death notice it never heard, a hand in Redis), its heartbeat notices, and it enters again."""
+    demo, first, second = two_servers
+    alice = await Member.join(demo, first.port)
+    bob = await Member.join(demo, second.port)
+    await alice.wait_for("user2 comes in")
+    second_id = await server_id(second)
+    client = redis_client.Redis.from_url(redis.url, decode_responses=True)
+    before = second.log.total
+    client.srem(f"ws-course:{demo}:servers", second_id)
+    await second.wait_for_log("rejoined the room", after=before)
+    assert second_id in client.smembers(f"ws-course:{demo}:servers")
+    assert client.smembers(f"ws-course:{demo}:members:{second_id}") == {"user2"}
+    before = first.log.total
+    second.kill()
+    await first.wait_for_log("stopped answering: its 1 members left", after=before, timeout=3 * redis_room.ALIVE_FOR + 5)
+    await alice.wait_for("user2 left")
+    assert "user2 is back" not in alice.heard  # nobody had said it left
+    client.close()
+    await alice.leave()
+    with contextlib.suppress(Exception):
+        await bob.leave()
+
+
+@pytest.mark.parametrize("two_servers", ["chat", "event_chat"], indirect=True)
+async def test_nicknames_stay_unique_when_redis_restarts_empty_while_a_process_is_stalled(redis, two_servers):
+    demo, first, second = two_servers
+    alice = await Member.join(demo, first.port)
+    others = [await Member.join(demo, second.port) for _ in range(3)]  # user2, user3, user4
+    await alice.wait_for("user4 comes in")
+
+    os.kill(second.pid, signal.SIGSTOP)
+    try:
+        before = first.log.total
+        redis.stop()
+        await first.wait_for_log("is split", after=before)
+        redis.start()  # empty
+        await first.wait_for_log("rejoined the room", after=before)
+        eve = await Member.join(demo, first.port)
+    finally:
+        os.kill(second.pid, signal.SIGCONT)
+    taken = {alice.nickname, *(member.nickname for member in others)}
+    assert eve.nickname not in taken, f"{eve.nickname} was given twice"
+    await second.wait_for_log("rejoined the room")
+    frank = await Member.join(demo, second.port)
+    assert frank.nickname not in taken | {eve.nickname}
+    await eve.say("hello, second process")
+    await others[0].wait_for(others[0].said(eve.nickname, "hello, second process"))
+    await alice.wait_for(f"{frank.nickname} comes in")
+    no_tracebacks(first, second)
+    for member in (alice, *others, eve, frank):
+        await member.leave()
+
+
+def _command_line(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        return cmdline.read().decode().split("\0")
+
+
+def serve_once(url: str) -> subprocess.CompletedProcess:
+    """``ws-course serve chat --redis URL``, for a URL it refuses at once."""
+    return subprocess.run(
+        [sys.executable, "-m", "ws_course", "serve", "chat", "--port", "0", "--redis", url],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+
+
+async def test_a_redis_with_a_password_the_password_never_shown_and_a_wrong_one_a_clear_error():
+    password = "s3cret-Pw"
+    redis = start_redis(name="test-password", password=password)
+    try:
+        url = redis.url
+        assert url.startswith(f"redis://:{password}@")
+        first = processes.start_process("chat", name="password-first", redis=url)
+        second = processes.start_process("chat", name="password-second", redis=url)
+        alice = await Member.join("chat", first.port)
+        bob = await Member.join("chat", second.port)
+        await alice.say("behind a password")
+        await bob.wait_for("behind a password")
+        for server in (first, second):  # neither in the log, nor on a command line anyone can read (ps)
+            await server.wait_for_log("joined the room")
+            assert not any(password in line for line in server.log), server.log[:]
+            assert not any(password in argument for argument in _command_line(server.pid))
+        assert password not in " ".join(_command_line(redis.pid))
+
+        wrong = serve_once(url.replace(password, "wrong-one"))
+        assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+        [error] = [line for line in wrong.stderr.splitlines() if line.startswith("ws-course:")]
+        assert "refused the password" in error and "wrong-one" not in wrong.stderr, wrong.stderr
+        missing = serve_once(url.replace(f":{password}@", ""))
+        assert missing.returncode == 2 and "asks for a password" in missing.stderr, missing.stderr
+        with pytest.raises(redis_room.RedisRefused, match="refused the password"):
+            ws_course.start("event_chat", redis=url.replace(password, "wrong-one"))
+        for member in (alice, bob):
+            await member.leave()
+        for server in (first, second):
+            server.stop()
+    finally:
+        redis.stop()
+
+
+async def test_a_redis_user_that_may_only_touch_the_course_keys_is_enough_for_a_room():
+    redis = start_redis(name="test-acl", password="user-pw", user="course")
+    try:
+        client = redis_client.Redis.from_url(redis.url)
+        with pytest.raises(redis_client.exceptions.NoPermissionError):
+            client.set("not-the-course", 1)
+        with pytest.raises(redis_client.AuthenticationError):
+            redis_client.Redis.from_url(redis.url.replace("course:", ":")).ping()  # the default user is off
+        client.close()
+        first = processes.start_process("event_chat", name="acl-first", redis=redis.url)
+        second = processes.start_process("event_chat", name="acl-second", redis=redis.url)
+        alice = await Member.join("event_chat", first.port)
+        bob = await Member.join("event_chat", second.port)
+        await alice.wait_for("user2 comes in")
+        await bob.say("with a user of its own")
+        await alice.wait_for("user2 says: with a user of its own")
+        await bob.leave()
+        await alice.wait_for("user2 left")
+        await alice.leave()
+        no_tracebacks(first, second)
+        for server in (first, second):
+            server.stop()
+    finally:
+        redis.stop()
+
+
+def test_a_member_announced_back_is_said_in_each_rooms_own_words(redis):
+    from ws_course.chat import ChatRoom
+    from ws_course.json_chat import JSONChatRoom
+
+    logger = logging.getLogger("ws_course.test-back")
+    assert redis_room.shared(ChatRoom, redis.url, "words", logger).back("user2") == "user2 is back"
+    assert redis_room.shared(JSONChatRoom, redis.url, "words", logger).back("user2") == '{"type":"enter","data":"user2 is back"}'

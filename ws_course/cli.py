@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--redis", metavar="URL",
         help="share the room with every server started with the same Redis, e.g. redis://127.0.0.1:6379/0 "
-        f"(only {', '.join(demo.name for demo in DEMOS.values() if demo.shareable)}; lesson 09)",
+        f"(only {', '.join(demo.name for demo in DEMOS.values() if demo.shareable)}; lesson 09); "
+        "its password goes in the URL, redis://:PASSWORD@HOST:PORT/DB, or in WS_COURSE_REDIS_PASSWORD",
     )
     serve.add_argument(
         "--loop", choices=("auto", "uvloop", "asyncio"), default="auto",

@@ -267,8 +267,9 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         SOCKETIO, "socketio.base_manager:BaseManager.json", Shape.ATTRIBUTE,
-        users=("ws_course.scaleout.redis_socketio:RoomManager._publish",),
-        why="what is published is encoded as the stock manager encodes it, so that _listen decodes it",
+        users=("ws_course.scaleout.redis_socketio:RoomManager._publish",
+               "ws_course.scaleout.redis_socketio:RoomManager.checked"),
+        why="what is published is encoded as the stock manager encodes it, and decoded the same way",
         has=("dumps", "loads"),
     ),
     Internal(
@@ -302,9 +303,23 @@ INTERNALS: tuple[Internal, ...] = (
         SOCKETIO, "socketio.async_redis_manager:AsyncRedisManager._redis_listen_with_retries", Shape.OVERRIDE,
         users=("ws_course.scaleout.redis_socketio:RoomManager._redis_listen_with_retries",),
         why="losing Redis is one line in the log and a new attempt every RETRY s, not an error per message "
-            "and a wait of up to a minute",
+            "and a wait of up to a minute (the course's _listen calls it)",
         params=(), call="async for",
-        used_in=("socketio.async_redis_manager:AsyncRedisManager._listen",),
+    ),
+    Internal(
+        SOCKETIO, "socketio.async_redis_manager:AsyncRedisManager._listen", Shape.OVERRIDE,
+        users=("ws_course.scaleout.redis_socketio:RoomManager._listen",),
+        why="what arrives on the channel is checked before the library sees it (garbage is skipped and "
+            "logged once), and the room's own channel is heard on the same connection",
+        params=(), call="async for",
+        used_in=("socketio.async_pubsub_manager:AsyncPubSubManager._thread",),
+    ),
+    Internal(
+        SOCKETIO, "socketio.async_pubsub_manager:AsyncPubSubManager._thread", Shape.TEXT,
+        users=("ws_course.scaleout.redis_socketio:RoomManager._listen",),
+        why="the listening task takes a message that _listen yields as a dict as it is (the course's "
+            "_listen yields the messages it decoded and checked)",
+        text="isinstance(message, dict)",
     ),
     Internal(
         SOCKETIO, "socketio.async_redis_manager:AsyncRedisManager._redis_connect", Shape.METHOD,
@@ -314,13 +329,13 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         SOCKETIO, "socketio.async_redis_manager:AsyncRedisManager.redis", Shape.ATTRIBUTE,
-        users=("ws_course.scaleout.redis_socketio:RoomManager.aclose",
+        users=("ws_course.scaleout.redis_socketio:RoomManager._close_clients",
                "ws_course.scaleout.redis_socketio:RoomManager._redis_listen_with_retries"),
         why="the manager's Redis client (None until connected): closed when the room splits or stops",
     ),
     Internal(
         SOCKETIO, "socketio.async_redis_manager:AsyncRedisManager.pubsub", Shape.ATTRIBUTE,
-        users=("ws_course.scaleout.redis_socketio:RoomManager.aclose",
+        users=("ws_course.scaleout.redis_socketio:RoomManager._close_clients",
                "ws_course.scaleout.redis_socketio:RoomManager._redis_listen_with_retries"),
         why="the manager's subscription (None until connected): subscribed, read with a timeout, closed",
     ),
@@ -468,7 +483,7 @@ OWN_NAMES: tuple[OwnNames, ...] = (
              names=("hub_user",)),
     OwnNames(SOCKETIO, "socketio.async_manager:AsyncManager", "ws_course.web.socketio_manager:EmitInTurn"),
     OwnNames(SOCKETIO, "socketio.async_redis_manager:AsyncRedisManager", "ws_course.scaleout.redis_socketio:RoomManager",
-             names=("_left", "_announcing", "_arrivals", "_arriving", "room")),
+             names=("_left", "_back", "_arrivals", "_arriving", "room")),
     OwnNames(SOCKETIO, "socketio.packet:Packet", "ws_course.safety.socketio_packets:CheckedPacket",
              names=("attachment_bytes",)),
 )

@@ -33,6 +33,7 @@ def create_server(*, redis: str | None = None, **options) -> socketio.AsyncServe
         shared = manager.room  # nicknames and who is where, in Redis
         arrival = manager.arrival  # holds others' messages while a newcomer's nickname comes from Redis
         manager.on_left(lambda nickname: sio.emit("leave", f"{nickname} left"))  # a process is gone
+        manager.on_back(lambda nickname: sio.emit("enter", f"{nickname} is back"))  # ... or was only frozen
     # always_connect: a member's connection is established before connect() runs,
     # so it receives its own "enter", like everyone else.
     sio = socketio.AsyncServer(

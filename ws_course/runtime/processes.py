@@ -38,11 +38,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..safety.logs import BoundedLog
 from .registry import RUNNING, WaitsForLog
 
-__all__ = ["ServerProcess", "start_process", "stop_all"]
+__all__ = ["REDIS_PASSWORD", "ServerProcess", "password_from_environment", "start_process", "stop_all"]
 
 #: Its kind in the registry (:mod:`ws_course.runtime.registry`).
 KIND = "process"
@@ -65,12 +66,14 @@ class ServerProcess(WaitsForLog):
             (a :class:`~ws_course.safety.logs.BoundedLog`).
     """
 
-    def __init__(self, name: str, command: list[str], timeout: float = START_TIMEOUT) -> None:
+    def __init__(self, name: str, command: list[str], timeout: float = START_TIMEOUT,
+                 environment: dict[str, str] | None = None) -> None:
         self.name = name
         self.log = BoundedLog()
         self.process = subprocess.Popen(
             ends_with_us(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, start_new_session=True,  # a Ctrl-C in the notebook's terminal is not for it
+            env=None if environment is None else {**os.environ, **environment},
         )
         self.pid = self.process.pid
         self._reader = threading.Thread(target=self._read_log, name=f"ws-course-log-{name}", daemon=True)
@@ -157,15 +160,42 @@ def start_process(demo: str, *, name: str | None = None, redis: str | None = Non
                   timeout: float = START_TIMEOUT) -> ServerProcess:
     """Start ``python -m ws_course serve DEMO --port 0`` in a process of its own; return its handle.
 
-    ``redis``: the room is shared through that Redis (``--redis``); ``options``: more
+    ``redis``: the room is shared through that Redis (``--redis``; a password in
+    the URL goes to the process in :data:`REDIS_PASSWORD`, not on its command line,
+    which every user of the machine can read); ``options``: more
     options of ``ws-course serve`` (``("--max-clients", "30")``, ...). It must say
     where it listens within ``timeout`` seconds, or it is killed and
     :class:`TimeoutError` says what it logged.
     """
     command = [sys.executable, "-m", "ws_course", "serve", demo, "--port", "0", *options]
+    environment = None
     if redis is not None:
-        command += ["--redis", redis]
-    return RUNNING.replace(KIND, name or demo, lambda: ServerProcess(name or demo, command, timeout), at_exit=stop_all)
+        url, password = without_password(redis)
+        command += ["--redis", url]
+        if password is not None:
+            environment = {REDIS_PASSWORD: password}
+    return RUNNING.replace(KIND, name or demo, lambda: ServerProcess(name or demo, command, timeout, environment),
+                           at_exit=stop_all)
+
+
+#: The environment variable a server reads Redis's password from when its ``--redis`` URL has none.
+REDIS_PASSWORD = "WS_COURSE_REDIS_PASSWORD"
+
+
+def without_password(url: str) -> tuple[str, str | None]:
+    """``redis://USER:PASSWORD@HOST:PORT/DB`` -> (``redis://USER@HOST:PORT/DB``, ``PASSWORD``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    user, host = parts.username or "", parts.netloc.rpartition("@")[2]
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), unquote(parts.password)
+
+
+def password_from_environment(url: str) -> dict[str, str]:
+    """``{"password": ...}`` from :data:`REDIS_PASSWORD` for a Redis URL that has none, for ``Redis.from_url``."""
+    password = os.environ.get(REDIS_PASSWORD)
+    return {"password": password} if password and urlsplit(url).password is None else {}
 
 
 def stop_all(timeout: float = 3) -> None:

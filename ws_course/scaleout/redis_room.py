@@ -9,7 +9,11 @@ So whatever the room shares goes through Redis, which every process reaches:
   at once, and publishes it on the channel ``ws-course:ROOM``; every other process
   receives it and hands it to *its* members. Each process publishes over one
   connection, in order, so each sender's messages arrive in the order sent.
-- **Nicknames**: one counter, ``INCR ws-course:ROOM:count``, so ``user7`` exists once.
+- **Nicknames**: one counter, ``INCR ws-course:ROOM:count``, and each nickname
+  claimed in ``ws-course:ROOM:nicknames`` by the process that gave it, in the same
+  step (a script Redis runs at once): a number whose nickname is taken is skipped, so
+  ``user7`` exists once. The step also tells every process the number (a
+  ``claim``, below), so each knows the highest number given out.
 - **Who is where** (presence): each process keeps the set of its members'
   nicknames (``ws-course:ROOM:members:ID``), lists itself in ``ws-course:ROOM:servers``,
   and renews a key that says it is alive, ``ws-course:ROOM:alive:ID``, every
@@ -18,11 +22,20 @@ So whatever the room shares goes through Redis, which every process reaches:
 Why a key with a time to live? A process that is killed, frozen, or cut off by the
 network says nothing; it just stops renewing its key, and Redis lets the key
 expire. Every process checks the others' keys at each heartbeat; the first to see
-one missing removes that process from ``servers`` (``SREM`` answers 1 to one
-process only, so only one does the rest), and says ``userN left`` for each of its
-members, to the whole room. A closed TCP connection would tell sooner, but only
+one missing removes that process from ``servers`` (in a script that checks the key
+and removes the process in one step, so only one process does it), says
+``userN left`` for each of its members, to the whole room, and then publishes that
+process's death notice, ``gone``. A closed TCP connection would tell sooner, but only
 when the process dies: a frozen process, or one behind a broken network, keeps
 its connections open for minutes.
+
+A process that was only frozen (stopped, swapped out, starved of CPU) wakes up to
+find itself taken for gone. It hears its own death notice on the channel, *after*
+the ``left`` messages published before it, enters the room again, and says
+``userN is back`` for each of its members the room was told had left: everyone
+hears ``left``, then ``is back``, in that order. (If it misses the notice, its
+heartbeat sees that it is no longer in ``servers``, and it does the same.) From
+then on it is in the room as before: when it dies, its members are announced gone.
 
 What pub/sub does not do: keep messages. Redis hands a message to the processes
 subscribed at that moment, once, and forgets it (**at most once**). A process that
@@ -31,9 +44,17 @@ is reconnecting misses what is published meanwhile, and nothing sends it again.
 When Redis goes away, each process goes on serving its own members (they hear
 each other, and nobody else), logs once that the room is split, and tries again
 every :data:`RETRY` seconds; when Redis is back it joins again, tells Redis who
-its members are and the highest nickname number it gave out (a Redis restarted
-without its data would otherwise count from 1 again), and logs that too.
+its members are (claiming their nicknames again) and the highest nickname number it
+has seen anywhere in the room (a Redis restarted without its data would otherwise
+count from 1 again, and give a frozen process's nicknames to newcomers), and logs that too.
 A newcomer while the room is split gets a nickname that cannot clash: ``user-ID-1``.
+
+The channel is open to whoever can reach Redis, so what arrives on it is checked:
+anything that is not a message of the room (bytes that are not UTF-8, text in
+another format) is skipped, and the log says so once. And whoever can reach Redis
+can also publish a message *in* the room's format, or empty the room: a room's
+Redis must be out of its members' reach, behind a password (``redis://:PASSWORD@HOST:PORT/DB``,
+or ``redis://USER:PASSWORD@...`` for a Redis user that may only touch ``ws-course:*``).
 
 :class:`SharedRoom` is this Redis side, for any room. :class:`AcrossProcesses`
 makes a :class:`~ws_course.chat.ChatRoom` (or a JSON one) use it, and
@@ -45,17 +66,21 @@ makes a :class:`~ws_course.chat.ChatRoom` (or a JSON one) use it, and
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, RedisError
 
+from ..runtime.processes import password_from_environment
 from ..runtime.server import ServerHandle, close
 from ..safety.logs import EVERY_TIME
 
@@ -68,31 +93,112 @@ ALIVE_FOR = 3.0
 #: Seconds between two attempts to reach Redis while it is away.
 RETRY = 0.5
 
-#: Raise the nickname counter to at least ARGV[1] (a Redis restarted empty starts from 0).
-RAISE_COUNTER = """
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return count
-"""
+#: Heartbeats in a row that find this process missing from the room before it
+#: enters again by itself (it normally hears its death notice first).
+MISSING_BEATS = 2
+
+#: Seconds Redis keeps the list of a gone process's members, in case it comes back.
+GONE_FOR = 3600
 
 #: What it means to lose Redis: the network, or Redis itself, failed.
 LOST = (RedisError, OSError)
+
+#: A process's id: 8 hexadecimal digits (:func:`secrets.token_hex`).
+SERVER_ID = re.compile(r"[0-9a-f]{8}")
+
+#: A new nickname: the next number whose ``userN`` nobody holds, claimed, and told to every process.
+#: KEYS: count, nicknames. ARGV: this process's id, the channel.
+NEW_NICKNAME = """
+for attempt = 1, 100 do
+  local number = redis.call('INCR', KEYS[1])
+  if redis.call('HSETNX', KEYS[2], 'user' .. number, ARGV[1]) == 1 then
+    redis.call('PUBLISH', ARGV[2], ARGV[1] .. ':claim ' .. number)
+    return number
+  end
+end
+return redis.error_reply('no free nickname in 100 tries')
+"""
+
+#: Enter the room: this process, its members (their nicknames claimed again), the counter
+#: raised to the highest number it has seen. Returns the counter, the members the room was
+#: told had left (if it took this process for gone), and the nicknames another process holds.
+#: KEYS: servers, alive, members, count, nicknames, gone. ARGV: id, alive ms, highest, nicknames...
+REJOIN = """
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+redis.call('DEL', KEYS[3])
+local clashes = {}
+for i = 4, #ARGV do
+  redis.call('SADD', KEYS[3], ARGV[i])
+  local holder = redis.call('HGET', KEYS[5], ARGV[i])
+  if holder and holder ~= ARGV[1] then
+    table.insert(clashes, ARGV[i])
+  else
+    redis.call('HSET', KEYS[5], ARGV[i], ARGV[1])
+  end
+end
+local count = tonumber(redis.call('GET', KEYS[4]) or '0')
+if count < tonumber(ARGV[3]) then
+  count = tonumber(ARGV[3])
+  redis.call('SET', KEYS[4], count)
+end
+local gone = redis.call('SMEMBERS', KEYS[6])
+redis.call('DEL', KEYS[6])
+return {count, gone, clashes}
+"""
+
+#: "I am alive", if this process is still in the room: returns the counter, or -1 if it is not.
+#: KEYS: servers, alive, count. ARGV: id, alive ms.
+RENEW = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return -1 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+return tonumber(redis.call('GET', KEYS[3]) or '0')
+"""
+
+#: Take a silent process out of the room, if its key expired and nobody did it already:
+#: returns its members (kept for GONE_FOR s, in case it comes back), or nil.
+#: KEYS: servers, alive, members, gone, nicknames. ARGV: its id, GONE_FOR.
+REAP = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return false end
+local members = redis.call('SMEMBERS', KEYS[3])
+redis.call('DEL', KEYS[3], KEYS[4])
+for _, nickname in ipairs(members) do
+  redis.call('SADD', KEYS[4], nickname)
+  if redis.call('HGET', KEYS[5], nickname) == ARGV[1] then redis.call('HDEL', KEYS[5], nickname) end
+end
+redis.call('EXPIRE', KEYS[4], ARGV[2])
+return members
+"""
 
 
 class RedisUnreachable(ConnectionError):
     """A shared room's server could not reach Redis when it started."""
 
 
+class RedisRefused(RedisUnreachable):
+    """Redis answered, but refused the password (or the user) in the URL."""
+
+
+class NotTheRoomsMessage(ValueError):
+    """Something on a room's channel that no process of the room published."""
+
+
 class SharedRoom:
     """What one room keeps in Redis, seen from one process (see the module's documentation).
 
     Args:
-        url: Redis's address, ``redis://HOST:PORT/DB``.
+        url: Redis's address, ``redis://HOST:PORT/DB``, with ``:PASSWORD@`` (or
+            ``USER:PASSWORD@``) before the host when Redis asks for one.
         room: The room's name; every process with the same Redis and name shares it.
         logger: Where it says that it joined, split, rejoined, or saw a process go.
-        on_left: Called with the nickname of each member of a process that is gone.
+        on_left: Called with the nickname of each member of a process that is gone
+            (a coroutine function, or a plain one).
+        on_back: Called with the nickname of each member here that the room was told had
+            left, when this process, taken for gone, is back.
         on_message: Called with each message another process published; without
-            it, this object does not subscribe (the Socket.IO manager does it itself).
+            it, this object does not subscribe (the Socket.IO manager does it, and
+            hands it what it hears on this room's channel: :meth:`hear`).
 
     Attributes:
         id: This process's name in Redis, random.
@@ -106,22 +212,34 @@ class SharedRoom:
         *,
         logger: logging.Logger,
         on_left: Callable[[str], Any],
+        on_back: Callable[[str], Any] = lambda nickname: None,
         on_message: Callable[[str], Any] | None = None,
     ) -> None:
         self.url, self.room, self.logger = url, room, logger
-        self.on_left, self.on_message = on_left, on_message
+        self.where = redacted(url)  # for the log: never the password
+        self.on_left, self.on_back, self.on_message = on_left, on_back, on_message
         self.id = secrets.token_hex(4)
         self.channel = f"ws-course:{room}"
         self.here: set[str] = set()  # the nicknames of this process's members
-        self.highest = 0  # the highest nickname number this process has seen
+        self.highest = 0  # the highest nickname number this process has seen in the room
         self.joined = False
         self.joined_at = 0.0
+        self.skipped = 0  # messages on the channels that were not the room's
+        self._why = ""  # why this process is out of the room: said when it rejoins
+        self._taken_for_gone: set[str] | None = None  # set when it hears its own death notice
+        self._missing = 0  # heartbeats in a row that found this process missing from the room
         self._split_count = 0  # how many newcomers got a nickname while split
+        self._last_error: BaseException | None = None
+        self._rejoining = asyncio.Lock()  # the listener and the heartbeat may both find it must
         self._outbox: list[tuple[Any, ...]] = []  # commands to send, in order
         self._wake = asyncio.Event()
         self._closing = False
         self._tasks: list[asyncio.Task] = []  # the writer first
         self.redis = connect(url, name=f"{self.channel}:{self.id}")
+        self._claim_script = self.redis.register_script(NEW_NICKNAME)
+        self._enter_script = self.redis.register_script(REJOIN)
+        self._renew_script = self.redis.register_script(RENEW)
+        self._reap_script = self.redis.register_script(REAP)
 
     # -- keys ---------------------------------------------------------------------
 
@@ -136,10 +254,10 @@ class SharedRoom:
             await self.redis.ping()
         except LOST as error:
             await self.redis.aclose()
-            raise RedisUnreachable(f"cannot reach Redis at {self.url}: {error}. Is it running?") from None
+            raise unreachable(self.url, error) from None
         self._tasks += [asyncio.create_task(self._write()), asyncio.create_task(self._heartbeat())]
         if self.on_message is not None:
-            self._tasks.append(asyncio.create_task(self._subscribe()))
+            self._tasks.append(asyncio.create_task(self._listen()))
             await self.wait_until_joined()  # subscribed: from now on, nothing the others say is missed
 
     async def wait_until_joined(self, timeout: float = 5) -> None:
@@ -150,7 +268,11 @@ class SharedRoom:
                     await asyncio.sleep(0.01)
         except TimeoutError:
             await self.close()
-            raise RedisUnreachable(f"could not join the room in Redis at {self.url} within {timeout} s") from None
+            error = self._last_error
+            last = f" (the last error: {type(error).__name__}: {error})" if error else ""
+            raise RedisUnreachable(
+                f"could not join the room in Redis at {self.where} within {timeout} s{last}"
+            ) from None
 
     async def close(self) -> None:
         """Leave the room: send what is queued (departures, last words), remove this process's keys."""
@@ -185,16 +307,65 @@ class SharedRoom:
             else:
                 self._queue("PUBLISH", channel, message)
 
-    def received(self, data: str) -> str | None:
-        """A message from the channel, or None if it is this process's own."""
-        sender, _, message = data.partition(" ")
-        return None if sender == self.id else message
+    def received(self, data: bytes) -> str | None:
+        """What another process's room said, from a message on the channel; None for anything else.
+
+        A message is ``ID TEXT``: what the room of process ``ID`` said. This process's
+        own come back to it too, and are skipped (its members had them at once). News
+        about the room is ``ID:KIND ...`` (see :meth:`news`). Anyone who can reach Redis
+        can publish anything on the channel: what is not in this format is skipped,
+        and said once in the log (:meth:`skip`).
+        """
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            return self.skip(self.channel, "not UTF-8", data)
+        head, space, body = text.partition(" ")
+        sender, _, kind = head.partition(":")
+        if not space or not SERVER_ID.fullmatch(sender):
+            return self.skip(self.channel, "not from a process of the room", data)
+        if kind:
+            return self.news(kind, body, data)
+        return None if sender == self.id else body
+
+    def news(self, kind: str, body: str, data: bytes) -> None:
+        """``claim N``: a process gave ``userN``. ``gone ID NICKNAMES...``: process ID was taken for gone."""
+        if kind == "claim" and body.isdigit():
+            self.highest = max(self.highest, int(body))
+        elif kind == "gone" and body:
+            server, *nicknames = body.split(" ")
+            if server == self.id:  # this process: it stalled, and the room was told its members left
+                self._taken_for_gone = (self._taken_for_gone or set()) | set(nicknames)
+        else:
+            self.skip(self.channel, "news of no known kind", data)
+
+    async def hear(self, data: bytes) -> None:
+        """Act on a message from the room's channel: give it to the members here, or come back to the room."""
+        text = self.received(data)
+        if text is not None and self.on_message is not None:
+            self.on_message(text)
+        if self._taken_for_gone is not None and self.joined:
+            self._why = "this process had stopped answering, and the room took it for gone"
+            await self.rejoin()
+
+    def skip(self, channel: str, reason: str, data: bytes) -> None:
+        """Skip a message on ``channel`` that is not the room's: the first is logged, then the 10th, 100th..."""
+        self.skipped += 1
+        if self.skipped == 1:
+            self.logger.warning(
+                "skipped a message on %s that is not the room's (%s): %r; more are skipped without a word, "
+                "and counted", channel, reason, data[:80],
+            )
+        elif _is_power_of_ten(self.skipped):
+            self.logger.warning("%d messages skipped on the room's channels so far (the last: %s)",
+                                self.skipped, reason)
 
     async def new_nickname(self) -> str:
-        """``userN``, N from the counter in Redis; while the room is split, ``user-ID-N``."""
+        """``userN``, N from the counter in Redis, claimed there; while the room is split, ``user-ID-N``."""
         if self.joined:
             try:
-                number = await self.redis.incr(self.key("count"))
+                number = int(await self._claim_script(keys=[self.key("count"), self.key("nicknames")],
+                                                      args=[self.id, self.channel]))
                 self.highest = max(self.highest, number)
                 return f"user{number}"
             except LOST as error:
@@ -211,37 +382,61 @@ class SharedRoom:
         self.here.discard(nickname)
         if self.joined:
             self._queue("SREM", self.key("members", self.id), nickname)
+            self._queue("HDEL", self.key("nicknames"), nickname)
 
     # -- joining, splitting -------------------------------------------------------
 
     async def rejoin(self) -> None:
-        """(Re)enter the room in Redis: this process, its members, its highest nickname number."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(self.key("servers"), self.id)
-            pipe.set(self.key("alive", self.id), "1", px=int(ALIVE_FOR * 1000))
-            pipe.delete(self.key("members", self.id))
-            if self.here:
-                pipe.sadd(self.key("members", self.id), *self.here)
-            pipe.eval(RAISE_COUNTER, 1, self.key("count"), self.highest)
-            await pipe.execute()
-        first, was_split = self.joined_at == 0, not self.joined
-        self.joined, self.joined_at = True, time.monotonic()
+        """(Re)enter the room in Redis: this process, its members and their nicknames, the highest number seen.
+
+        If the room had taken this process for gone, its members that the room was
+        told had left are announced back (:attr:`on_back`).
+        """
+        async with self._rejoining:
+            await self._enter()
+
+    async def _enter(self) -> None:
+        count, gone, clashes = await self._enter_script(
+            keys=[self.key("servers"), self.key("alive", self.id), self.key("members", self.id), self.key("count"),
+                  self.key("nicknames"), self.key("gone", self.id)],
+            args=[self.id, int(ALIVE_FOR * 1000), self.highest, *sorted(self.here, key=_number)],
+        )
+        self.highest = max(self.highest, int(count))
+        first, why = self.joined_at == 0, self._why
+        announced = (self._taken_for_gone or set()) | set(gone)
+        self.joined, self.joined_at, self._missing = True, time.monotonic(), 0
+        self._why, self._taken_for_gone = "", None
+        back = sorted(announced & self.here, key=_number)
         if first:
-            self.logger.info("joined the room %r in Redis at %s (as server %s)", self.room, self.url, self.id)
-        elif was_split:
-            self.logger.warning("rejoined the room %r: Redis at %s is back", self.room, self.url, extra=EVERY_TIME)
+            self.logger.info("joined the room %r in Redis at %s (as server %s)", self.room, self.where, self.id)
+        elif why or back:
+            said = f"; the room was told that {len(back)} members here had left: they are back" if back else ""
+            self.logger.warning("rejoined the room %r: %s%s", self.room, why or "it had lost this process", said,
+                                extra=EVERY_TIME)  # each rejoin is news, even in the same words as the last
+        for nickname in clashes:
+            self.logger.warning("the nickname %s is held by another process too (Redis lost it meanwhile)", nickname)
+        for nickname in back:
+            await _call(self.on_back, nickname)
 
     def split(self, error: BaseException) -> None:
         """Redis is away: say so once, and serve this process's members on their own until it is back."""
         self._outbox.clear()  # not sent, and never will be: at most once
+        self._last_error = error
         if not self.joined:
             return
         self.joined = False
+        self._why = f"Redis at {self.where} is back"
         self.logger.warning(
             "the room %r is split: lost Redis at %s (%s: %s); the %d members here hear only each other "
-            "until it is back", self.room, self.url, type(error).__name__, error, len(self.here),
+            "until it is back", self.room, self.where, type(error).__name__, error, len(self.here),
             extra=EVERY_TIME,  # each split is news, even in the same words as the last
         )
+
+    def failed(self, what: str) -> None:
+        """A background task failed (a bug, logged with its traceback): out of the room until it starts again."""
+        self._outbox.clear()
+        self.joined = False
+        self._why = f"its {what} started again"
 
     # -- background tasks -----------------------------------------------------------
 
@@ -273,29 +468,37 @@ class SharedRoom:
                     await self._send(batch)
                 except LOST as error:
                     self.split(error)
+                except Exception:
+                    self.logger.exception("the room %r: its writer failed; it starts again, and the room with it",
+                                          self.room)
+                    self.failed("writer")
             if self._closing and not self._outbox:
                 return
 
-    async def _subscribe(self) -> None:
-        """Receive the other processes' messages; on losing Redis, split, and try again."""
+    async def _listen(self) -> None:
+        """Hear the other processes; on losing Redis, split and try again; on another failure, say so, start again."""
         while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            listener = connect(self.url, name=f"{self.channel}:{self.id}", text=False)  # bytes: decoded here, with care
+            pubsub = listener.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
                 await self.rejoin()
                 while self.joined:  # split() by another task ends this loop within a second
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
-                        text = self.received(message["data"])
-                        if text is not None:
-                            self.on_message(text)
+                        await self.hear(message["data"])
             except LOST as error:
                 self.split(error)
+            except Exception:
+                self.logger.exception("the room %r: its listener failed; it starts again, and the room with it",
+                                      self.room)
+                self.failed("listener")
             finally:
-                try:
-                    await pubsub.aclose()
-                except LOST:
-                    pass
+                for client in (pubsub, listener):
+                    try:
+                        await client.aclose()
+                    except LOST:
+                        pass
             await asyncio.sleep(RETRY)
 
     async def _heartbeat(self) -> None:
@@ -305,42 +508,101 @@ class SharedRoom:
             if not self.joined:
                 continue
             try:
-                await self.redis.set(self.key("alive", self.id), "1", px=int(ALIVE_FOR * 1000))
-                # Only after being in the room for ALIVE_FOR: after Redis comes back, the
-                # others need that long to say they are alive again.
-                if time.monotonic() - self.joined_at > ALIVE_FOR:
-                    await self._reap()
+                await self._beat()
             except LOST as error:
                 self.split(error)
+            except Exception:
+                self.logger.exception("the room %r: a heartbeat failed", self.room)
+
+    async def _beat(self) -> None:
+        count = int(await self._renew_script(keys=[self.key("servers"), self.key("alive", self.id), self.key("count")],
+                                      args=[self.id, int(ALIVE_FOR * 1000)]))
+        if count < 0:  # this process is not in the room: taken for gone (or Redis lost the room)
+            self._missing += 1
+            if self._missing >= MISSING_BEATS:  # its death notice never came: enter again all the same
+                self._why = "this process was missing from the room"
+                await self.rejoin()
+            return
+        self._missing = 0
+        self.highest = max(self.highest, count)
+        # Only after being in the room for ALIVE_FOR: after Redis comes back, the
+        # others need that long to say they are alive again.
+        if time.monotonic() - self.joined_at > ALIVE_FOR:
+            await self._reap()
 
     async def _reap(self) -> None:
         """Every process whose "alive" expired has left the room, and so have its members."""
         for server in await self.redis.smembers(self.key("servers")):
-            if server == self.id or await self.redis.exists(self.key("alive", server)):
+            if server == self.id:
                 continue
-            if not await self.redis.srem(self.key("servers"), server):
-                continue  # another process got there first: it tells the room
-            nicknames = await self.redis.smembers(self.key("members", server))
-            await self.redis.delete(self.key("members", server))
-            self.logger.warning("server %s stopped answering: its %d members left the room", server, len(nicknames))
-            for nickname in sorted(nicknames, key=_number):
-                self.on_left(nickname)
+            nicknames = await self._reap_script(
+                keys=[self.key("servers"), self.key("alive", server), self.key("members", server),
+                      self.key("gone", server), self.key("nicknames")],
+                args=[server, GONE_FOR],
+            )
+            if nicknames is None:
+                continue  # alive, or another process got there first: it tells the room
+            nicknames = sorted(nicknames, key=_number)
+            self.logger.warning("server %s stopped answering: its %d members left the room", server, len(nicknames),
+                                extra=EVERY_TIME)  # the same process may stop answering twice
+            for nickname in nicknames:
+                await _call(self.on_left, nickname)
+            # After the "left" messages, on the same connection: if that process is only
+            # frozen, it hears this after them, and says its members are back.
+            self._queue("PUBLISH", self.channel, " ".join([f"{self.id}:gone", server, *nicknames]))
 
 
-def connect(url: str, name: str) -> aioredis.Redis:
-    """A Redis client that fails at once when Redis is away (we retry ourselves), with text replies.
+def connect(url: str, name: str, text: bool = True) -> aioredis.Redis:
+    """A Redis client that fails at once when Redis is away (we retry ourselves), with text replies (or bytes).
 
     Its connections are called ``name`` in Redis (``CLIENT LIST`` shows it): an
-    operator can tell which process is which.
+    operator can tell which process is which. The password is the URL's or, if
+    it has none, ``WS_COURSE_REDIS_PASSWORD``'s (see :func:`~ws_course.runtime.processes.start_process`).
     """
     return aioredis.Redis.from_url(
-        url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2, client_name=name
+        url, decode_responses=text, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2, client_name=name,
+        **password_from_environment(url),
     )
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, for a log: ``redis://:***@127.0.0.1:6379/0``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def unreachable(url: str, error: BaseException) -> RedisUnreachable:
+    """The one-line error that says why Redis at ``url`` could not be used."""
+    where = redacted(url)
+    if isinstance(error, AuthenticationError):
+        if "invalid username-password" in str(error) or "WRONGPASS" in str(error):
+            return RedisRefused(f"Redis at {where} refused the password (or user) in the URL: {error}")
+        return RedisRefused(
+            f"Redis at {where} asks for a password: give it in the URL, redis://:PASSWORD@HOST:PORT/DB "
+            f"(or redis://USER:PASSWORD@... for a Redis user)"
+        )
+    return RedisUnreachable(f"cannot reach Redis at {where}: {str(error).rstrip('.')}. Is it running?")
+
+
+async def _call(function: Callable[[str], Any], nickname: str) -> None:
+    result = function(nickname)
+    if inspect.isawaitable(result):
+        await result
 
 
 def _number(nickname: str) -> tuple[int, str]:
     digits = nickname.removeprefix("user")
     return (int(digits), nickname) if digits.isdigit() else (0, nickname)
+
+
+def _is_power_of_ten(number: int) -> bool:
+    while number % 10 == 0 and number > 1:
+        number //= 10
+    return number == 1
 
 
 class AcrossProcesses:
@@ -354,7 +616,9 @@ class AcrossProcesses:
     def __init__(self, url: str, room: str, logger: logging.Logger, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shared = SharedRoom(
-            url, room, logger=logger, on_left=lambda nickname: self.tell_everyone(self.left(nickname)),
+            url, room, logger=logger,
+            on_left=lambda nickname: self.tell_everyone(self.left(nickname)),
+            on_back=lambda nickname: self.tell_everyone(self.back(nickname)),
             on_message=super().tell_everyone,  # a message from another process: for the members here
         )
 
@@ -372,6 +636,14 @@ class AcrossProcesses:
     def depart(self, websocket: Any) -> None:
         self.shared.departed(self.members[websocket])
         super().depart(websocket)
+
+    def back(self, nickname: str) -> str:
+        """What the room says when a member it was told had left is still there: ``user2 is back``.
+
+        Its arrival's message with ``comes in`` changed to ``is back`` (so the JSON
+        chat says ``{"type":"enter","data":"user2 is back"}``).
+        """
+        return self.entered(nickname).replace(f"{nickname} comes in", f"{nickname} is back")
 
 
 def shared(room_class: type, url: str, room: str, logger: logging.Logger) -> Any:
