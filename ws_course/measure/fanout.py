@@ -71,6 +71,7 @@ async def measure_fanout(ports: list[int], pids: list[int], members: int, messag
         nonlocal arrivals
         stamp = STAMP.search(payload)
         if stamp is None:  # someone came in
+            in_the_room.add(client)  # the first a member hears is its own arrival: it is in the room
             arrivals += 1
             if arrivals >= members * (members + 1) // 2:
                 all_in.set()
@@ -88,12 +89,22 @@ async def measure_fanout(ports: list[int], pids: list[int], members: int, messag
         sent_at[number] = time.perf_counter_ns()
         clients[0].say(f"1:{number}:{sent_at[number]}")
 
+    in_the_room: set[LeanClient] = set()
     clients: list[LeanClient] = []
     for first in range(0, members, 50):  # 50 at a time: a big room fills in seconds, not minutes
         clients += await asyncio.gather(
             *(join(ports[index % len(ports)], "ws", on_text) for index in range(first, min(first + 50, members)))
         )
     try:
+        # Every member is in the room: its handshake is done before its server has its
+        # nickname (from Redis, on a shared room), so it must have heard its own arrival.
+        try:
+            async with asyncio.timeout(STALLED):
+                while len(in_the_room) < members:
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise TimeoutError(f"only {len(in_the_room)} of the {members} members got into the room "
+                               f"in {STALLED} s (a server process stopped?)") from None
         # Every arrival has gone round (or, if a pair of arrivals crossed in Redis, none came for a second).
         last, quiet_since = -1, time.monotonic()
         while not all_in.is_set() and time.monotonic() - quiet_since < 1:
