@@ -161,7 +161,7 @@ def _without_details(record: logging.LogRecord) -> str:
     args = record.args
     if isinstance(args, tuple) and any(isinstance(arg, Detail) for arg in args):
         try:
-            return str(record.msg) % tuple("-" if isinstance(arg, Detail) else arg for arg in args)
+            return str(record.msg) % tuple("(several)" if isinstance(arg, Detail) else arg for arg in args)
         except (TypeError, ValueError):
             pass
     return record.getMessage()

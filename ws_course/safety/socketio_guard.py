@@ -16,8 +16,10 @@ where the data it guards is:
   grows. :class:`Outbox` is that queue with a byte count: above ``max_buffer``
   the member is disconnected, its backlog dropped, and its WebSocket (if it
   has one) cut.
-- **Packets**: a malformed one (:mod:`ws_course.safety.socketio_packets`) is logged in
-  one line and its sender disconnected, instead of a traceback.
+- **Packets**: a malformed one (:mod:`ws_course.safety.socketio_packets`: reserved
+  names, attachments, deep JSON, an event with more or fewer arguments than its
+  handler takes) is logged in one line and its sender disconnected, instead of a
+  traceback; the same offence from many sessions collapses into a few lines.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from aiohttp import web
 from engineio import packet as eio_packet
 
 from .guard import SINGLE_HEADERS, Guard
+from .logs import Detail
 from .socketio_packets import MalformedPacket
 
 
@@ -194,10 +197,13 @@ class SocketIOGuard:
     # -- Engine.IO messages -------------------------------------------------------
 
     async def _checked_message(self, sid: str, data: str | bytes) -> None:
+        if sid not in self.eio.sockets:
+            return  # cut already: the rest of its long-polling POST goes nowhere
         try:
             await self._handle_message(sid, data)
         except (MalformedPacket, ValueError) as error:  # ValueError: python-socketio's own refusals
-            self.logger.warning("a malformed packet from %s: %s; disconnecting it", sid, error)
+            # (Detail: one offence repeated by many sessions collapses into a few lines.)
+            self.logger.warning("a malformed packet from %s: %s; disconnecting it", Detail(sid), error)
             await self.disconnect(sid)
 
     # -- unsent data ----------------------------------------------------------------

@@ -68,11 +68,12 @@ class SocketIOServer(ServerHandle):
         engineio_logger = logger.getChild("engineio")
         engineio_logger.setLevel(logging.WARNING)
         self.guard = guard or Guard()
-        packets = packet_class()  # refuses reserved event names, too many attachments, deep JSON
+        packets = packet_class()  # refuses reserved names, too many attachments, deep JSON, wrong argument counts
         # EmitInTurn: a room's message goes to each member in a loop, not a task each.
         options = {"serializer": packets, "json": SafeJSON, "client_manager": EmitInTurn(), **options}
         self.sio = create_server(logger=logger, engineio_logger=engineio_logger, **options)
         packets.max_attachment_bytes = self.sio.eio.max_http_buffer_size
+        packets.server = self.sio  # whose handlers an event's arguments must fit
         self.protections = SocketIOGuard(self.sio, self.guard, logger)
         if "cors_allowed_origins" not in options:
             # Engine.IO's CORS headers follow the same rule as the middleware's 403.
