@@ -139,7 +139,8 @@ class CheckedPacket(sio_packet.Packet):
             least, most = least - before, most - before
             takes = f"{least}" if least == most else f"at least {least}" if most == INFINITY else f"{least} to {most}"
             raise MalformedPacket(
-                f"the event {name!r} takes {takes} argument{'' if takes == '1' else 's'}, not {len(arguments)}"
+                f"the event {name!r} takes {takes} argument{'' if takes == '1' else 's'}, not {len(arguments)} "
+                f"(its handler: {describe(handler)})"
             )
 
     _arities: dict[Any, tuple[float, float]] = {}  # each handler's (set per server: they go with it)
@@ -184,9 +185,13 @@ def event_handler(server: Any, event: Any, namespace: str) -> tuple[Any, int]:
 
 
 def arity(function: Any) -> tuple[float, float]:
-    """How many positional arguments ``function`` takes: (at least, at most), at most ``inf`` with ``*args``."""
+    """How many positional arguments ``function`` takes: (at least, at most), at most ``inf`` with ``*args``.
+
+    Its own signature: a wrapper's ``(*args, **kwargs)`` takes anything, whatever
+    it wraps (the exercises' judge wraps a learner's handler so, to report what it raises).
+    """
     try:
-        parameters = inspect.signature(function).parameters.values()
+        parameters = inspect.signature(function, follow_wrapped=False).parameters.values()
     except (TypeError, ValueError):  # no signature to read: take anything
         return (0, INFINITY)
     least, most = 0, 0
@@ -198,6 +203,14 @@ def arity(function: Any) -> tuple[float, float]:
             if parameter.default is parameter.empty:
                 least += 1
     return (least, most)
+
+
+def describe(function: Any) -> str:
+    """``message(sid, text)``: a handler's name and parameters, to say in a log line."""
+    try:
+        return f"{getattr(function, '__name__', 'handler')}{inspect.signature(function, follow_wrapped=False)}"
+    except (TypeError, ValueError):
+        return repr(function)
 
 
 def packet_class(max_attachment_bytes: int = CheckedPacket.max_attachment_bytes, server: Any = None) -> type[CheckedPacket]:
