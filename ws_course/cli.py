@@ -109,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"disconnect a member that has more than BYTES unsent (default {limits.MAX_BUFFER}, 1 MiB)",
     )
     serve.add_argument(
+        "--send-buffer", type=int, metavar="BYTES", default=limits.SEND_BUFFER,
+        help=f"each member's kernel send buffer (default {limits.SEND_BUFFER}; 0 leaves it to the system, "
+        "which lets it grow to megabytes)",
+    )
+    serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="URL",
         help="also admit web pages from this origin, e.g. http://192.168.1.10:8888 (repeatable; "
         "the server's own page, pages opened from disk and non-browser clients are always admitted)",
@@ -131,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     repeats = log_to_stderr()
     try:
         open_files = limits.raise_open_files_limit()
-        guard = Guard(allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer)
+        guard = Guard(
+            allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer,
+            send_buffer=args.send_buffer or None,
+        )
         new_loop = event_loop_factory(args.loop)
         logging.getLogger("ws_course").info(
             "open files limit %s: at most %d members, %d bytes unsent each%s; event loop: %s",

@@ -71,6 +71,9 @@ def start(demo: str | Callable[..., Any], **options: Any) -> BackgroundServer:
         max_buffer: A member whose unsent data passes this many bytes is
             disconnected (default :data:`~ws_course.safety.limits.MAX_BUFFER`, 1 MiB).
             See :mod:`ws_course.safety.limits`.
+        send_buffer: Each member's kernel send buffer, in bytes (default
+            :data:`~ws_course.safety.limits.SEND_BUFFER`, 64 KiB; None leaves it
+            to the system, which lets it grow to megabytes).
         redis: For the chat rooms (``"chat"``, ``"json_chat"``, ``"event_chat"``): a
             Redis address, ``"redis://HOST:PORT/DB"``. Every server started with
             the same address, in this process or another, serves the same room

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..safety.guard import Guard
-from ..safety.limits import MAX_BUFFER
+from ..safety.limits import MAX_BUFFER, SEND_BUFFER
 from ..safety.logs import BoundedLog, OneLineTracebacks, QuietRepeats, ShortLines
 from .registry import RUNNING, WaitsForLog
 from .server import Demo, Library, PortInUseError, listen
@@ -242,6 +242,7 @@ def start(
     allow_origins: list[str] | tuple[str, ...] = (),
     max_clients: int | None = None,
     max_buffer: int = MAX_BUFFER,
+    send_buffer: int | None = SEND_BUFFER,
     redis: str | None = None,
     **options: Any,
 ) -> BackgroundServer:
@@ -254,7 +255,9 @@ def start(
         if not callable(demo):
             raise TypeError(f"expected a demo's name or a connection handler, got {demo!r}")
         demo = Demo.of_handler(demo)
-    guard = Guard(allow_origins=tuple(allow_origins), max_clients=max_clients, max_buffer=max_buffer)
+    guard = Guard(
+        allow_origins=tuple(allow_origins), max_clients=max_clients, max_buffer=max_buffer, send_buffer=send_buffer
+    )
     if redis is not None:
         options["redis"] = redis
     _install_router()
