@@ -80,7 +80,9 @@ def start(demo: str | Callable[..., Any], **options: Any) -> BackgroundServer:
             (lesson 09; :mod:`ws_course.scaleout.redis_room`).
         timeout: Seconds to wait for it to listen.
         options: More options for the server's library, for example
-            ``ping_interval=1`` (websockets and python-socketio both have it).
+            ``ping_interval=1`` (websockets and python-socketio both have it). The
+            Socket.IO demos also take ``head_timeout`` and ``max_waiting``
+            (:mod:`ws_course.safety.connections`).
 
     If a server of the same name is running (a notebook cell run twice), it is
     stopped first. A port that is taken raises :class:`~ws_course.PortInUseError`.
