@@ -2,6 +2,9 @@
 
 - A connection that never finishes its request head is closed after ``head_timeout``
   (aiohttp's default kept it an hour), and only ``max_waiting`` may wait at once.
+- A half-open Engine.IO session (``GET /socket.io/?EIO=4&transport=polling``, then
+  nothing) is no member: it cannot fill the room, and it is dropped after
+  ``handshake_timeout``.
 - A member's socket has a bounded kernel send buffer.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import shutil
@@ -19,7 +23,8 @@ import pytest
 import socketio
 from websockets.asyncio.client import connect
 
-from test_socketio_guard import http_response
+from test_socketio import FAST, member
+from test_socketio_guard import http_response, polling_session
 from ws_course import start
 from ws_course.news_feed import Feed, make_app
 from ws_course.safety.limits import SEND_BUFFER
@@ -179,6 +184,108 @@ async def test_only_max_waiting_connections_wait_for_a_head_at_once():
         assert await server.wait_for_log("more than 3 connections were waiting for a request head")
         for _, slow_writer, _ in slow:
             slow_writer.close()
+        writer.close()
+
+
+# -- half-open Engine.IO sessions ------------------------------------------------------------------
+
+
+async def half_open_session(port: int) -> tuple[str, asyncio.StreamReader, asyncio.StreamWriter]:
+    """``GET /socket.io/?EIO=4&transport=polling``, and nothing more: an Engine.IO session, no Socket.IO member."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(get_request("/socket.io/?EIO=4&transport=polling", keep_alive=False))
+    status, body = await http_response(reader)
+    assert status == 200, body
+    writer.close()
+    return json.loads(body[1:])["sid"]
+
+
+async def test_half_open_sessions_do_not_lock_real_members_out():
+    """Before: 3 half-open sessions filled a room of 3; the real member got 503 (for 47 s)."""
+    with start("event_chat", max_clients=3, **FAST) as server:
+        for _ in range(5):
+            await half_open_session(server.port)
+        first = await member(server.page_url)
+        second = await member(server.page_url)
+        await second.sio.emit("message", "we are in")
+        assert await first.next() == ("enter", "user2 comes in")
+        assert await first.next() == ("mes", "user2 says: we are in")
+        for client in (first, second):
+            await client.leave()
+
+
+async def test_a_half_open_session_is_dropped_after_handshake_timeout():
+    with start("event_chat", handshake_timeout=1, **FAST) as server:
+        sid = await half_open_session(server.port)
+        line = await server.wait_for_log("no Socket.IO connect within 1 s", timeout=5)
+        assert line == "dropped a half-open session from 127.0.0.1: no Socket.IO connect within 1 s"
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(get_request(f"/socket.io/?EIO=4&transport=polling&sid={sid}", keep_alive=False))
+        assert (await http_response(reader))[0] == 400  # no such session any more
+        writer.close()
+
+
+async def test_half_open_sessions_from_one_address_push_out_the_oldest():
+    """Those that have waited a second make room; a burst from one address keeps its places meanwhile."""
+    with start("event_chat", max_half_open=2, **FAST) as server:
+        sids = [await half_open_session(server.port) for _ in range(2)]
+        await asyncio.sleep(1.2)
+        sids += [await half_open_session(server.port) for _ in range(2)]
+        assert await server.wait_for_log("more than 2 from one address")
+        await asyncio.sleep(0.2)
+        for sid, alive in zip(sids, [False, False, True, True]):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(
+                f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\n40".encode()
+            )
+            assert ((await http_response(reader))[0] == 200) is alive, sid
+            writer.close()
+        assert len([line for line in server.log if "dropped a half-open session" in line]) == 1  # 2, collapsed
+
+
+async def test_a_full_room_refuses_a_half_open_session_when_it_connects():
+    """Half-open sessions are not counted: when two connect to a room with one place, one gets in."""
+    with start("event_chat", max_clients=1, **FAST) as server:
+        sessions = [await polling_session_without_joining(server.port) for _ in range(2)]
+        answers = []
+        for sid, reader, writer in sessions:
+            writer.write(post(server.port, sid, b"40"))
+            answers.append((await http_response(reader))[0])
+        assert answers == [200, 200]  # (Engine.IO takes the packet; the second session is then cut)
+        assert await server.wait_for_log("refused a Socket.IO connect from 127.0.0.1: the room is full (1 members)")
+        sid, reader, writer = sessions[1]
+        writer.write(f"GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert (await http_response(reader))[0] == 400  # it was cut
+        for _, _, writer in sessions:
+            writer.close()
+
+
+async def polling_session_without_joining(port: int):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    status, body = await http_response(reader)
+    return json.loads(body[1:])["sid"], reader, writer
+
+
+def post(port: int, sid: str, body: bytes) -> bytes:
+    return (
+        f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def test_a_websocket_upgrade_that_never_completes_is_cut():
+    with start("event_chat", handshake_timeout=1, **FAST) as server:
+        sid, reader, writer = await polling_session(server.port)  # a member, by long-polling
+        upgrade = await connect(f"{server.ws_url}&sid={sid}", proxy=None)  # ...which never sends "2probe"
+        started = time.monotonic()
+        with pytest.raises(Exception):
+            async with asyncio.timeout(5):
+                while True:
+                    await upgrade.recv()
+        assert time.monotonic() - started < 4
+        assert await server.wait_for_log("cut a WebSocket upgrade from 127.0.0.1: not done within 1 s")
         writer.close()
 
 

@@ -82,7 +82,8 @@ def start(demo: str | Callable[..., Any], **options: Any) -> BackgroundServer:
         options: More options for the server's library, for example
             ``ping_interval=1`` (websockets and python-socketio both have it). The
             Socket.IO demos also take ``head_timeout`` and ``max_waiting``
-            (:mod:`ws_course.safety.connections`).
+            (:mod:`ws_course.safety.connections`), ``handshake_timeout`` and
+            ``max_half_open`` (:mod:`ws_course.safety.socketio_guard`).
 
     If a server of the same name is running (a notebook cell run twice), it is
     stopped first. A port that is taken raises :class:`~ws_course.PortInUseError`.

@@ -30,7 +30,7 @@ from aiohttp import web
 from ..runtime.server import ServerHandle
 from ..safety.connections import HEAD_TIMEOUT, MAX_WAITING
 from ..safety.guard import Guard
-from ..safety.socketio_guard import SocketIOGuard
+from ..safety.socketio_guard import HANDSHAKE_TIMEOUT, MAX_HALF_OPEN, SocketIOGuard
 from ..safety.socketio_packets import SafeJSON, packet_class
 from .aiohttp_app import AppServer
 from .socketio_manager import EmitInTurn
@@ -53,6 +53,10 @@ class SocketIOServer(ServerHandle):
         head_timeout: Seconds a connection may wait for a complete HTTP request
             head; ``max_waiting``: how many may wait at once
             (:mod:`ws_course.safety.connections`).
+        handshake_timeout: Seconds an Engine.IO session has to connect to
+            Socket.IO (and a WebSocket upgrade to complete); ``max_half_open``: how
+            many sessions from one address may wait so at once
+            (:mod:`ws_course.safety.socketio_guard`).
         options: More options for ``socketio.AsyncServer`` (``ping_interval``, ...).
     """
 
@@ -68,6 +72,8 @@ class SocketIOServer(ServerHandle):
         guard: Guard | None = None,
         head_timeout: float = HEAD_TIMEOUT,
         max_waiting: int = MAX_WAITING,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        max_half_open: int = MAX_HALF_OPEN,
         **options: Any,
     ) -> None:
         logger = logger or logging.getLogger("ws_course.socketio")
@@ -82,7 +88,9 @@ class SocketIOServer(ServerHandle):
         self.sio = create_server(logger=logger, engineio_logger=engineio_logger, **options)
         packets.max_attachment_bytes = self.sio.eio.max_http_buffer_size
         packets.server = self.sio  # whose handlers an event's arguments must fit
-        self.protections = SocketIOGuard(self.sio, self.guard, logger)
+        self.protections = SocketIOGuard(
+            self.sio, self.guard, logger, handshake_timeout=handshake_timeout, max_half_open=max_half_open
+        )
         if "cors_allowed_origins" not in options:
             # Engine.IO's CORS headers follow the same rule as the middleware's 403.
             self.sio.eio.cors_allowed_origins = self.protections.cors_allows
@@ -121,6 +129,7 @@ class SocketIOServer(ServerHandle):
         for sid, _ in list(self.sio.manager.get_participants("/", None)):
             await self.sio.disconnect(sid)
         await self.sio.shutdown()
+        self.protections.stop()
         if self._started:
             await self.http.aclose()
         await self.sio.manager.aclose()  # a room shared through Redis leaves it
