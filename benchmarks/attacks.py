@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Replay a hostile student's attacks (issue 8) against ``ws-course serve``, and measure them.
+"""Replay a hostile student's attacks (issue 8, and the hardening issue) against ``ws-course serve``, and measure them.
 
     python3 benchmarks/attacks.py                 every case, at the issue's sizes
     python3 benchmarks/attacks.py --quick         every case, small (what the tests run)
@@ -689,6 +689,283 @@ async def malformed_http(demo: str = "chat", requests: int = 1000) -> Result:
         return Result("malformed-http", demo, server.peak_rss_mb(), server.stderr_bytes(), kept, note)
 
 
+# -- the hardening issue: slow clients, half-open sessions, malformed events, logs, the kernel ------------
+
+
+def _newcomer(server: Server):
+    """A coroutine factory: one newcomer tries to get in (True if it did within 5 s)."""
+    if server.demo.replace("-", "_") == "news_feed":
+        async def newcomer() -> bool:
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), 5)
+                try:
+                    writer.write(b"GET /poll HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)
+                    return head.split()[1] == b"200"
+                finally:
+                    close_quietly(writer)
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, IndexError):
+                return False
+    else:
+        async def newcomer() -> bool:
+            import socketio
+
+            client = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+            try:
+                await asyncio.wait_for(client.connect(server.http_url, transports=["websocket"], wait_timeout=5), 6)
+                return True
+            except Exception:
+                return False
+            finally:
+                try:
+                    await client.disconnect()
+                except Exception:
+                    pass
+    return newcomer
+
+
+async def _newcomers_during(server: Server, attack, every: float = 0.5) -> tuple[int, int, object]:
+    """Run ``attack()`` while a newcomer tries to get in every ``every`` s; return (got in, tried, outcome)."""
+    newcomer = _newcomer(server)
+    task = asyncio.create_task(attack())
+    tries = []
+    while not task.done():
+        tries.append(asyncio.create_task(newcomer()))
+        await asyncio.sleep(every)
+    outcome = await task
+    results = await asyncio.gather(*tries)
+    return sum(results), len(results), outcome
+
+
+async def slowloris(demo: str = "event-chat", connections: int = 1100, seconds: float = 30, open_files: int = 1024,
+                    trickle: float = 2.0) -> Result:
+    """Hardening, point 4: ``connections`` connections that each send half a request head, then a header
+    line every ``trickle`` s, and, like the slowloris tool, open a new one ``trickle`` s after the server
+    closed one, for ``seconds`` s; the server may open ``open_files`` files. Meanwhile a newcomer tries
+    to get in every half second."""
+    with Server(demo, open_files=open_files) as server:
+        async def attack():
+            closed = [0]
+
+            async def slot() -> None:
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    try:
+                        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), 5)
+                    except (OSError, asyncio.TimeoutError):
+                        await asyncio.sleep(trickle)
+                        continue
+                    try:
+                        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                        number = 0
+                        while time.monotonic() < deadline:
+                            try:
+                                if await asyncio.wait_for(reader.read(1024), trickle) == b"":
+                                    closed[0] += 1
+                                    break
+                            except asyncio.TimeoutError:
+                                pass
+                            number += 1
+                            writer.write(f"X-Slow-{number}: x\r\n".encode())
+                    except (ConnectionError, OSError):
+                        closed[0] += 1
+                    finally:
+                        close_quietly(writer)
+                    await asyncio.sleep(trickle)
+
+            await asyncio.gather(*(slot() for _ in range(connections)))
+            return closed[0]
+
+        got_in, tried, closed = await _newcomers_during(server, attack)
+        text = server.stderr_text()
+        note = (f"{connections} slow connections for {seconds:g} s: {got_in} of {tried} newcomers got in; "
+                f"the server closed {closed} slow ones; {text.count('request head')} log lines about them, "
+                f"{text.count('out of system resource')} about accept()")
+        return Result("slowloris", demo, server.peak_rss_mb(), server.stderr_bytes(), got_in >= 0.8 * tried, note)
+
+
+async def half_open(sessions_per_second: float = 20, seconds: float = 10, max_clients: int = 50) -> Result:
+    """Hardening, point 4: Engine.IO sessions opened (``GET /socket.io/?EIO=4&transport=polling``)
+    and never connected to Socket.IO, ``sessions_per_second`` for ``seconds`` s, in a room of ``max_clients``."""
+    with Server("event-chat", "--max-clients", str(max_clients)) as server:
+        async def attack():
+            answers: dict[str, int] = {}
+
+            async def one() -> None:
+                try:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                    try:
+                        writer.write(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                     b"Connection: close\r\n\r\n")
+                        key = (await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)).split()[1].decode()
+                    finally:
+                        close_quietly(writer)
+                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, IndexError):
+                    key = "failed"
+                answers[key] = answers.get(key, 0) + 1
+
+            opening = []
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                opening.append(asyncio.create_task(one()))
+                await asyncio.sleep(1 / sessions_per_second)
+            await asyncio.gather(*opening)
+            return ", ".join(f"{count} x {status}" for status, count in sorted(answers.items()))
+
+        got_in, tried, answers = await _newcomers_during(server, attack)
+        text = server.stderr_text()
+        note = (f"half-open sessions ({answers}): {got_in} of {tried} newcomers got in; "
+                f"{text.count('half-open')} log lines about them")
+        return Result("half-open", "event_chat", server.peak_rss_mb(), server.stderr_bytes(), got_in >= 0.8 * tried, note)
+
+
+async def argument_count(demo: str = "event-chat", packets: int = 2000) -> Result:
+    """Hardening, point 5: a member sends ``packets`` events with no argument, then as many with two."""
+    event = "message" if demo == "event-chat" else "my other event"
+    with Server(demo) as server:
+        async def attack():
+            reader, writer = await socketio_raw_member(server.port, rcvbuf=None)
+            sent = 0
+            try:
+                for number in range(packets):
+                    arguments = "" if number % 2 else ',"a","b"'
+                    writer.write(frame(TEXT, f'42["{event}"{arguments}]'.encode()))
+                    sent += 1
+                    if number % 100 == 99:
+                        await writer.drain()
+                await asyncio.sleep(1)
+                dropped = await _eof_within(reader, 2)
+            except (ConnectionError, OSError):
+                dropped = True
+            close_quietly(writer)
+            return sent, dropped
+
+        kept, (sent, dropped) = await during_attack(server, attack)
+        text = server.stderr_text()
+        note = (f"{sent} events with 0 or 2 arguments: the sender {'was' if dropped else 'was NOT'} disconnected; "
+                f"{text.count('Traceback')} tracebacks, {text.count('argument')} lines about arguments logged")
+        return Result("arguments", demo, server.peak_rss_mb(), server.stderr_bytes(), kept, note)
+
+
+async def _eof_within(reader: asyncio.StreamReader, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if await asyncio.wait_for(reader.read(65536), max(0.01, deadline - time.monotonic())) == b"":
+                return True
+    except asyncio.TimeoutError:
+        return False
+    except (ConnectionError, OSError):
+        return True
+    return False
+
+
+async def large_messages(demo: str = "scream", messages: int = 20, size: int = 1_000_000) -> Result:
+    """Hardening, point 5: ``messages`` messages of ``size`` bytes to a server that logs each message."""
+    with Server(demo) as server:
+        async def attack():
+            if demo == "scream":
+                from websockets.asyncio.client import connect
+
+                async with connect(server.ws_url, proxy=None, max_size=None, compression=None) as websocket:
+                    for number in range(messages):
+                        await websocket.send(f"{number} " + "x" * (size - 10))
+                        await websocket.recv()
+            else:
+                reader, writer = await socketio_raw_member(server.port, rcvbuf=None)
+                data = json.dumps("x" * (size - 30))
+                for _ in range(messages):
+                    writer.write(frame(TEXT, f'42["my other event",{data}]'.encode()))
+                    await writer.drain()
+                await asyncio.sleep(1)
+                close_quietly(writer)
+            await asyncio.sleep(0.5)
+            return f"{messages} messages of {size // 1000} KB sent ({messages * size / 2**20:.1f} MiB)"
+
+        kept, note = await during_attack(server, attack) if demo != "scream" else (True, await attack())
+        return Result("large-messages", demo, server.peak_rss_mb(), server.stderr_bytes(), kept, note)
+
+
+LOG_SIZE_SCRIPT = """
+import re, sys
+from pathlib import Path
+import ws_course
+from websockets.sync.client import connect
+
+def rss():
+    return int(re.search(r"^VmRSS:\\s+(\\d+) kB", Path("/proc/self/status").read_text(), re.M)[1]) / 1024
+
+messages, size = int(sys.argv[1]), int(sys.argv[2])
+with ws_course.start("scream") as server:
+    before = rss()
+    with connect(server.ws_url, proxy=None, max_size=None) as websocket:
+        for number in range(messages):
+            websocket.send(f"{number} " + "x" * (size - 10))
+            websocket.recv()
+    print(len(server.log), sum(len(line) for line in server.log), round(rss() - before))
+"""
+
+
+def log_size(messages: int = 200, size: int = 1_000_000) -> Result:
+    """Hardening, point 5: a notebook's scream server (in a process of its own) logs ``messages`` messages of ``size`` bytes."""
+    env = {**os.environ, "PYTHONPATH": str(CODE)}
+    process = subprocess.run(
+        [PYTHON, "-c", LOG_SIZE_SCRIPT, str(messages), str(size)], capture_output=True, text=True, cwd=CODE, env=env,
+        timeout=600,
+    )
+    if process.returncode:
+        raise RuntimeError(process.stderr[-2000:])
+    lines, chars, grown = process.stdout.split()
+    note = f"{messages} messages of {size // 1000} KB: server.log kept {lines} lines, {int(chars):,} characters; RSS +{grown} MB"
+    return Result("log-size", "scream", 0.0, len(process.stderr.encode()), True, note)
+
+
+def tcp_memory_mb() -> float:
+    """The kernel's memory for TCP, all sockets of the machine (``/proc/net/sockstat``, in pages)."""
+    pages = int(re.search(r"^TCP:.* mem (\d+)", Path("/proc/net/sockstat").read_text(), re.M)[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def kernel_buffers(members: int = 1000, size: int = 60 * 1024, seconds: float = 30) -> Result:
+    """Hardening, point 9: ``members`` members that never read (default socket buffers, as a real client
+    has), while one member sends ``size``-byte messages until every one of them is cut."""
+    from websockets.asyncio.client import connect
+
+    with Server("chat") as server:
+        async def attack():
+            baseline = tcp_memory_mb()
+            writers = []
+            for start in range(0, members, 100):
+                batch = await asyncio.gather(*(raw_websocket(server.port, rcvbuf=None)
+                                               for _ in range(min(100, members - start))))
+                writers += [writer for status, reader, writer in batch if status == 101]
+                for status, reader, writer in batch:
+                    writer.transport.pause_reading()  # and never reads again
+            talker = await connect(server.ws_url, proxy=None, max_queue=None, max_size=None, compression=None)
+            drain = asyncio.create_task(_drain(talker))
+            peak = baseline
+            message = "x" * size
+            deadline = time.monotonic() + seconds
+            sent = 0
+            while time.monotonic() < deadline and server.stderr_text().count(CUT) < len(writers):
+                await talker.send(message)
+                sent += 1
+                peak = max(peak, tcp_memory_mb())
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.5)
+            peak = max(peak, tcp_memory_mb())
+            cut = server.stderr_text().count(CUT)
+            drain.cancel()
+            await talker.close()
+            for writer in writers:
+                close_quietly(writer)
+            return (f"{len(writers)} members that never read, {sent} messages of {size // 1024} KiB: {cut} cut; "
+                    f"the kernel's TCP memory (whole machine) {baseline:.0f} MB -> peak {peak:.0f} MB")
+
+        kept, note = await during_attack(server, attack)
+        return Result("kernel", "chat", server.peak_rss_mb(), server.stderr_bytes(), kept, note)
+
+
 LOG_SCRIPT = """
 import re, sys
 from pathlib import Path
@@ -741,6 +1018,15 @@ FULL = {
     "malformed-http": lambda: malformed_http("chat"),
     "malformed-http-sio": lambda: malformed_http("event-chat"),
     "log": lambda: bounded_log(),
+    "slowloris": lambda: slowloris("event-chat"),
+    "slowloris-feed": lambda: slowloris("news-feed"),
+    "half-open": lambda: half_open(),
+    "arguments": lambda: argument_count("event-chat"),
+    "arguments-news": lambda: argument_count("news"),
+    "large-messages": lambda: large_messages("scream"),
+    "large-messages-news": lambda: large_messages("news", messages=20, size=900_000),
+    "log-size": lambda: log_size(),
+    "kernel": lambda: kernel_buffers(),
 }
 
 QUICK = {
@@ -749,6 +1035,14 @@ QUICK = {
     "files": lambda: out_of_files("chat", open_files=128, connections=150, hold=1),
     "big-posts": lambda: socketio_big_posts(posts=5, size=100_000),
     "log": lambda: bounded_log(messages=12_000),
+    "slowloris": lambda: slowloris("event-chat", connections=150, seconds=12, open_files=128),
+    "slowloris-feed": lambda: slowloris("news-feed", connections=150, seconds=12, open_files=128),
+    "half-open": lambda: half_open(sessions_per_second=20, seconds=4, max_clients=20),
+    "arguments": lambda: argument_count("event-chat", packets=200),
+    "arguments-news": lambda: argument_count("news", packets=200),
+    "large-messages": lambda: large_messages("scream", messages=5, size=500_000),
+    "log-size": lambda: log_size(messages=20, size=500_000),
+    "kernel": lambda: kernel_buffers(members=100, seconds=10),
 }
 
 CASES = list(FULL)

@@ -66,6 +66,19 @@ async def test_oversized_long_polling_posts_are_answered_with_413():
     assert result.peak_rss_mb < MAX_RSS_MB and result.bystanders, result
 
 
+async def test_events_with_a_wrong_number_of_arguments_cost_one_log_line():
+    """Hardening, point 5: before, 200 such events logged 200 tracebacks (196 KB), and the sender stayed."""
+    result = await attacks.argument_count("event-chat", packets=200)
+    assert "the sender was disconnected" in result.note and " 0 tracebacks" in result.note, result
+    assert result.stderr_bytes < 10_000 and result.bystanders, result
+
+
+async def test_large_messages_do_not_grow_the_log():
+    """Hardening, point 5: before, 5 texts of 500 KB to the scream server logged 2.5 MB."""
+    result = await attacks.large_messages("scream", messages=5, size=500_000)
+    assert result.stderr_bytes < 10_000, result
+
+
 def test_the_benchmark_runs():
     """A smoke run of ``benchmarks/attacks.py --quick`` on two cases."""
     process = subprocess.run(

@@ -1,4 +1,5 @@
-"""Logs that stay small (issue 8, points 3, 4 and 8): bounded, storms collapsed, one line per client error."""
+"""Logs that stay small (issue 8, points 3, 4 and 8; hardening, point 5): bounded in lines and characters,
+long messages cut, storms collapsed, one line per client error."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import sys
 from websockets.sync.client import connect
 
 from ws_course import start
-from ws_course.safety.logs import EVERY_TIME, LOG_LINES, BoundedLog, OneLineTracebacks, QuietRepeats
+from ws_course.safety.logs import (
+    EVERY_TIME,
+    LOG_LINES,
+    BoundedLog,
+    Detail,
+    OneLineTracebacks,
+    QuietRepeats,
+    ShortLines,
+)
 
 
 def record(message: str, level: int = logging.WARNING, name: str = "asyncio", exc_info=None) -> logging.LogRecord:
@@ -130,3 +139,69 @@ def test_a_record_logged_every_time_is_never_collapsed():
 
     assert [passes() for _ in range(3)] == [True, False, False]  # the same warning, collapsed
     assert all(passes(**EVERY_TIME) for _ in range(3))  # a change of state, each time
+
+
+# -- bounded by characters, not only lines (hardening, point 5) ---------------------------------------
+
+
+def test_a_long_message_is_logged_cut_with_its_full_length():
+    """Before: the scream server logged each text whole (a 500 KB text, a 500 KB line)."""
+    with start("scream") as server:
+        with connect(server.ws_url, proxy=None) as websocket:
+            websocket.send("x" * 500_000)
+            assert websocket.recv() == "X" * 500_000 + "!!!"
+            websocket.send("short")
+            assert websocket.recv() == "SHORT!!!"
+    received = [line for line in server.log if line.startswith("received")]
+    assert len(received[0]) < 400, len(received[0])
+    assert received[0].startswith("received 'xxxx") and received[0].endswith("... (500011 characters)")
+    assert received[1] == "received 'short'"  # a short message is left whole
+
+
+def test_a_servers_log_stays_small_whatever_the_size_of_the_messages():
+    """Before: 40 texts of 200 KB kept 8 MB of log in the kernel (the issue: 200 of 1 MiB, +206 MB)."""
+    with start("scream") as server:
+        with connect(server.ws_url, proxy=None) as websocket:
+            for number in range(40):
+                websocket.send(f"{number:02} " + "y" * 200_000)
+                assert websocket.recv().startswith(f"{number:02} YYY")
+    assert sum(len(line) for line in server.log) < 40 * 400, sum(len(line) for line in server.log)
+
+
+def test_a_bounded_log_keeps_at_most_its_characters():
+    log = BoundedLog(maxlen=100, max_chars=1_000)
+    log.extend(f"{number:03} " + "z" * 96 for number in range(50))  # 100 characters each
+    assert len(log) == 11 and log.chars == 1_000
+    assert log[0] == "... 40 earlier lines dropped (a log keeps the last 100 lines, 1000 characters at most)"
+    assert log[1].startswith("040 ") and log[-1].startswith("049 ") and log.total == 50
+    log.append("w" * 5_000)  # longer than the whole log on its own: cut
+    assert log[-1].endswith("... (5000 characters)") and log.chars <= 1_000
+
+
+def test_by_default_a_log_keeps_at_most_a_mebibyte_of_even_the_longest_lines():
+    """Before: 10 000 lines of any length (with lines cut to a few hundred characters, 3 MB)."""
+    log = BoundedLog()
+    cut = ShortLines()
+    for number in range(20_000):
+        line = record("received %r")
+        line.args = (f"{number} " + "v" * 100_000,)
+        cut.filter(line)
+        log.append(line.getMessage())
+    assert sum(len(line) for line in log) <= 2**20 + 200
+    assert log[-1].startswith("received '19999 vvv") and log[-1].endswith("... (100017 characters)")
+
+
+def test_one_refusal_repeated_by_many_sessions_collapses():
+    """A line that names each session still collapses when only the session differs (a :class:`Detail`)."""
+    repeats = QuietRepeats()
+    passed = []
+    for number in range(25):
+        line = record("a malformed packet from %s: %s; disconnecting it")
+        line.args = (Detail(f"session{number}"), "the event 'message' takes 1 argument, not 2")
+        if repeats.filter(line):
+            passed.append(line.getMessage())
+    assert passed[0] == "a malformed packet from session0: the event 'message' takes 1 argument, not 2; disconnecting it"
+    assert len(passed) == 2 and passed[1].startswith("a malformed packet from session9: ") and "(10 times in " in passed[1]
+    other = record("a malformed packet from %s: %s; disconnecting it")
+    other.args = (Detail("session99"), "the event name 'connect' is reserved")
+    assert repeats.filter(other)  # another refusal: a line of its own

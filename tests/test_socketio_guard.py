@@ -92,6 +92,66 @@ async def test_a_malformed_packet_is_one_log_line_and_its_sender_is_dropped(even
     await stayer.leave()
 
 
+# -- the number of arguments (hardening, point 5) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("packet, given", [('42["message"]', 0), ('42["message","a","b"]', 2)])
+async def test_an_event_with_more_or_fewer_arguments_than_its_handler_takes_is_refused(event_chat, packet, given):
+    """Before: ``message(sid, text)`` raised TypeError in a task, a 13-line traceback per packet
+    ("Task exception was never retrieved"), and the sender stayed in the room."""
+    stayer = await member(event_chat.page_url)
+    offender = await raw_member(event_chat.ws_url)
+    assert await stayer.next() == ("enter", "user2 comes in")
+    await offender_is_dropped_and_the_room_goes_on(
+        event_chat, stayer, offender, packet, f"the event 'message' takes 1 argument, not {given}"
+    )
+    await stayer.leave()
+
+
+@pytest.mark.parametrize("packet", ['42["my other event"]', '42["my other event",{"my":"data"},2]'])
+async def test_the_news_server_refuses_a_wrong_number_of_arguments_too(packet):
+    with start("news") as server:
+        offender = await raw_member_news(server.ws_url)
+        await offender.send(packet)
+        assert await server.wait_for_log("the event 'my other event' takes 1 argument, not ")
+        await closed(offender)
+        no_traceback(server)
+        assert "Task exception" not in "\n".join(server.log)
+
+
+async def test_many_such_events_in_one_long_polling_post_are_one_line():
+    """Before: 15 events without an argument in one POST (Engine.IO takes at most 16), 15 tracebacks."""
+    with start("event_chat", **FAST) as server:
+        stayer = await member(server.page_url)
+        sid, reader, writer = await polling_session(server.port)
+        assert await stayer.next() == ("enter", "user2 comes in")
+        writer.write(post(server.port, sid, "\x1e".join(['42["message"]'] * 15).encode()))
+        assert (await http_response(reader))[0] == 200
+        assert await stayer.next() == ("leave", "user2 left")
+        await stayer.sio.emit("message", "still here")
+        assert await stayer.next() == ("mes", "user1 says: still here")
+        writer.close()
+        await stayer.leave()
+    assert len([line for line in server.log if "takes 1 argument, not 0" in line]) == 1, server.log[-10:]
+    no_traceback(server)
+
+
+async def test_one_offence_from_many_sessions_collapses_in_the_log(event_chat):
+    """The same malformed event from 25 sessions: 3 lines (the 1st, the 10th, the count when the server stops)."""
+    stayer = await member(event_chat.page_url)
+    for number in range(25):
+        offender = await raw_member(event_chat.ws_url)
+        assert (await stayer.next())[0] == "enter"
+        await offender.send('42["message","a","b"]')
+        assert (await stayer.next())[0] == "leave"
+        await closed(offender)
+    await stayer.leave()
+    event_chat.stop()
+    lines = [line for line in event_chat.log if "takes 1 argument, not 2" in line]
+    assert len(lines) == 3, lines
+    assert "(10 times in " in lines[1] and "(25 times in " in lines[2]
+
+
 # -- deep JSON --------------------------------------------------------------------------------------
 
 

@@ -112,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"disconnect a member that has more than BYTES unsent (default {limits.MAX_BUFFER}, 1 MiB)",
     )
     serve.add_argument(
+        "--send-buffer", type=int, metavar="BYTES", default=limits.SEND_BUFFER,
+        help=f"each member's kernel send buffer (default {limits.SEND_BUFFER}; 0 leaves it to the system, "
+        "which lets it grow to megabytes)",
+    )
+    serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="URL",
         help="also admit web pages from this origin, e.g. http://192.168.1.10:8888 (repeatable; "
         "the server's own page and non-browser clients are always admitted). 'null' admits pages "
@@ -147,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         guard = Guard(
             allow_origins=tuple(args.allow_origin), max_clients=args.max_clients, max_buffer=args.max_buffer,
             allow_hosts=tuple(args.allow_host), behind_proxy=proxy_in_front(),
+            send_buffer=args.send_buffer or None,
         )
         new_loop = event_loop_factory(args.loop)
         logging.getLogger("ws_course").info(

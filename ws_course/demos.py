@@ -79,13 +79,19 @@ def start(demo: str | Callable[..., Any], **options: Any) -> BackgroundServer:
         max_buffer: A member whose unsent data passes this many bytes is
             disconnected (default :data:`~ws_course.safety.limits.MAX_BUFFER`, 1 MiB).
             See :mod:`ws_course.safety.limits`.
+        send_buffer: Each member's kernel send buffer, in bytes (default
+            :data:`~ws_course.safety.limits.SEND_BUFFER`, 64 KiB; None leaves it
+            to the system, which lets it grow to megabytes).
         redis: For the chat rooms (``"chat"``, ``"json_chat"``, ``"event_chat"``): a
             Redis address, ``"redis://HOST:PORT/DB"``. Every server started with
             the same address, in this process or another, serves the same room
             (lesson 09; :mod:`ws_course.scaleout.redis_room`).
         timeout: Seconds to wait for it to listen.
         options: More options for the server's library, for example
-            ``ping_interval=1`` (websockets and python-socketio both have it).
+            ``ping_interval=1`` (websockets and python-socketio both have it). The
+            Socket.IO demos also take ``head_timeout`` and ``max_waiting``
+            (:mod:`ws_course.safety.connections`), ``handshake_timeout`` and
+            ``max_half_open`` (:mod:`ws_course.safety.socketio_guard`).
 
     If a server of the same name is running (a notebook cell run twice), it is
     stopped first. A port that is taken raises :class:`~ws_course.PortInUseError`.

@@ -32,8 +32,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..safety.guard import Guard
-from ..safety.limits import MAX_BUFFER
-from ..safety.logs import BoundedLog, OneLineTracebacks, QuietRepeats
+from ..safety.limits import MAX_BUFFER, SEND_BUFFER
+from ..safety.logs import BoundedLog, OneLineTracebacks, QuietRepeats, ShortLines
 from .registry import RUNNING, WaitsForLog
 from .server import Demo, Library, PortInUseError, listen
 
@@ -47,9 +47,10 @@ class _LogRouter(logging.Handler):
     """Send each log record of the ``ws_course`` loggers to the server whose thread wrote it.
 
     On its way, a record goes through that server's filters (:mod:`ws_course.safety.logs`):
-    a client's malformed request becomes one line, a storm of identical records a
-    few lines that count them; the log itself keeps the last
-    :data:`~ws_course.safety.logs.LOG_LINES` lines.
+    a client's malformed request becomes one line, a long message its first few
+    hundred characters, a storm of identical records a few lines that count them;
+    the log itself keeps the last :data:`~ws_course.safety.logs.LOG_LINES` lines,
+    :data:`~ws_course.safety.logs.LOG_CHARS` characters at most.
     """
 
     def __init__(self) -> None:
@@ -117,7 +118,7 @@ class BackgroundServer(WaitsForLog):
         port: The port it listens on (read back from the socket when you asked for 0).
         log: What the server did, one line a record, oldest first: a
             :class:`~ws_course.safety.logs.BoundedLog`, which reads like a list and keeps
-            the last :data:`~ws_course.safety.logs.LOG_LINES` lines.
+            the last :data:`~ws_course.safety.logs.LOG_LINES` lines (1 MiB at most).
         guard: Its protections (:class:`~ws_course.safety.guard.Guard`): allowed origins
             and host names, member and buffer caps.
     """
@@ -130,7 +131,7 @@ class BackgroundServer(WaitsForLog):
         self.guard = guard
         self.log = BoundedLog()
         self._repeats = QuietRepeats()
-        self.log_filters: tuple[logging.Filter, ...] = (OneLineTracebacks(), self._repeats)
+        self.log_filters: tuple[logging.Filter, ...] = (OneLineTracebacks(), ShortLines(), self._repeats)
         self.socketio = demo.library is Library.SOCKETIO
         self._options = options
         self._ready = threading.Event()
@@ -243,6 +244,7 @@ def start(
     behind_proxy: bool = False,
     max_clients: int | None = None,
     max_buffer: int = MAX_BUFFER,
+    send_buffer: int | None = SEND_BUFFER,
     redis: str | None = None,
     **options: Any,
 ) -> BackgroundServer:
@@ -258,6 +260,7 @@ def start(
     guard = Guard(
         allow_origins=tuple(allow_origins), max_clients=max_clients, max_buffer=max_buffer,
         allow_hosts=tuple(allow_hosts), behind_proxy=behind_proxy,
+        send_buffer=send_buffer,
     )
     if redis is not None:
         options["redis"] = redis

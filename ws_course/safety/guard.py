@@ -7,7 +7,8 @@ server (the command line and :func:`ws_course.start` both go through it):
 - ``allow_origins``: the origin check, :mod:`ws_course.safety.origins` (HTTP 403);
 - ``allow_hosts`` and ``behind_proxy``: the host check, against DNS rebinding, in the same module (HTTP 403);
 - ``max_clients``: at most this many members, :mod:`ws_course.safety.limits` (HTTP 503);
-- ``max_buffer``: a member this many bytes behind is cut, :mod:`ws_course.safety.limits`.
+- ``max_buffer``: a member this many bytes behind is cut, :mod:`ws_course.safety.limits`;
+- ``send_buffer``: the kernel's send buffer for each member's socket, :mod:`ws_course.safety.limits`.
 
 For a ``websockets`` server they live in :class:`GuardedConnection`, given to
 ``serve(create_connection=...)``: its :meth:`~GuardedConnection.handshake` checks
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import SERVER, Request, Response
 
-from .limits import MAX_BUFFER, CappedConnection, default_max_clients
+from .limits import MAX_BUFFER, SEND_BUFFER, CappedConnection, default_max_clients
 from .origins import HostCheck, OriginCheck, check_host_name, new_page_key
 from .upgrade import wants_websocket
 
@@ -56,6 +57,7 @@ class Guard:
     allow_hosts: tuple[str, ...] = ()
     behind_proxy: bool = False
     page_key: str = dataclasses.field(default_factory=new_page_key, repr=False, compare=False)
+    send_buffer: int | None = SEND_BUFFER
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow_origins", tuple(self.allow_origins))
@@ -64,6 +66,8 @@ class Guard:
             object.__setattr__(self, "max_clients", default_max_clients())
         if self.max_clients < 1 or self.max_buffer < 1:
             raise ValueError("max_clients and max_buffer must be at least 1")
+        if self.send_buffer is not None and self.send_buffer < 1:
+            raise ValueError("send_buffer must be at least 1 (or None: the system's own)")
         OriginCheck(self.allow_origins)  # a malformed origin fails here, at start
 
     @property
@@ -91,13 +95,14 @@ class GuardedConnection(CappedConnection):
     - a page from a foreign origin: 403;
     - a newcomer when the server has ``max_clients`` members: 503, "room full".
 
-    Then it caps the member's unsent data (:class:`~ws_course.safety.limits.CappedConnection`).
+    Then it caps the member's unsent data, in the process and in the kernel
+    (:class:`~ws_course.safety.limits.CappedConnection`).
     """
 
     def __init__(
         self, *args: Any, guard: Guard, origins: OriginCheck, hosts: HostCheck | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(*args, max_buffer=guard.max_buffer, **kwargs)
+        super().__init__(*args, max_buffer=guard.max_buffer, send_buffer=guard.send_buffer, **kwargs)
         self.guard = guard
         self.origins = origins
         self.hosts = hosts if hosts is not None else guard.hosts

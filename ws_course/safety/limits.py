@@ -1,4 +1,4 @@
-"""How much one member may cost a server: a cap on unsent data, a cap on members.
+"""How much one member may cost a server: a cap on unsent data, in the process and in the kernel; a cap on members.
 
 The buffer cap
 --------------
@@ -30,6 +30,24 @@ would after any network failure. What such a room costs at its peak is about
 the server's own memory plus, for each slow member, a little more than
 ``max_buffer``.
 
+What the kernel keeps
+---------------------
+``max_buffer`` sees only what the process still holds. Below it, the operating
+system keeps a send buffer for each TCP connection: what was written but not yet
+acknowledged by the other end, kept in case it must be sent again. Linux sizes
+it by itself (``net.ipv4.tcp_wmem``), growing it up to 4 MiB a connection, and
+more on loopback, for a connection that moves a lot of data. A member that never
+reads fills it to the top before anything piles up in the process, and that
+memory is the kernel's: it is not in the process's resident memory, and no cap
+of the process counts it. Measured: 1000 members that never read were all cut at
+``max_buffer``, and still the kernel's TCP memory grew from 30 MB to 1.5 GB.
+
+So every member's socket gets a fixed send buffer, :data:`SEND_BUFFER`
+(:func:`limit_send_buffer`): what a member that does not read can cost the
+kernel is then bounded too (Linux counts twice the size asked for, for its own
+bookkeeping). A chat's messages are small; a connection can still move
+``SEND_BUFFER`` per round trip, 64 MB/s with 1 ms between the machines.
+
 The member cap
 --------------
 Every connection costs the process a file descriptor, and a process has a limit
@@ -44,6 +62,7 @@ allows (the command line does it at start).
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -53,6 +72,9 @@ from websockets.asyncio.server import ServerConnection
 #: A member whose unsent data passes this many bytes is disconnected: 1 MiB, the
 #: size of 16 chat messages of the largest kind, or 10 000 short ones.
 MAX_BUFFER = 2**20
+
+#: Each member's kernel send buffer, in bytes (``SO_SNDBUF``): 64 KiB.
+SEND_BUFFER = 64 * 1024
 
 #: File descriptors left for everything that is not a member: the listening
 #: socket, page requests, handshakes in progress, log files, the kernel's own.
@@ -71,9 +93,16 @@ class CappedConnection(ServerConnection):
     ``create_connection=functools.partial(CappedConnection, max_buffer=...)``.
     """
 
-    def __init__(self, *args: Any, max_buffer: int = MAX_BUFFER, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_buffer: int = MAX_BUFFER, send_buffer: int | None = SEND_BUFFER, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_buffer = max_buffer
+        self.send_buffer = send_buffer
+
+    def connection_made(self, transport) -> None:
+        """A new connection: its kernel send buffer is bounded too (:func:`limit_send_buffer`)."""
+        if self.send_buffer:
+            limit_send_buffer(transport, self.send_buffer)
+        super().connection_made(transport)
 
     def send_data(self) -> None:
         """Write what the protocol has to send, then cut the member if it is too far behind."""
@@ -100,6 +129,21 @@ class CappedConnection(ServerConnection):
                 *self.remote_address[:2], unsent, self.max_buffer,
             )
             self.transport.abort()  # frees the buffer now; the handler sees the connection closed
+
+
+def limit_send_buffer(transport: Any, size: int = SEND_BUFFER) -> None:
+    """Give a connection's socket a kernel send buffer of ``size`` bytes (``SO_SNDBUF``) instead of a growing one.
+
+    See "What the kernel keeps" above. A system that refuses (or a transport
+    without a socket) keeps its own sizes.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    except (OSError, AttributeError):
+        pass
 
 
 def open_files_limit() -> tuple[int, int]:

@@ -14,10 +14,14 @@ A server's log is for people. Three things can drown it:
   :class:`OneLineTracebacks` turns such records into one line that names the
   error. Tracebacks from *your* code (a handler that raised) are kept whole:
   you need them.
+- **Lines of any length.** The scream server logs each text it receives, and a
+  text may be a megabyte: 20 MiB of log for 20 MiB sent. :class:`ShortLines` cuts a
+  record's message to :data:`LINE_CHARS` characters and says how long it was.
 - **A log kept in memory forever.** :class:`BoundedLog` keeps the last
-  :data:`LOG_LINES` lines and says how many older ones it dropped.
+  :data:`LOG_LINES` lines, :data:`LOG_CHARS` characters at most, and says how many
+  older ones it dropped.
 
-Both filters are :class:`logging.Filter` objects: add them to a handler
+The filters are :class:`logging.Filter` objects: add them to a handler
 (``handler.addFilter(QuietRepeats())``), and every record that handler writes goes
 through them.
 
@@ -39,8 +43,14 @@ from collections.abc import Iterable, Iterator, Sequence
 
 # CLIENT_ERRORS names log messages of aiohttp and Engine.IO, which they do not document (see ws_course.contract).
 
-#: How many lines :class:`BoundedLog` keeps: the last ten thousand.
+#: How many lines :class:`BoundedLog` keeps: the last ten thousand...
 LOG_LINES = 10_000
+
+#: ...and at most this many characters in all (a byte each, for ASCII): 1 MiB.
+LOG_CHARS = 2**20
+
+#: :class:`ShortLines` cuts a record's message to this many characters.
+LINE_CHARS = 300
 
 #: After this many seconds without an identical record, a run of repeats is over:
 #: the next one is shown again, as if it were new.
@@ -64,6 +74,15 @@ CLIENT_ERRORS = (
 EVERY_TIME = {"every_time": True}
 
 
+class Detail(str):
+    """A log argument that does not make a record different: ``logger.warning("... %s ...", Detail(sid))``.
+
+    :class:`QuietRepeats` compares records without their details, so that one
+    refusal repeated by many sessions (each with its own id) still collapses.
+    The line shown is the record's own, details included.
+    """
+
+
 class QuietRepeats(logging.Filter):
     """Collapse runs of identical log records into a few lines that count them.
 
@@ -85,7 +104,7 @@ class QuietRepeats(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < COLLAPSE_FROM or getattr(record, "every_time", False):
             return True
-        key = (record.name, record.levelno, record.getMessage())
+        key = (record.name, record.levelno, _without_details(record))
         now = time.monotonic()
         with self._lock:
             run = self._runs.get(key)
@@ -139,6 +158,44 @@ def is_client_error(record: logging.LogRecord) -> bool:
     return False
 
 
+def _without_details(record: logging.LogRecord) -> str:
+    """The record's message, with each :class:`Detail` argument left out."""
+    args = record.args
+    if isinstance(args, tuple) and any(isinstance(arg, Detail) for arg in args):
+        try:
+            return str(record.msg) % tuple("(several)" if isinstance(arg, Detail) else arg for arg in args)
+        except (TypeError, ValueError):
+            pass
+    return record.getMessage()
+
+
+class ShortLines(logging.Filter):
+    """Cut a record's message to ``max_chars`` characters, saying how long it was.
+
+    ``received 'xxxx...'`` for a megabyte of ``x`` becomes its first
+    :data:`LINE_CHARS` characters and ``... (1048587 characters)``. A traceback
+    that goes with the record is kept: it is written after the message.
+    """
+
+    def __init__(self, max_chars: int = LINE_CHARS) -> None:
+        super().__init__()
+        self.max_chars = max_chars
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > self.max_chars:
+            record.msg = shorten(message, self.max_chars)
+            record.args = None
+        return True
+
+
+def shorten(text: str, max_chars: int = LINE_CHARS) -> str:
+    """``text`` if it is at most ``max_chars`` long, else its start and ``... (N characters)``."""
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}... ({len(text)} characters)"
+
+
 def _append(record: logging.LogRecord, text: str) -> None:
     record.msg = record.getMessage() + text
     record.args = None
@@ -151,7 +208,7 @@ def _is_power_of_ten(count: int) -> bool:
 
 
 class BoundedLog(Sequence[str]):
-    """A server's log lines, the last ``maxlen`` of them, oldest first.
+    """A server's log lines, the last ``maxlen`` of them and ``max_chars`` characters at most, oldest first.
 
     It reads like a list: ``len(log)``, ``log[-1]``, ``"text" in log``,
     ``[line for line in log if ...]``, ``print(log)``. When older lines had to go,
@@ -159,21 +216,31 @@ class BoundedLog(Sequence[str]):
 
         ... 190000 earlier lines dropped (a log keeps the last 10000)
 
+    A line longer than ``max_chars`` on its own is cut (:func:`shorten`).
+
     Lines are appended from the server's thread while you read them from yours:
     reading works on a copy taken at once, so it never sees a half-written state.
     """
 
-    def __init__(self, maxlen: int = LOG_LINES) -> None:
+    def __init__(self, maxlen: int = LOG_LINES, max_chars: int = LOG_CHARS) -> None:
         self.maxlen = maxlen
+        self.max_chars = max_chars
         self.dropped = 0
-        self._lines: collections.deque[str] = collections.deque(maxlen=maxlen)
+        self.chars = 0  # in the lines kept
+        self._full = False  # whether a line was ever dropped for want of characters
+        self._lines: collections.deque[str] = collections.deque()
         self._lock = threading.Lock()
 
     def append(self, line: str) -> None:
+        if len(line) > self.max_chars:
+            line = shorten(line, max(self.max_chars - 40, 1))  # (40: room for the length said after it)
         with self._lock:
-            if len(self._lines) == self.maxlen:
-                self.dropped += 1
             self._lines.append(line)
+            self.chars += len(line)
+            while len(self._lines) > self.maxlen or self.chars > self.max_chars:
+                self._full = self._full or len(self._lines) <= self.maxlen
+                self.chars -= len(self._lines.popleft())
+                self.dropped += 1
 
     @property
     def total(self) -> int:
@@ -191,9 +258,10 @@ class BoundedLog(Sequence[str]):
         """A copy of the lines, as a plain list (with the "dropped" line first, if any)."""
         with self._lock:
             lines = list(self._lines)
-            dropped = self.dropped
+            dropped, full = self.dropped, self._full
         if dropped:
-            lines.insert(0, f"... {dropped} earlier lines dropped (a log keeps the last {self.maxlen})")
+            keeps = f"the last {self.maxlen}" + (f" lines, {self.max_chars} characters at most" if full else "")
+            lines.insert(0, f"... {dropped} earlier lines dropped (a log keeps {keeps})")
         return lines
 
     def __len__(self) -> int:
@@ -297,7 +365,7 @@ class ClockFormatter(logging.Formatter):
 
 
 def log_to_stderr(format: str = "%(asctime)s %(name)s: %(message)s") -> QuietRepeats:
-    """Log INFO and above to stderr, as a server in a terminal should: repeats collapsed, client errors on one line.
+    """Log INFO and above to stderr, as a server in a terminal should: repeats collapsed, client errors on one line, long messages cut.
 
     A log line per message (the scream server's) must be cheap: lines are written
     in batches (:class:`BatchedStreamHandler`), the time formatted once a second
@@ -313,6 +381,7 @@ def log_to_stderr(format: str = "%(asctime)s %(name)s: %(message)s") -> QuietRep
     handler.setFormatter(ClockFormatter(format, datefmt="%H:%M:%S"))
     repeats = QuietRepeats()
     handler.addFilter(OneLineTracebacks())
+    handler.addFilter(ShortLines())
     handler.addFilter(repeats)
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     return repeats

@@ -11,14 +11,29 @@ where the data it guards is:
   ``max_clients`` 503, a long-polling POST larger than the server's
   ``max_http_buffer_size`` 413 at once (Engine.IO itself would drop the
   session and never answer the request).
+- **Half-open sessions**: ``GET /socket.io/?EIO=4&transport=polling`` makes
+  Engine.IO open a session at once, before any Socket.IO connect. Counted as
+  members, 20 such requests a second kept a room full: real members got 503.
+  So a member is a session that has connected to Socket.IO; a *half-open*
+  session (not yet connected) counts apart. It has ``handshake_timeout``
+  seconds (:data:`HANDSHAKE_TIMEOUT`) to connect, or it is dropped; at most
+  ``max_half_open`` (:data:`MAX_HALF_OPEN`) of them from one address, and
+  :data:`MAX_HALF_OPEN_IN_ALL` in all, wait at once: a newer one pushes out the
+  one that has waited longest, if that one has waited :data:`HALF_OPEN_GRACE`
+  seconds. A real client connects within milliseconds of opening its session,
+  so half-open sessions cannot keep it out. A WebSocket
+  upgrade of a session must complete as soon. (Behind a proxy, every client
+  has the proxy's address: then the cap per address is the cap in all.)
 - **Unsent data**: Engine.IO keeps what it has to send to a client in that
   client's queue (an :class:`asyncio.Queue`, unbounded) until a long-polling GET
   or the WebSocket writer takes it; for a client that does not read, it only
   grows. :class:`Outbox` is that queue with a byte count: above ``max_buffer``
   the member is disconnected, its backlog dropped, and its WebSocket (if it
   has one) cut.
-- **Packets**: a malformed one (:mod:`ws_course.safety.socketio_packets`) is logged in
-  one line and its sender disconnected, instead of a traceback.
+- **Packets**: a malformed one (:mod:`ws_course.safety.socketio_packets`: reserved
+  names, attachments, deep JSON, an event with more or fewer arguments than its
+  handler takes) is logged in one line and its sender disconnected, instead of a
+  traceback; the same offence from many sessions collapses into a few lines.
 """
 
 from __future__ import annotations
@@ -33,12 +48,26 @@ from aiohttp import web
 from engineio import packet as eio_packet
 
 from .guard import SINGLE_HEADERS, Guard, own_port
+from .logs import Detail
 from .origins import page_key_in
 from .socketio_packets import MalformedPacket
 from .upgrade import wants_websocket
 
 # Beyond Engine.IO's documented API: handlers, sockets, create_queue replaced, a session's queue and close(),
 # python-socketio's environ (see ws_course.contract).
+
+#: Seconds an Engine.IO session has to connect to Socket.IO, and a WebSocket upgrade to complete.
+HANDSHAKE_TIMEOUT = 5.0
+
+#: At most this many half-open sessions from one address at once.
+MAX_HALF_OPEN = 8
+
+#: At most this many half-open sessions at once, from all addresses together.
+MAX_HALF_OPEN_IN_ALL = 128
+
+#: Beyond those caps, a half-open session is dropped only once it has waited this many
+#: seconds: a class arriving at once, behind one address, keeps its places.
+HALF_OPEN_GRACE = 1.0
 
 
 class Outbox(asyncio.Queue):
@@ -124,17 +153,34 @@ class SocketIOGuard:
     application its :meth:`middleware`.
     """
 
-    def __init__(self, sio: socketio.AsyncServer, guard: Guard, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        guard: Guard,
+        logger: logging.Logger,
+        *,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        max_half_open: int = MAX_HALF_OPEN,
+    ) -> None:
         self.sio = sio
         self.eio = sio.eio
         self.guard = guard
         self.origins = guard.origins
         self.hosts = guard.hosts
         self.logger = logger
+        self.handshake_timeout = handshake_timeout
+        self.max_half_open = max_half_open
         self._websocket_requests: dict[str, web.Request] = {}  # sessions upgraded from polling
         self._tasks: set[asyncio.Task] = set()
+        # Half-open sessions: sid -> (address, when it opened, the timer that drops it), longest first; and by address.
+        self._half_open: dict[str, tuple[str, float, asyncio.TimerHandle]] = {}
+        self._half_open_from: dict[str, dict[str, None]] = {}
         self._handle_message = self.eio.handlers["message"]
         self.eio.on("message", self._checked_message)
+        self._handle_connect = self.eio.handlers["connect"]
+        self.eio.on("connect", self._checked_connect)
+        self._handle_disconnect = self.eio.handlers["disconnect"]
+        self.eio.on("disconnect", self._checked_disconnect)
         self.eio.create_queue = lambda *args, **kwargs: Outbox(guard.max_buffer, self._outbox_full)
 
     # -- Engine.IO's CORS answer: the same rule as the middleware -----------------
@@ -171,11 +217,22 @@ class SocketIOGuard:
                 return too_big
         if sid is not None and wants_websocket(request):
             self._websocket_requests[sid] = request  # so that a member too far behind can be cut
+            timer = asyncio.get_running_loop().call_later(self.handshake_timeout, self._check_upgrade, sid, request)
             try:
                 return await handler(request)
             finally:
+                timer.cancel()
                 self._websocket_requests.pop(sid, None)
         return await handler(request)
+
+    def _check_upgrade(self, sid: str, request: web.Request) -> None:
+        """A session's WebSocket upgrade that is not done ``handshake_timeout`` s after it began is cut."""
+        session = self.eio.sockets.get(sid)
+        if session is not None and not session.upgraded and request.transport is not None:
+            self.logger.warning(
+                "cut a WebSocket upgrade from %s: not done within %g s", Detail(request.remote), self.handshake_timeout
+            )
+            request.transport.abort()
 
     def check_post(self, request: web.Request, sid: str | None) -> web.Response | None:
         """A long-polling POST must say its length, and keep within the message size."""
@@ -199,16 +256,96 @@ class SocketIOGuard:
         return web.Response(status=status.value, text=f"{status.phrase}: {why}.\n")
 
     def members(self) -> int:
-        return sum(1 for session in self.eio.sockets.values() if not session.closed)
+        """Sessions that have connected to Socket.IO (half-open ones are not members yet)."""
+        return sum(1 for sid, session in self.eio.sockets.items() if not session.closed and sid not in self._half_open)
+
+    # -- half-open sessions -------------------------------------------------------
+
+    async def _checked_connect(self, sid: str, environ: dict[str, Any]) -> Any:
+        """A new Engine.IO session: half-open until it connects to Socket.IO."""
+        result = await self._handle_connect(sid, environ)
+        if result is None or result is True:  # (anything else: refused)
+            request = environ.get("aiohttp.request")
+            self._add_half_open(sid, str(request.remote) if request is not None else "")
+        return result
+
+    def _add_half_open(self, sid: str, address: str) -> None:
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self.handshake_timeout, self._expire, sid)
+        self._half_open[sid] = (address, loop.time(), timer)
+        from_there = self._half_open_from.setdefault(address, {})
+        from_there[sid] = None
+        # Those that have waited longest make room, once they have waited HALF_OPEN_GRACE s.
+        for crowd, most, why in (
+            (from_there, self.max_half_open, f"more than {self.max_half_open} from one address"),
+            (self._half_open, MAX_HALF_OPEN_IN_ALL, f"more than {MAX_HALF_OPEN_IN_ALL} in all"),
+        ):
+            while len(crowd) > most:
+                oldest = next(iter(crowd))
+                if loop.time() - self._half_open[oldest][1] < HALF_OPEN_GRACE:
+                    break
+                self._drop_half_open(oldest, why)
+
+    def _expire(self, sid: str) -> None:
+        if sid in self._half_open:
+            if sid in self.eio.sockets:
+                self._drop_half_open(sid, f"no Socket.IO connect within {self.handshake_timeout:g} s")
+            else:
+                self._forget(sid)
+
+    def _drop_half_open(self, sid: str, why: str) -> None:
+        address = self._forget(sid)
+        self.logger.warning("dropped a half-open session from %s: %s", Detail(address), why)
+        self.spawn(self.disconnect(sid))
+
+    def _forget(self, sid: str) -> str | None:
+        """No longer count ``sid`` as half-open (it connected, or left); return its address."""
+        entry = self._half_open.pop(sid, None)
+        if entry is None:
+            return None
+        address, _, timer = entry
+        timer.cancel()
+        from_there = self._half_open_from.get(address, {})
+        from_there.pop(sid, None)
+        if not from_there:
+            self._half_open_from.pop(address, None)
+        return address
+
+    def _connected(self, sid: str) -> bool:
+        manager = self.sio.manager
+        return any(manager.sid_from_eio_sid(sid, namespace) is not None for namespace in list(manager.get_namespaces()))
+
+    async def _checked_disconnect(self, sid: str, *args: Any) -> Any:
+        self._forget(sid)
+        return await self._handle_disconnect(sid, *args)
+
+    def stop(self) -> None:
+        """Forget the half-open sessions (the server is stopping)."""
+        for sid in list(self._half_open):
+            self._forget(sid)
 
     # -- Engine.IO messages -------------------------------------------------------
 
     async def _checked_message(self, sid: str, data: str | bytes) -> None:
+        if sid not in self.eio.sockets:
+            return  # cut already: the rest of its long-polling POST goes nowhere
+        half_open = sid in self._half_open
+        if half_open and data[:1] == "0" and self.members() >= self.guard.max_clients:  # a Socket.IO connect
+            address = self._forget(sid)
+            self.logger.warning(
+                "refused a Socket.IO connect from %s: the room is full (%d members)", Detail(address), self.guard.max_clients
+            )
+            await self.disconnect(sid)
+            return
         try:
             await self._handle_message(sid, data)
         except (MalformedPacket, ValueError) as error:  # ValueError: python-socketio's own refusals
-            self.logger.warning("a malformed packet from %s: %s; disconnecting it", sid, error)
+            # (Detail: one offence repeated by many sessions collapses into a few lines.)
+            self.logger.warning("a malformed packet from %s: %s; disconnecting it", Detail(sid), error)
             await self.disconnect(sid)
+            return
+        if half_open and self._connected(sid):
+            self._forget(sid)  # a member now
 
     # -- unsent data ----------------------------------------------------------------
 
@@ -228,6 +365,7 @@ class SocketIOGuard:
         (Engine.IO's own ``disconnect()`` waits until the client has read what is
         queued for it, which a client that does not read never does.)
         """
+        self._forget(sid)
         session = self.eio.sockets.get(sid)
         if session is None:
             return

@@ -17,6 +17,12 @@ acts on it, but it believes too much of it:
 - **JSON nested 100 000 deep** (``[[[[...]]]]``, 200 KB) makes Python's ``json``
   raise :exc:`RecursionError`, which nobody expects: a traceback in the log.
   :class:`SafeJSON` turns it into :exc:`ValueError`, which means "bad input".
+- **The number of arguments.** python-socketio calls an event's handler with the
+  arguments the packet carries: ``42["message"]`` (none) or ``42["message","a","b"]``
+  (two) make ``message(sid, text)`` raise :exc:`TypeError` in a task of its own,
+  a 13-line traceback ("Task exception was never retrieved") for every such
+  packet, and the sender stays connected. An event must fit its handler
+  (:meth:`CheckedPacket.check_arguments`).
 
 A packet that breaks a rule raises :exc:`MalformedPacket`;
 :mod:`ws_course.safety.socketio_guard` then logs one line and disconnects its sender,
@@ -25,6 +31,7 @@ as Node's server does, and the rest of the room carries on.
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -73,6 +80,8 @@ class CheckedPacket(sio_packet.Packet):
     json = SafeJSON
     #: All attachments of one event together, in bytes (set per server).
     max_attachment_bytes = 1_000_000
+    #: The server whose event handlers an event's arguments must fit (set per server).
+    server: Any = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.attachment_bytes = 0
@@ -88,6 +97,8 @@ class CheckedPacket(sio_packet.Packet):
         if attachments > MAX_ATTACHMENTS:
             raise MalformedPacket(f"{attachments} binary attachments announced; at most {MAX_ATTACHMENTS}")
         self.check_payload()
+        if self.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
+            self.check_arguments()
         return attachments
 
     def check_payload(self) -> None:
@@ -114,6 +125,35 @@ class CheckedPacket(sio_packet.Packet):
         elif kind != sio_packet.CONNECT_ERROR:
             raise MalformedPacket(f"unknown packet type {kind!r}")
 
+    def check_arguments(self) -> None:
+        """An event must carry as many arguments as its handler takes (after ``sid``).
+
+        An event no handler takes is left alone: python-socketio ignores it.
+        """
+        if self.server is None:
+            return
+        name, arguments = self.data[0], self.data[1:]
+        handler, before = event_handler(self.server, name, self.namespace or "/")
+        if handler is None:
+            return
+        least, most = self._arity(handler)
+        if not least <= before + len(arguments) <= most:
+            least, most = least - before, most - before
+            takes = f"{least}" if least == most else f"at least {least}" if most == INFINITY else f"{least} to {most}"
+            raise MalformedPacket(
+                f"the event {name!r} takes {takes} argument{'' if takes == '1' else 's'}, not {len(arguments)} "
+                f"(its handler: {describe(handler)})"
+            )
+
+    _arities: dict[Any, tuple[float, float]] = {}  # each handler's (set per server: they go with it)
+
+    def _arity(self, handler: Any) -> tuple[float, float]:
+        try:
+            return self._arities[handler]
+        except KeyError:
+            found = self._arities[handler] = arity(handler)
+            return found
+
     def add_attachment(self, attachment: Any) -> bool:
         if not isinstance(attachment, (bytes, bytearray)):
             raise MalformedPacket("text where a binary attachment was expected")
@@ -125,6 +165,58 @@ class CheckedPacket(sio_packet.Packet):
         return super().add_attachment(attachment)
 
 
-def packet_class(max_attachment_bytes: int = CheckedPacket.max_attachment_bytes) -> type[CheckedPacket]:
-    """A :class:`CheckedPacket` class of its own for one server, with its attachment limit."""
-    return type("CheckedPacket", (CheckedPacket,), {"max_attachment_bytes": max_attachment_bytes})
+INFINITY = float("inf")
+
+
+def event_handler(server: Any, event: Any, namespace: str) -> tuple[Any, int]:
+    """The handler python-socketio calls for ``event``, and how many arguments it gets before the event's own.
+
+    The same look-up, in the same order, as python-socketio 5.18's: the
+    namespace's handler for the event, then its catch-all ``"*"`` handler (which
+    also gets the event's name), then those of the catch-all namespace (which
+    also get the namespace). Every handler gets ``sid`` first.
+    """
+    handlers, reserved = server.handlers, server.reserved_events
+    for space, extra in ((namespace, 0), ("*", 1)):
+        found = handlers.get(space, {})
+        if event in found:
+            return found[event], 1 + extra
+        if event not in reserved and "*" in found:
+            return found["*"], 2 + extra
+    return None, 0
+
+
+def arity(function: Any) -> tuple[float, float]:
+    """How many positional arguments ``function`` takes: (at least, at most), at most ``inf`` with ``*args``.
+
+    Its own signature: a wrapper's ``(*args, **kwargs)`` takes anything, whatever
+    it wraps (the exercises' judge wraps a learner's handler so, to report what it raises).
+    """
+    try:
+        parameters = inspect.signature(function, follow_wrapped=False).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: take anything
+        return (0, INFINITY)
+    least, most = 0, 0
+    for parameter in parameters:
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            most = INFINITY
+        elif parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            most += 1
+            if parameter.default is parameter.empty:
+                least += 1
+    return (least, most)
+
+
+def describe(function: Any) -> str:
+    """``message(sid, text)``: a handler's name and parameters, to say in a log line."""
+    try:
+        return f"{getattr(function, '__name__', 'handler')}{inspect.signature(function, follow_wrapped=False)}"
+    except (TypeError, ValueError):
+        return repr(function)
+
+
+def packet_class(max_attachment_bytes: int = CheckedPacket.max_attachment_bytes, server: Any = None) -> type[CheckedPacket]:
+    """A :class:`CheckedPacket` class of its own for one server, with its attachment limit and its handlers."""
+    return type(
+        "CheckedPacket", (CheckedPacket,), {"max_attachment_bytes": max_attachment_bytes, "server": server, "_arities": {}}
+    )

@@ -7,34 +7,65 @@ with :meth:`aclose`: every course server is a
 aiohttp application one, so lesson 07's feed (:mod:`ws_course.news_feed`) runs
 like the others.
 
-Like :class:`~ws_course.web.socketio_app.SocketIOServer`, it uses an ``AppRunner``,
-which leaves the process's signals alone (``web.run_app`` would take them over),
-so it works in a background thread and in a notebook's kernel.
+It uses an ``AppRunner``, which leaves the process's signals alone (``web.run_app``
+would take them over), so it works in a background thread and in a notebook's
+kernel; :class:`~ws_course.web.socketio_app.SocketIOServer` runs on it too. And it
+gives aiohttp the timeouts and the cap it lacks by default
+(:class:`~ws_course.safety.connections.ConnectionWatch`): a request head must come
+within ``head_timeout`` seconds, and only so many connections may wait for one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 
 from aiohttp import web
 
 from ..runtime.server import ServerHandle
+from ..safety.connections import HEAD_TIMEOUT, MAX_WAITING, ConnectionWatch
 
 
 class AppServer(ServerHandle):
     """An aiohttp application listening on ``host:port``: ``await`` it to start it.
 
     Args:
-        app: The application.
+        app: The application (not served yet: the watch's middleware goes first in it).
         close_timeout: Seconds that stopping waits for requests still running
             (a held long-poll, a stream of events) before it cuts them.
+        head_timeout: Seconds a connection may wait for a complete request head
+            (:mod:`ws_course.safety.connections`).
+        max_waiting: At most this many connections waiting for a request head;
+            beyond, those that have waited longest are closed.
+        send_buffer: Each connection's kernel send buffer in bytes (``SO_SNDBUF``),
+            or None to leave it to the system.
+        logger: Where the watch logs what it refuses.
+
+    Attributes:
+        watch: Its :class:`~ws_course.safety.connections.ConnectionWatch`, which
+            knows every open connection.
     """
 
-    def __init__(self, app: web.Application, host: str, port: int, *, close_timeout: float = 10) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        *,
+        close_timeout: float = 10,
+        head_timeout: float = HEAD_TIMEOUT,
+        max_waiting: int = MAX_WAITING,
+        send_buffer: int | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
         self.app = app
         self.host, self._port = host, port
         self.close_timeout = close_timeout
+        self.watch = ConnectionWatch(
+            head_timeout=head_timeout, max_waiting=max_waiting, send_buffer=send_buffer, logger=logger
+        )
+        app.middlewares.insert(0, self.watch.middleware)  # first: it sees each request start and end
         self._runner: web.AppRunner | None = None
         self._server: asyncio.Server | None = None
 
@@ -43,15 +74,19 @@ class AppServer(ServerHandle):
 
     async def _start(self) -> AppServer:
         self._runner = web.AppRunner(
-            self.app, handle_signals=False, access_log=None, shutdown_timeout=self.close_timeout
+            self.app, handle_signals=False, access_log=None, shutdown_timeout=self.close_timeout,
+            keepalive_timeout=self.watch.keepalive_timeout,  # (aiohttp's default: an hour)
         )
         await self._runner.setup()  # runs the application's startup hooks
+        # runner.server makes one aiohttp protocol per connection, what a TCPSite would
+        # give the listening socket; the watch stands in between.
+        self.watch.protocol_factory = self._runner.server
         try:
-            # runner.server makes one aiohttp protocol per connection: what a TCPSite would do.
-            self._server = await asyncio.get_running_loop().create_server(self._runner.server, self.host, self._port)
+            self._server = await asyncio.get_running_loop().create_server(self.watch, self.host, self._port)
         except BaseException:
             await self._runner.cleanup()
             raise
+        self.watch.start()
         return self
 
     @property
@@ -65,6 +100,7 @@ class AppServer(ServerHandle):
 
     async def aclose(self) -> None:
         """Stop accepting connections, run the shutdown hooks, end every connection, run the cleanup hooks."""
+        self.watch.stop()
         if self._server is not None:
             self._server.close()
         if self._runner is not None:

@@ -3,7 +3,8 @@
 python-socketio is the protocol; it needs a web server to run in. Here that is
 aiohttp, started with an ``AppRunner`` (which, unlike ``web.run_app`` or uvicorn,
 does not take over the process's signals, so it works in a background thread
-and in a notebook's kernel). One port serves:
+and in a notebook's kernel), by :class:`~ws_course.web.aiohttp_app.AppServer`,
+with its timeouts. One port serves:
 
 - ``/``: the demo's page, from ``static/``;
 - ``/socket.io.js``: the official JavaScript client, ``socket.io-client``
@@ -27,9 +28,11 @@ import socketio
 from aiohttp import web
 
 from ..runtime.server import ServerHandle
+from ..safety.connections import HEAD_TIMEOUT, MAX_WAITING
 from ..safety.guard import Guard
-from ..safety.socketio_guard import SocketIOGuard
+from ..safety.socketio_guard import HANDSHAKE_TIMEOUT, MAX_HALF_OPEN, SocketIOGuard
 from ..safety.socketio_packets import SafeJSON, packet_class
+from .aiohttp_app import AppServer
 from .socketio_manager import EmitInTurn
 from .static import SHARED, SOCKETIO_CLIENT, STATIC
 
@@ -49,6 +52,13 @@ class SocketIOServer(ServerHandle):
         logger: Where the server logs (Socket.IO's and Engine.IO's records both).
         close_timeout: Seconds to wait for connections while closing.
         guard: Its protections: allowed origins, member and buffer caps.
+        head_timeout: Seconds a connection may wait for a complete HTTP request
+            head; ``max_waiting``: how many may wait at once
+            (:mod:`ws_course.safety.connections`).
+        handshake_timeout: Seconds an Engine.IO session has to connect to
+            Socket.IO (and a WebSocket upgrade to complete); ``max_half_open``: how
+            many sessions from one address may wait so at once
+            (:mod:`ws_course.safety.socketio_guard`).
         options: More options for ``socketio.AsyncServer`` (``ping_interval``, ...).
     """
 
@@ -62,6 +72,10 @@ class SocketIOServer(ServerHandle):
         logger: logging.Logger | None = None,
         close_timeout: float = 10,
         guard: Guard | None = None,
+        head_timeout: float = HEAD_TIMEOUT,
+        max_waiting: int = MAX_WAITING,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        max_half_open: int = MAX_HALF_OPEN,
         **options: Any,
     ) -> None:
         logger = logger or logging.getLogger("ws_course.socketio")
@@ -70,12 +84,15 @@ class SocketIOServer(ServerHandle):
         engineio_logger = logger.getChild("engineio")
         engineio_logger.setLevel(logging.WARNING)
         self.guard = guard or Guard()
-        packets = packet_class()  # refuses reserved event names, too many attachments, deep JSON
+        packets = packet_class()  # refuses reserved names, too many attachments, deep JSON, wrong argument counts
         # EmitInTurn: a room's message goes to each member in a loop, not a task each.
         options = {"serializer": packets, "json": SafeJSON, "client_manager": EmitInTurn(), **options}
         self.sio = create_server(logger=logger, engineio_logger=engineio_logger, **options)
         packets.max_attachment_bytes = self.sio.eio.max_http_buffer_size
-        self.protections = SocketIOGuard(self.sio, self.guard, logger)
+        packets.server = self.sio  # whose handlers an event's arguments must fit
+        self.protections = SocketIOGuard(
+            self.sio, self.guard, logger, handshake_timeout=handshake_timeout, max_half_open=max_half_open
+        )
         if "cors_allowed_origins" not in options:
             # Engine.IO's CORS headers follow the same rule as the middleware's 403.
             self.sio.eio.cors_allowed_origins = self.protections.cors_allows
@@ -85,39 +102,38 @@ class SocketIOServer(ServerHandle):
         self.sio.attach(self.app)
         for route, path in {"/": STATIC / page, "/socket.io.js": SOCKETIO_CLIENT, **SHARED}.items():
             self.app.router.add_get(route, _file_handler(path))
-        self.runner: web.AppRunner | None = None
-        self.site: web.TCPSite | None = None
+        self.http = AppServer(
+            self.app, host, port, close_timeout=close_timeout, head_timeout=head_timeout, max_waiting=max_waiting,
+            send_buffer=self.guard.send_buffer, logger=logger,
+        )
+        self._started = False
 
     def __await__(self):
         return self._start().__await__()
 
     async def _start(self) -> SocketIOServer:
-        self.runner = web.AppRunner(
-            self.app, handle_signals=False, access_log=None, shutdown_timeout=self.close_timeout
-        )
         await self.sio.manager.start()  # a room shared through Redis joins it (lesson 09)
-        await self.runner.setup()
-        self.site = web.TCPSite(self.runner, self.host, self._port)
         try:
-            await self.site.start()
+            await self.http
         except BaseException:
-            await self.runner.cleanup()
             await self.sio.manager.aclose()
             raise
+        self._started = True
         return self
 
     @property
     def port(self) -> int:
         """The port it listens on (useful when it asked for port 0)."""
-        return self.runner.addresses[0][1]
+        return self.http.port
 
     async def aclose(self) -> None:
         """Disconnect every client (they see "io server disconnect"), then stop listening."""
         for sid, _ in list(self.sio.manager.get_participants("/", None)):
             await self.sio.disconnect(sid)
         await self.sio.shutdown()
-        if self.runner is not None:
-            await self.runner.cleanup()
+        self.protections.stop()
+        if self._started:
+            await self.http.aclose()
         await self.sio.manager.aclose()  # a room shared through Redis leaves it
 
 
