@@ -79,9 +79,11 @@ def broken(record: Internal, problem: str) -> str:
 
 @contextlib.asynccontextmanager
 async def live_objects():
-    """A websockets server with a client connected to it, a python-socketio server and an Engine.IO session."""
+    """A websockets server with a client connected to it, a python-socketio server, an Engine.IO session
+    and the protocol an aiohttp runner makes for a connection."""
     import engineio.async_socket
     import socketio
+    from aiohttp import web
     from websockets.asyncio.client import connect
     from websockets.asyncio.server import serve
 
@@ -91,24 +93,31 @@ async def live_objects():
         accepted.set_result(websocket)
         await websocket.wait_closed()
 
-    async with serve(handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}/", proxy=None, compression=None) as client:
-            connection = await asyncio.wait_for(accepted, 5)
-            sio = socketio.AsyncServer(async_mode="aiohttp")
-            redis_manager = socketio.AsyncRedisManager("redis://127.0.0.1:9/0", channel="contract")
-            redis_manager.set_server(sio)
-            yield types.SimpleNamespace(
-                server=server,
-                connection=connection,
-                client=client,
-                sio=sio,
-                eio=sio.eio,
-                session=engineio.async_socket.AsyncSocket(sio.eio, "contract-sid"),
-                manager=sio.manager,
-                redis_manager=redis_manager,
-                packet=socketio.packet.Packet(socketio.packet.EVENT, data=["news", {"hello": "world"}]),
-            )
+    runner = web.AppRunner(web.Application(), handle_signals=False)
+    await runner.setup()
+    try:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with connect(f"ws://127.0.0.1:{port}/", proxy=None, compression=None) as client:
+                connection = await asyncio.wait_for(accepted, 5)
+                sio = socketio.AsyncServer(async_mode="aiohttp")
+                redis_manager = socketio.AsyncRedisManager("redis://127.0.0.1:9/0", channel="contract")
+                redis_manager.set_server(sio)
+                yield types.SimpleNamespace(
+                    server=server,
+                    connection=connection,
+                    client=client,
+                    sio=sio,
+                    eio=sio.eio,
+                    session=engineio.async_socket.AsyncSocket(sio.eio, "contract-sid"),
+                    manager=sio.manager,
+                    redis_manager=redis_manager,
+                    packet=socketio.packet.Packet(socketio.packet.EVENT, data=["news", {"hello": "world"}]),
+                    runner=runner,
+                    http_protocol=runner.server(),  # what ws_course.web.aiohttp_app gives each connection
+                )
+    finally:
+        await runner.cleanup()
 
 
 def instances(objects: types.SimpleNamespace) -> list[Any]:
@@ -137,6 +146,47 @@ async def _probe_close_rcvd(objects):
     assert (received.code, received.reason) == (1008, "too fast"), f"is {received!r} after a close (1008, 'too fast')"
 
 
+def _probe_event_lookup(objects):
+    """The course's copy of python-socketio's handler look-up finds the same handler, with as many arguments before."""
+    import itertools
+
+    import socketio
+
+    from ws_course.safety.socketio_packets import event_handler
+
+    def handler_at(place):
+        def handler(*args):
+            return args
+        handler.__qualname__ = f"handler{place}"
+        return handler
+
+    places = [("/", "message"), ("/", "*"), ("*", "message"), ("*", "*")]
+    for chosen in itertools.chain.from_iterable(itertools.combinations(places, n) for n in range(len(places) + 1)):
+        sio = socketio.AsyncServer(async_mode="aiohttp")
+        for namespace, event in chosen:
+            sio.on(event, handler_at((namespace, event)), namespace=namespace)
+        for namespace, event in itertools.product(("/", "/other"), ("message", "connect", "news")):
+            theirs, args = sio._get_event_handler(event, namespace, ("sid",))
+            ours, before = event_handler(sio, event, namespace)
+            assert (ours, before) == (theirs, len(args) if theirs else 0), (
+                f"with handlers at {chosen}: python-socketio finds {theirs!r} with {args}, "
+                f"ws_course.safety.socketio_packets:event_handler {ours!r} with {before} arguments before the event's"
+            )
+
+
+def _probe_aiohttp_protocol(objects):
+    from ws_course.safety.connections import WatchedConnection
+
+    protocol = objects.http_protocol
+    assert not isinstance(protocol, asyncio.BufferedProtocol), "is now an asyncio.BufferedProtocol"
+    callbacks = {name for cls in (asyncio.BaseProtocol, asyncio.Protocol, asyncio.BufferedProtocol)
+                 for name in vars(cls) if not name.startswith("_")}
+    its_own = {name for cls in type(protocol).__mro__ if cls.__module__.startswith("aiohttp.") for name in vars(cls)}
+    passed_on = set(vars(WatchedConnection)) & callbacks
+    more = sorted((its_own & callbacks) - passed_on)
+    assert not more, f"now implements {more}, which ws_course.safety.connections:WatchedConnection does not pass on"
+
+
 #: Deeper checks of some attributes, on the objects of :func:`live_objects` (an AssertionError says what is wrong).
 PROBES = {
     "websockets.asyncio.server:Server.all_connections": lambda o: _check(
@@ -149,6 +199,7 @@ PROBES = {
         o.connection.protocol.extensions == [], "is not an empty list on a connection without compression"),
     "websockets.protocol:Protocol.close_rcvd": _probe_close_rcvd,
     "socketio.async_server:AsyncServer.handlers": _probe_socketio_handlers,
+    "socketio.async_server:AsyncServer.reserved_events": _probe_event_lookup,
     "socketio.async_server:AsyncServer.environ": lambda o: _check(isinstance(o.sio.environ, dict), "is not a dict"),
     "socketio.async_server:AsyncServer.manager_initialized": lambda o: _check(
         o.sio.manager_initialized is False, "is not False before the first connection"),
@@ -156,6 +207,9 @@ PROBES = {
     "engineio.base_server:BaseServer.sockets": lambda o: _check(isinstance(o.sio.eio.sockets, dict), "is not a dict"),
     "engineio.base_socket:BaseSocket.queue": lambda o: _check(
         isinstance(o.session.queue, asyncio.Queue), "is not the queue the server's create_queue() made"),
+    "engineio.base_socket:BaseSocket.upgraded": lambda o: _check(
+        o.session.upgraded is False, "is not False on a new session"),
+    "aiohttp.web_protocol:RequestHandler": _probe_aiohttp_protocol,
 }
 
 

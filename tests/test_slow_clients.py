@@ -255,7 +255,7 @@ async def test_a_full_room_refuses_a_half_open_session_when_it_connects():
         assert answers == [200, 200]  # (Engine.IO takes the packet; the second session is then cut)
         assert await server.wait_for_log("refused a Socket.IO connect from 127.0.0.1: the room is full (1 members)")
         sid, reader, writer = sessions[1]
-        writer.write(f"GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        writer.write(f"GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         assert (await http_response(reader))[0] == 400  # it was cut
         for _, _, writer in sessions:
             writer.close()

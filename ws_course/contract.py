@@ -161,6 +161,15 @@ INTERNALS: tuple[Internal, ...] = (
         text="send_data()",
     ),
     Internal(
+        WEBSOCKETS, f"{_CONNECTION}.connection_made", Shape.OVERRIDE,
+        users=("ws_course.safety.limits:CappedConnection.connection_made",),
+        why="each member's socket gets its fixed kernel send buffer (SO_SNDBUF) as the TCP connection opens, "
+            "before anything is written. connection_made is asyncio's Protocol callback, which websockets "
+            "implements: a connection must stay the asyncio protocol that serve() gives loop.create_server(), "
+            "so that the event loop calls it with the transport",
+        params=("transport",), used_in=("websockets.asyncio.server:serve",), text="create_server(protocol_factory",
+    ),
+    Internal(
         WEBSOCKETS, "websockets.asyncio.server:ServerConnection.handshake", Shape.OVERRIDE,
         users=("ws_course.safety.guard:GuardedConnection.handshake",),
         why="the classroom guard (origin, duplicate headers, room full) runs before whatever process_request "
@@ -212,9 +221,27 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         SOCKETIO, "socketio.async_server:AsyncServer.handlers", Shape.ATTRIBUTE,
-        users=("ws_course.exercises.article:check_scream_event",),
+        users=("ws_course.exercises.article:check_scream_event", "ws_course.safety.socketio_packets:event_handler"),
         why="lesson 05's check wraps the learner's event handlers (handlers[namespace][event]), so that "
-            "one that raises becomes a verdict, and sees whether 'scream' has one",
+            "one that raises becomes a verdict, and sees whether 'scream' has one; CheckedPacket finds the "
+            "handler an event will reach (and how many arguments it takes) as _get_event_handler does",
+    ),
+    Internal(
+        SOCKETIO, "socketio.async_server:AsyncServer.reserved_events", Shape.ATTRIBUTE,
+        users=("ws_course.safety.socketio_packets:event_handler",),
+        why="events that never go to a catch-all '*' handler ('connect', 'disconnect'): the course's copy of "
+            "the look-up skips them as python-socketio does",
+        has=("__contains__",), used_in=("socketio.base_server:BaseServer._get_event_handler",),
+        text="event not in self.reserved_events",
+    ),
+    Internal(
+        SOCKETIO, "socketio.base_server:BaseServer._get_event_handler", Shape.TEXT,
+        users=("ws_course.safety.socketio_packets:event_handler",),
+        why="event_handler copies this look-up, without calling it: the namespace's handler for the event, "
+            "its '*' handler (which also gets the event's name), then those of the '*' namespace (which also "
+            "get the namespace); an event whose arguments do not fit the handler found is refused",
+        text='# - self.handlers[namespace][event]\n        # - self.handlers[namespace]["*"]\n'
+             '        # - self.handlers["*"][event]\n        # - self.handlers["*"]["*"]',
     ),
     Internal(
         SOCKETIO, "socketio.async_server:AsyncServer.environ", Shape.ATTRIBUTE,
@@ -225,10 +252,10 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         SOCKETIO, "socketio.async_server:AsyncServer.manager", Shape.ATTRIBUTE,
-        users=("ws_course.web.socketio_app:SocketIOServer",),
+        users=("ws_course.web.socketio_app:SocketIOServer", "ws_course.safety.socketio_guard:SocketIOGuard._connected"),
         why="the client manager (EmitInTurn, or lesson 09's RoomManager): started with the server, closed "
-            "with it, and asked who is connected when the server stops",
-        has=("get_participants", "emit"),
+            "with it, and asked who is connected when the server stops, and whether a half-open session has connected",
+        has=("get_participants", "emit", "get_namespaces", "sid_from_eio_sid"),
     ),
     Internal(
         SOCKETIO, "socketio.async_server:AsyncServer.manager_initialized", Shape.ATTRIBUTE,
@@ -264,6 +291,13 @@ INTERNALS: tuple[Internal, ...] = (
         users=("ws_course.web.socketio_manager:EmitInTurn.emit",),
         why="the manager's logger (its own, or the server's): one warning for a member that vanished mid-broadcast",
         params=(),
+    ),
+    Internal(
+        SOCKETIO, "socketio.base_manager:BaseManager.sid_from_eio_sid", Shape.METHOD,
+        users=("ws_course.safety.socketio_guard:SocketIOGuard._connected",),
+        why="a half-open Engine.IO session becomes a member once it has a Socket.IO sid in some namespace "
+            "(None before, and after a refused connect), as python-socketio's own admin asks it",
+        params=("eio_sid", "namespace"),
     ),
     Internal(
         SOCKETIO, "socketio.base_manager:BaseManager.json", Shape.ATTRIBUTE,
@@ -363,8 +397,8 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         SOCKETIO, "socketio.packet:Packet", Shape.ATTRIBUTE,
         users=("ws_course.safety.socketio_packets:CheckedPacket",),
-        why="what a decoded packet holds: its type, its data, the attachments announced and received",
-        has=("packet_type", "data", "attachments", "attachment_count"),
+        why="what a decoded packet holds: its type, its namespace, its data, the attachments announced and received",
+        has=("packet_type", "namespace", "data", "attachments", "attachment_count"),
     ),
     Internal(
         SOCKETIO, "socketio.packet:Packet.json", Shape.ATTRIBUTE,
@@ -389,16 +423,27 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         ENGINEIO, "engineio.base_server:BaseServer.handlers", Shape.ATTRIBUTE,
-        users=("ws_course.safety.socketio_guard:SocketIOGuard.__init__",),
-        why="the guard wraps python-socketio's 'message' handler (handlers['message']): a malformed packet "
-            "is one line in the log and a disconnect, not a traceback",
-        has=("message",),
+        users=("ws_course.safety.socketio_guard:SocketIOGuard.__init__",
+               "ws_course.safety.socketio_guard:SocketIOGuard._checked_connect",
+               "ws_course.safety.socketio_guard:SocketIOGuard._checked_disconnect"),
+        why="the guard wraps python-socketio's handlers: 'message' (a malformed packet is one line in the log "
+            "and a disconnect, not a traceback), 'connect' (a new session is half-open until it connects to "
+            "Socket.IO) and 'disconnect' (it no longer is); Engine.IO must look each up when it calls it",
+        has=("message", "connect", "disconnect"),
+        used_in=("engineio.async_server:AsyncServer._trigger_event",), text="self.handlers[event]",
+    ),
+    Internal(
+        ENGINEIO, "engineio.async_server:AsyncServer._handle_connect", Shape.TEXT,
+        users=("ws_course.safety.socketio_guard:SocketIOGuard._checked_connect",),
+        why="what the connect handler returns decides: None or True accepts the session (the guard then "
+            "counts it half-open), anything else refuses it",
+        text="if ret is not None and ret is not True:",
     ),
     Internal(
         ENGINEIO, "engineio.base_server:BaseServer.sockets", Shape.ATTRIBUTE,
         users=("ws_course.safety.socketio_guard:SocketIOGuard",),
         why="the Engine.IO sessions by sid: counted against max_clients, found by their queue, ended by the guard",
-        has=("get", "items", "values", "pop"),
+        has=("get", "items", "values", "pop", "__contains__"),
     ),
     Internal(
         ENGINEIO, "engineio.base_server:BaseServer.max_http_buffer_size", Shape.ATTRIBUTE,
@@ -439,6 +484,13 @@ INTERNALS: tuple[Internal, ...] = (
         why="a session that has closed is no longer a member",
     ),
     Internal(
+        ENGINEIO, "engineio.base_socket:BaseSocket.upgraded", Shape.ATTRIBUTE,
+        users=("ws_course.safety.socketio_guard:SocketIOGuard._check_upgrade",),
+        why="whether a session's WebSocket upgrade has completed (False until then): one still not done "
+            "handshake_timeout s after its request came is cut",
+        used_in=("engineio.async_socket:AsyncSocket._websocket_handler",), text="self.upgraded = True",
+    ),
+    Internal(
         ENGINEIO, "engineio.async_socket:AsyncSocket.close", Shape.METHOD,
         users=("ws_course.safety.socketio_guard:SocketIOGuard.disconnect",),
         why="ends a session now (wait=False, abort=True): the room hears it leave; Engine.IO's own "
@@ -453,9 +505,10 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         ENGINEIO, "engineio.async_drivers.aiohttp:translate_request", Shape.TEXT,
-        users=("ws_course.safety.socketio_guard:SocketIOGuard.websocket_transport",),
+        users=("ws_course.safety.socketio_guard:SocketIOGuard.websocket_transport",
+               "ws_course.safety.socketio_guard:SocketIOGuard._checked_connect"),
         why="Engine.IO keeps the aiohttp request in the environ under this key: its transport is the "
-            "TCP connection the guard cuts",
+            "TCP connection the guard cuts, its remote address the one a half-open session counts against",
         text="'aiohttp.request'",
     ),
     Internal(
@@ -465,6 +518,15 @@ INTERNALS: tuple[Internal, ...] = (
         text="post request handler error",
     ),
     # -- aiohttp ---------------------------------------------------------------------
+    Internal(
+        AIOHTTP, "aiohttp.web_protocol:RequestHandler", Shape.ATTRIBUTE,
+        users=("ws_course.safety.connections:WatchedConnection", "ws_course.web.aiohttp_app:AppServer._start"),
+        why="runner.server (documented: a protocol factory for loop.create_server) makes one per connection, "
+            "and WatchedConnection stands between it and the transport, passing on only connection_made, "
+            "data_received, eof_received, pause_writing, resume_writing and connection_lost: aiohttp's "
+            "protocol must need no other callback (a BufferedProtocol's get_buffer, buffer_updated)",
+        has=("connection_made", "data_received", "eof_received", "pause_writing", "resume_writing", "connection_lost"),
+    ),
     Internal(
         AIOHTTP, "aiohttp.web_protocol:RequestHandler.handle_error", Shape.TEXT,
         users=("ws_course.safety.logs:CLIENT_ERRORS",),
@@ -476,7 +538,7 @@ INTERNALS: tuple[Internal, ...] = (
 #: Names the course adds to its libraries' classes: they must stay free.
 OWN_NAMES: tuple[OwnNames, ...] = (
     OwnNames(WEBSOCKETS, "websockets.asyncio.server:ServerConnection", "ws_course.safety.limits:CappedConnection",
-             names=("max_buffer",)),
+             names=("max_buffer", "send_buffer")),
     OwnNames(WEBSOCKETS, "websockets.asyncio.server:ServerConnection", "ws_course.safety.guard:GuardedConnection",
              names=("guard", "origins", "hosts", "page_key")),
     OwnNames(WEBSOCKETS, "websockets.asyncio.server:ServerConnection", "ws_course.hub.room:HubLogin.__call__",

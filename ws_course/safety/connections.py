@@ -50,6 +50,9 @@ from aiohttp import web
 from .limits import SPARE_FILES, limit_send_buffer
 from .logs import Detail
 
+# Beyond aiohttp's documented API: WatchedConnection passes on to aiohttp's protocol only the callbacks it
+# implements today (see ws_course.contract).
+
 #: Seconds a connection may wait for a complete request head.
 HEAD_TIMEOUT = 10.0
 

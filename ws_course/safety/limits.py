@@ -67,7 +67,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-# Beyond websockets' documented API: send_data overridden, transport, protocol (see ws_course.contract).
+# Beyond websockets' documented API: send_data and connection_made overridden, transport, protocol (see ws_course.contract).
 
 #: A member whose unsent data passes this many bytes is disconnected: 1 MiB, the
 #: size of 16 chat messages of the largest kind, or 10 000 short ones.

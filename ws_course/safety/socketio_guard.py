@@ -53,8 +53,9 @@ from .origins import page_key_in
 from .socketio_packets import MalformedPacket
 from .upgrade import wants_websocket
 
-# Beyond Engine.IO's documented API: handlers, sockets, create_queue replaced, a session's queue and close(),
-# python-socketio's environ (see ws_course.contract).
+# Beyond Engine.IO's documented API: handlers ('message', 'connect' and 'disconnect' replaced; what the connect
+# handler's return means), sockets, create_queue replaced, a session's queue, close() and upgraded;
+# python-socketio's environ and manager.sid_from_eio_sid (see ws_course.contract).
 
 #: Seconds an Engine.IO session has to connect to Socket.IO, and a WebSocket upgrade to complete.
 HANDSHAKE_TIMEOUT = 5.0

@@ -37,7 +37,8 @@ from typing import Any
 
 from socketio import packet as sio_packet
 
-# Beyond python-socketio's documented API: Packet.decode and add_attachment overridden, its fields (see ws_course.contract).
+# Beyond python-socketio's documented API: Packet.decode and add_attachment overridden, its fields; the server's
+# handlers and reserved_events, looked up in the order of its _get_event_handler (see ws_course.contract).
 
 #: Event names a client may not use: they mean something to the server itself.
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"})

@@ -26,6 +26,9 @@ from aiohttp import web
 from ..runtime.server import ServerHandle
 from ..safety.connections import HEAD_TIMEOUT, MAX_WAITING, ConnectionWatch
 
+# runner.server's protocols go through ConnectionWatch, which passes on only the callbacks aiohttp's protocol
+# implements today (see ws_course.contract).
+
 
 class AppServer(ServerHandle):
     """An aiohttp application listening on ``host:port``: ``await`` it to start it.
