@@ -70,6 +70,14 @@ LOG_HEIGHT = "16em"
 _clients: weakref.WeakSet[ClientWidget] = weakref.WeakSet()
 
 
+#: Seconds between a click on Send (or Enter) and reading the box. The browser sends
+#: what is typed as widget state, and holds back an update while the kernel has not
+#: finished with the one before; a click is a message of another kind, which it sends
+#: at once. So a click can overtake the last characters typed ("guest says hi" went
+#: out as "g" on a busy machine): the box is read once they have had time to come.
+TYPING_SETTLES = 0.2
+
+
 def open_clients() -> list[ClientWidget]:
     """Every client widget whose connection is open now: the ones a learner can type into."""
     return [client for client in list(_clients) if client.ready_state == "OPEN"]
@@ -153,6 +161,10 @@ class ClientWidget:
         self._outbox.put_nowait(message)
 
     def _send_typed(self) -> None:
+        """Send what is typed in the box, a moment from now (see :data:`TYPING_SETTLES`)."""
+        self._loop.call_later(TYPING_SETTLES, self._send_box)
+
+    def _send_box(self) -> None:
         """Send what is typed in the box and empty it, as the pages do (an empty box sends nothing)."""
         text = self.text.value
         if text and self.ready_state == "OPEN":
