@@ -14,6 +14,11 @@ stderr goes to a file), attacks it over loopback with bounded loops, and prints:
   (a message from one reached the other, during and after);
 - a note with what the case counts (members cut, HTTP statuses, log lines...).
 
+The Redis cases run two servers sharing a room through a private ``redis-server``:
+their figures add up both processes (stderr) or take the larger (peak RSS). On the
+handmade server (lesson 08's echo), the bystander is a client whose echoes are timed.
+The Chromium cases need Debian's ``chromium`` (or ``$WS_COURSE_CHROMIUM``) and Playwright.
+
 Clients that read slowly or not at all shrink their socket's receive buffer
 (``SO_RCVBUF``), as a phone on a bad network would: otherwise the kernel's own
 buffers on loopback (tens of MB a connection) would hide the server's.
@@ -39,6 +44,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import struct
@@ -72,14 +78,18 @@ class Server:
     """``python -m ws_course serve DEMO --port 0 ...`` in a subprocess, with its stderr in a file.
 
     ``open_files``: start it with this soft and hard limit on open files (the
-    limit it cannot raise), to run it out of file descriptors quickly.
+    limit it cannot raise), to run it out of file descriptors quickly;
+    ``environment``: more environment variables for it.
     """
 
-    def __init__(self, demo: str, *options: str, open_files: int | None = None) -> None:
+    def __init__(self, demo: str, *options: str, open_files: int | None = None,
+                 environment: dict[str, str] | None = None) -> None:
         self.demo = demo
         self.stderr = tempfile.TemporaryFile()
         limit = None if open_files is None else (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
         env = {**os.environ, "PYTHONPATH": str(CODE)} if CODE != HERE else None
+        if environment:
+            env = {**(env or os.environ), **environment}
         self.process = subprocess.Popen(
             [PYTHON, "-m", "ws_course", "serve", demo, "--port", "0", *options],
             stdout=subprocess.PIPE, stderr=self.stderr, text=True, cwd=CODE, preexec_fn=limit, env=env,
@@ -99,6 +109,11 @@ class Server:
         """A field of /proc/PID/status, in kB (VmRSS, VmHWM...)."""
         text = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(rf"^{field}:\s+(\d+) kB", text, re.M)[1])
+
+    def cpu_seconds(self) -> float:
+        """The CPU time it has used so far, user and system (/proc/PID/stat)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def rss_mb(self) -> float:
         return self.status("VmRSS") / 1024
@@ -150,19 +165,20 @@ def small_socket(port: int, rcvbuf: int | None = SMALL_RCVBUF) -> socket.socket:
     return sock
 
 
-def handshake_request(port: int, path: str = "/", headers: dict[str, str] | None = None) -> bytes:
+def handshake_request(port: int, path: str = "/", headers: dict[str, str] | None = None, host: str | None = None) -> bytes:
+    """An opening handshake to 127.0.0.1:port; ``host``: what its ``Host`` says instead (a rebound name, say)."""
     lines = [
-        f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
+        f"GET {path} HTTP/1.1", f"Host: {host or f'127.0.0.1:{port}'}", "Upgrade: websocket", "Connection: Upgrade",
         f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}", "Sec-WebSocket-Version: 13",
         *(f"{name}: {value}" for name, value in (headers or {}).items()),
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def raw_websocket(port: int, path: str = "/", rcvbuf: int | None = SMALL_RCVBUF, headers=None):
+async def raw_websocket(port: int, path: str = "/", rcvbuf: int | None = SMALL_RCVBUF, headers=None, host=None):
     """Open a WebSocket by hand; return (status, reader, writer). Status 101 means it is open."""
     reader, writer = await asyncio.open_connection(sock=small_socket(port, rcvbuf), limit=2**16)
-    writer.write(handshake_request(port, path, headers))
+    writer.write(handshake_request(port, path, headers, host))
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
     return int(head.split()[1]), reader, writer
 
@@ -236,6 +252,11 @@ class Bystanders:
             from websockets.asyncio.client import connect
 
             self.clients = [await connect(self.server.ws_url, proxy=None, max_queue=None, max_size=None) for _ in range(2)]
+            if self.server.demo.replace("-", "_") in ("chat", "json_chat"):
+                # A member's first message is its own arrival: only then is it in the room
+                # (a room shared through Redis gives the nickname after a round trip to Redis,
+                # and what is said meanwhile is not for the newcomer).
+                await asyncio.wait_for(self.clients[1].recv(), 10)
             self._tasks.append(asyncio.create_task(self._listen(self.clients[1])))
         return self
 
@@ -1004,6 +1025,395 @@ def bounded_log(messages: int = 200_000) -> Result:
     return Result("log", "scream", float(peak), len(process.stderr.encode()), True, note)
 
 
+# -- the hardening issue, continued: foreign pages, DNS rebinding, Redis, the handmade server -------------
+
+
+#: Chromium's flags, as tests/conftest.py gives them (``CHROMIUM_ARGS``): headless, no sandbox, nothing fetched.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+#: A Socket.IO room's WebSocket, as a page that speaks the wire format by hand opens it.
+SOCKETIO_PATH = "/socket.io/?EIO=4&transport=websocket"
+
+
+def chromium_executable() -> str | None:
+    """The Chromium to drive: ``$WS_COURSE_CHROMIUM``, else ``chromium`` on the PATH, else Playwright's own."""
+    return os.environ.get("WS_COURSE_CHROMIUM") or shutil.which("chromium")
+
+
+def _is_socketio(demo: str) -> bool:
+    return demo.replace("-", "_") in ("news", "event_chat")
+
+
+async def sandboxed_frame(demo: str = "chat", listen: float = 2.0, timeout: float = 15) -> Result:
+    """Hardening, point 1: in Chromium, a page of another local site (127.0.0.1, another port) whose
+    ``<iframe sandbox="allow-scripts" srcdoc=...>`` tries to join the room, post in it and read it.
+
+    The page is ``static/another-site-sandboxed.html``, served by :mod:`ws_course.web.another_site`
+    from this checkout (the attacker's site, not the server under attack): the frame's origin is
+    opaque, so its handshake says ``Origin: null``. Once in, it listens ``listen`` s to the bystanders.
+    """
+    from playwright.async_api import async_playwright
+
+    from ws_course.web.another_site import AnotherSite
+
+    with Server(demo) as server:
+        room = server.ws_url.rstrip("/") + (SOCKETIO_PATH if _is_socketio(demo) else "/")
+
+        async def attack():
+            site = AnotherSite()
+            home = tempfile.mkdtemp(prefix="ws-course-attacks-chromium-")
+            try:
+                async with async_playwright() as playwright:
+                    browser = await playwright.chromium.launch(
+                        executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True,
+                        env={**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_CACHE_HOME": home},
+                    )
+                    try:
+                        page = await browser.new_page()
+                        await page.goto(site.page_url(room, sandboxed=True))
+                        state = page.locator("#state")
+                        deadline = time.monotonic() + timeout
+                        while await state.text_content() == "connecting" and time.monotonic() < deadline:
+                            await asyncio.sleep(0.1)
+                        if await state.text_content() == "joined":
+                            await asyncio.sleep(listen)  # reading the room
+                        heard = await page.locator("#heard div").all_text_contents()
+                        return (await state.text_content(), await page.locator("#frame-origin").text_content(),
+                                site.origin, heard)
+                    finally:
+                        await browser.close()
+            finally:
+                site.stop()
+                shutil.rmtree(home, ignore_errors=True)
+
+        kept, (state, frame_origin, site_origin, heard) = await during_attack(server, attack)
+        text = server.stderr_text()
+        own = sum("hello from a sandboxed frame" in line for line in heard)
+        overheard = sum("bystander-" in line for line in heard)
+        note = (f"a sandboxed frame (origin {frame_origin}) of the page at {site_origin}: {state}; "
+                f"it heard its own post {own}x and {overheard} bystanders' messages in {listen:g} s; "
+                f"{text.count('origin null not allowed')} 'origin null not allowed' lines logged")
+        return Result("sandboxed-frame", demo.replace("-", "_"), server.peak_rss_mb(), server.stderr_bytes(), kept, note)
+
+
+async def _http_status(port: int, path: str, host: str) -> str:
+    """A plain GET to 127.0.0.1:port with ``Host: host``: the status (or what happened instead)."""
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            return (await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)).split()[1].decode()
+        finally:
+            close_quietly(writer)
+    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, IndexError):
+        return "no answer"
+
+
+async def _read_room(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, socketio: bool,
+                     seconds: float) -> list[str]:
+    """What a raw WebSocket member hears in ``seconds`` s (a Socket.IO one connects first: ``40``)."""
+    heard: list[str] = []
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            text = await asyncio.wait_for(read_frame_text(reader), max(0.01, deadline - time.monotonic()))
+            if socketio and text.startswith("0{"):
+                writer.write(frame(TEXT, b"40"))
+            elif socketio and text == "2":
+                writer.write(frame(TEXT, b"3"))
+            else:
+                heard.append(text)
+    except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError):
+        pass
+    return heard
+
+
+async def dns_rebinding(demo: str = "chat", name: str = "rebind.example", listen: float = 2.0) -> Result:
+    """Hardening, point 1: DNS rebinding. A page at ``http://rebind.example:PORT``, whose name the attacker's
+    DNS then turns to 127.0.0.1: its requests reach the room with ``Host: rebind.example:PORT`` and
+    ``Origin: http://rebind.example:PORT``, which agree. It opens the room's WebSocket and reads it for
+    ``listen`` s; it also GETs the page (and, on Socket.IO, opens a long-polling session) under that name.
+    """
+    socketio = _is_socketio(demo)
+    with Server(demo) as server:
+        rebound = f"{name}:{server.port}"
+
+        async def attack():
+            status, reader, writer = await raw_websocket(
+                server.port, SOCKETIO_PATH if socketio else "/", rcvbuf=None,
+                headers={"Origin": f"http://{rebound}"}, host=rebound,
+            )
+            heard = await _read_room(reader, writer, socketio, listen) if status == 101 else []
+            close_quietly(writer)
+            statuses = {"page": await _http_status(server.port, "/", rebound)}
+            if socketio:
+                statuses["polling"] = await _http_status(server.port, "/socket.io/?EIO=4&transport=polling", rebound)
+            return status, heard, statuses
+
+        kept, (status, heard, statuses) = await during_attack(server, attack)
+        text = server.stderr_text()
+        overheard = sum("bystander-" in message for message in heard)
+        others = ", ".join(f"{what} {status}" for what, status in statuses.items())
+        note = (f"Host and Origin {rebound}: WebSocket {status}, {overheard} bystanders' messages read in "
+                f"{listen:g} s; {others}; {text.count(f'host {rebound} not allowed')} 'host ... not allowed' lines logged")
+        return Result("dns-rebinding", demo.replace("-", "_"), server.peak_rss_mb(), server.stderr_bytes(), kept, note)
+
+
+def _code_has(text: str) -> bool:
+    """Whether the checkout under attack (``--code``) mentions ``text`` in its ``ws_course`` package."""
+    return any(text in path.read_text(errors="replace") for path in (CODE / "ws_course").rglob("*.py"))
+
+
+class Member:
+    """A plain member of a chat room (``chat``): its nickname, and everything it hears."""
+
+    def __init__(self, websocket, nickname: str) -> None:
+        self.websocket, self.nickname = websocket, nickname
+        self.heard: list[str] = []
+        self._task = asyncio.create_task(self._listen())
+
+    @classmethod
+    async def join(cls, url: str) -> Member:
+        from websockets.asyncio.client import connect
+
+        websocket = await connect(url, proxy=None, max_queue=None)
+        first = await asyncio.wait_for(websocket.recv(), 10)  # "user7 comes in": its own arrival
+        return cls(websocket, first.split()[0])
+
+    async def _listen(self) -> None:
+        try:
+            async for message in self.websocket:
+                self.heard.append(message)
+        except Exception:
+            pass
+
+    async def hears(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while text not in self.heard and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return text in self.heard
+
+    async def leave(self) -> None:
+        self._task.cancel()
+        close_quietly(self.websocket)
+
+
+class SharedChat:
+    """Two ``ws-course serve chat --redis URL`` processes on a private ``redis-server`` of their own.
+
+    The Redis asks for a password when the code under attack can give one
+    (``WS_COURSE_REDIS_PASSWORD``); the code before the hardening could not, so it gets
+    a Redis without one, as lesson 09 then ran it.
+    """
+
+    def __init__(self, demo: str = "chat") -> None:
+        from ws_course.runtime.processes import REDIS_PASSWORD, without_password
+        from ws_course.runtime.redis_server import start_redis
+
+        self.demo = demo
+        self.password = _code_has(REDIS_PASSWORD)
+        self.redis = start_redis(f"attacks-{os.getpid()}", password=self.password)
+        url, password = without_password(self.redis.url)
+        environment = {REDIS_PASSWORD: password} if password else None
+        self.servers: list[Server] = []
+        try:
+            for _ in range(2):
+                self.servers.append(Server(demo, "--redis", url, environment=environment))
+        except BaseException:
+            self.close()
+            raise
+        self.channel = f"ws-course:{demo}"  # ws_course.scaleout.redis_room: SharedRoom.channel
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.redis.url)
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.__exit__(None, None, None)
+        self.redis.stop()
+
+    def __enter__(self) -> SharedChat:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+async def _across(one: Member, other: Member, text: str, timeout: float) -> bool:
+    await one.websocket.send(text)
+    return await other.hears(text, timeout)
+
+
+async def _heal_time(a: Member, b: Member, label: str, within: float = 20, every: float = 0.5) -> float | None:
+    """Seconds until a message from each of ``a`` and ``b`` reaches the other (both ways), or None."""
+    started = time.monotonic()
+    number = 0
+    while time.monotonic() - started < within:
+        number += 1
+        try:
+            there = await _across(a, b, f"{label}-{number}-ab", every)
+            back = await _across(b, a, f"{label}-{number}-ba", every)
+        except Exception:
+            return None
+        if there and back:
+            return time.monotonic() - started
+    return None
+
+
+def _stderr_summary(servers: list[Server]) -> str:
+    texts = [server.stderr_text() for server in servers]
+    return (f"{sum(text.count('Traceback') for text in texts)} tracebacks, "
+            f"{sum(text.count('UnicodeDecodeError') for text in texts)} UnicodeDecodeErrors logged")
+
+
+async def redis_garbage(messages: int = 100, timeout: float = 5) -> Result:
+    """Hardening, point 2: someone who reaches the room's Redis PUBLISHes ``messages`` messages that are not
+    UTF-8 on the room's channel, while two bystanders on the first process chat. Then a member of each
+    process says something: the bystanders kept chatting if the other process's member hears it, both ways."""
+    with SharedChat() as room:
+        first, second = room.servers
+        a = await Member.join(first.ws_url)
+        b = await Member.join(second.ws_url)
+        try:
+            assert await _heal_time(a, b, "before", within=10) is not None, "the two processes' members never met"
+
+            async def attack():
+                client = room.client()
+                try:
+                    channels = [channel.decode() for channel in client.pubsub_channels()]
+                    receivers = sum(client.publish(room.channel, b"\xff\xfe garbage \xc3\x28") for _ in range(messages))
+                finally:
+                    client.close()
+                await asyncio.sleep(1)
+                return channels, receivers
+
+            kept, (channels, receivers) = await during_attack(first, attack)
+            there = await _across(a, b, "after-garbage-ab", timeout)
+            back = await _across(b, a, "after-garbage-ba", timeout)
+        finally:
+            await a.leave()
+            await b.leave()
+        skipped = sum("skipped" in line for server in room.servers for line in server.stderr_text().splitlines())
+        note = (f"{messages} non-UTF-8 PUBLISHes on {room.channel} ({'in' if room.channel in channels else 'NOT in'} "
+                f"PUBSUB CHANNELS {channels}; {receivers} deliveries), Redis {'with' if room.password else 'without'} "
+                f"a password: afterwards across the two processes, {'heard' if there else 'NOT heard'} one way, "
+                f"{'heard' if back else 'NOT heard'} the other; {_stderr_summary(room.servers)}, "
+                f"{skipped} lines about skipped messages")
+        stderr = sum(server.stderr_bytes() for server in room.servers)
+        peak = max(server.peak_rss_mb() for server in room.servers)
+        return Result("redis-garbage", "chat", peak, stderr, kept and there and back, note)
+
+
+async def redis_stall(stall: float = 5, newcomers: int = 2, within: float = 20) -> Result:
+    """Hardening, point 2: one of the two processes is frozen (SIGSTOP) for ``stall`` s, then SIGCONT.
+
+    Meanwhile two bystanders on the other process keep chatting. Afterwards: how long until
+    a member of each process hears one of the other (both ways, up to ``within`` s; the
+    bystanders kept chatting if they do), what the room was told about the frozen process's
+    member, whether Redis lists both processes in the room again, and whether nicknames stay
+    unique once ``newcomers`` more members join each process.
+    """
+    with SharedChat() as room:
+        first, second = room.servers
+        a = await Member.join(first.ws_url)
+        b = await Member.join(second.ws_url)
+        members = [a, b]
+        try:
+            assert await _heal_time(a, b, "before", within=10) is not None, "the two processes' members never met"
+
+            async def attack():
+                second.process.send_signal(signal.SIGSTOP)
+                try:
+                    await asyncio.sleep(stall)
+                finally:
+                    second.process.send_signal(signal.SIGCONT)
+                return await _heal_time(a, b, "after-stall", within)
+
+            kept, healed = await during_attack(first, attack)
+            for server in room.servers:
+                for _ in range(newcomers):
+                    members.append(await Member.join(server.ws_url))
+            nicknames = [member.nickname for member in members]
+            unique = len(set(nicknames)) == len(nicknames)
+            client = room.client()
+            try:
+                listed = client.scard(f"{room.channel}:servers")  # the processes Redis knows in the room
+            finally:
+                client.close()
+            left = sum(f"{b.nickname} left" in message for message in a.heard)
+            back = sum(f"{b.nickname} is back" in message for message in a.heard)
+        finally:
+            for member in members:
+                await member.leave()
+        heal = f"heard each other again {healed:.2f} s after SIGCONT" if healed is not None else \
+            f"did NOT hear each other within {within:g} s of SIGCONT"
+        note = (f"one process frozen {stall:g} s, Redis {'with' if room.password else 'without'} a password: "
+                f"the members of both {heal}; the other side heard '{b.nickname} left' {left}x and "
+                f"'is back' {back}x; {listed} of 2 processes listed in Redis's room afterwards; nicknames "
+                f"{'unique' if unique else 'NOT unique'} ({' '.join(nicknames)}); {_stderr_summary(room.servers)}")
+        stderr = sum(server.stderr_bytes() for server in room.servers)
+        peak = max(server.peak_rss_mb() for server in room.servers)
+        return Result("redis-stall", "chat", peak, stderr, kept and healed is not None, note)
+
+
+async def empty_fragments(fragments: int = 40_000, every: float = 0.1) -> Result:
+    """Hardening, point 6: on the handmade server (lesson 08), a text message's first fragment and then
+    ``fragments`` empty continuation frames (masked, as a client's must be), then its last fragment;
+    meanwhile a bystander sends an echo every ``every`` s and times each one."""
+    from ws_course.frames import CONTINUATION
+
+    with Server("handmade") as server:
+        async def attack():
+            status, reader, writer = await raw_websocket(server.port, rcvbuf=None)
+            assert status == 101, status
+            mask = os.urandom(4)
+            cpu = server.cpu_seconds()
+            started = time.monotonic()
+            writer.write(encode_frame(TEXT, b"first", mask=mask, fin=False))
+            writer.write(encode_frame(CONTINUATION, b"", mask=mask, fin=False) * fragments)
+            writer.write(encode_frame(CONTINUATION, b" last", mask=mask, fin=True))
+            try:
+                echo = await asyncio.wait_for(read_frame_text(reader), 300)
+            except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError) as error:
+                echo = f"no echo: {type(error).__name__}"
+            took, cpu = time.monotonic() - started, server.cpu_seconds() - cpu
+            close_quietly(writer)
+            return echo, took, cpu
+
+        kept, waits, (echo, took, cpu) = await _timed_echoes(server, attack, every)
+        note = (f"1 + {fragments} empty + 1 fragments: echo {echo!r} after {took:.2f} s, server CPU {cpu:.2f} s; "
+                f"the bystander's longest wait for its echo {max(waits):.2f} s ({len(waits)} echoes)")
+        return Result("empty-fragments", "handmade", server.peak_rss_mb(), server.stderr_bytes(), kept, note)
+
+
+async def _timed_echoes(server: Server, attack, every: float = 0.1, timeout: float = 60) -> tuple[bool, list[float], object]:
+    """Run ``attack()`` while a bystander's echoes go round; return (all came back within 10 s, each one's wait, outcome)."""
+    from websockets.asyncio.client import connect
+
+    async with connect(server.ws_url, proxy=None) as other:
+        task = asyncio.create_task(attack())
+        waits: list[float] = []
+        ok = True
+        number = 0
+        while not task.done():
+            number += 1
+            started = time.monotonic()
+            try:
+                await other.send(f"still here? {number}")
+                ok &= await asyncio.wait_for(other.recv(), timeout) == f"still here? {number}"
+            except Exception:
+                ok = False
+            waits.append(time.monotonic() - started)
+            await asyncio.sleep(every)
+        outcome = await task
+    return ok and max(waits) < 10, waits, outcome
+
+
 FULL = {
     "broadcast": lambda: broadcast_flood("chat"),
     "broadcast-json": lambda: broadcast_flood("json_chat"),
@@ -1027,6 +1437,13 @@ FULL = {
     "large-messages-news": lambda: large_messages("news", messages=20, size=900_000),
     "log-size": lambda: log_size(),
     "kernel": lambda: kernel_buffers(),
+    "sandboxed-frame": lambda: sandboxed_frame("chat"),
+    "sandboxed-frame-sio": lambda: sandboxed_frame("event-chat"),
+    "dns-rebinding": lambda: dns_rebinding("chat"),
+    "dns-rebinding-sio": lambda: dns_rebinding("event-chat"),
+    "redis-garbage": lambda: redis_garbage(),
+    "redis-stall": lambda: redis_stall(),
+    "empty-fragments": lambda: empty_fragments(),
 }
 
 QUICK = {
@@ -1043,6 +1460,13 @@ QUICK = {
     "large-messages": lambda: large_messages("scream", messages=5, size=500_000),
     "log-size": lambda: log_size(messages=20, size=500_000),
     "kernel": lambda: kernel_buffers(members=100, seconds=10),
+    "sandboxed-frame": lambda: sandboxed_frame("chat", listen=1),
+    "sandboxed-frame-sio": lambda: sandboxed_frame("event-chat", listen=1),
+    "dns-rebinding": lambda: dns_rebinding("chat", listen=1),
+    "dns-rebinding-sio": lambda: dns_rebinding("event-chat", listen=1),
+    "redis-garbage": lambda: redis_garbage(messages=20),
+    "redis-stall": lambda: redis_stall(stall=5, newcomers=1),
+    "empty-fragments": lambda: empty_fragments(fragments=40_000),
 }
 
 CASES = list(FULL)

@@ -8,6 +8,7 @@ the GBs, stderr in the MBs, requests never answered.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,26 @@ async def test_large_messages_do_not_grow_the_log():
     """Hardening, point 5: before, 5 texts of 500 KB to the scream server logged 2.5 MB."""
     result = await attacks.large_messages("scream", messages=5, size=500_000)
     assert result.stderr_bytes < 10_000, result
+
+
+@pytest.mark.parametrize("demo", ["chat", "event-chat"])
+async def test_a_page_rebound_to_this_machine_is_refused_and_bystanders_chat_on(demo):
+    """Hardening, point 1: before, ``Host`` and ``Origin`` both rebind.example:PORT agreed, and the
+    rebound page got 101 and read the room (and 200 for the page, and for a polling session)."""
+    result = await attacks.dns_rebinding(demo, listen=1)
+    assert "WebSocket 403, 0 bystanders' messages read" in result.note and "page 403" in result.note, result
+    assert demo != "event-chat" or "polling 403" in result.note, result
+    assert result.bystanders, result
+
+
+async def test_a_flood_of_empty_fragments_costs_the_handmade_server_little():
+    """Hardening, point 6: before, 40 000 empty continuation frames took the handmade server 14.8 s of CPU,
+    and a bystander waited 12.7 s for its echo (the total size was added up again at each fragment)."""
+    result = await attacks.empty_fragments(fragments=40_000)
+    assert "echo 'first last'" in result.note, result
+    cpu = float(re.search(r"server CPU ([\d.]+) s", result.note)[1])
+    wait = float(re.search(r"longest wait for its echo ([\d.]+) s", result.note)[1])
+    assert cpu < 3 and wait < 3 and result.bystanders, result
 
 
 def test_the_benchmark_runs():
