@@ -570,6 +570,7 @@ REBINDER = """<!doctype html><title>rebinder</title><p id="state">starting</p><d
 </script>"""
 
 
+@pytest.mark.browser  # its own Chromium, in a thread: no fixture to mark it
 @pytest.mark.parametrize("demo", ["chat", "event_chat"])
 def test_in_chromium_a_page_rebound_to_this_machine_cannot_join(demo, tmp_path):
     """DNS rebinding, for real: Chromium resolves rebind.example to 127.0.0.1 (as the attacker's DNS would).

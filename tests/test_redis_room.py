@@ -29,6 +29,9 @@ from ws_course.runtime import processes
 from ws_course.scaleout import redis_room
 from ws_course.runtime.redis_server import RedisNotInstalled, RedisServer, start_redis
 
+#: Real Redis and server processes, faults that take seconds to be noticed: not in the quick loop.
+pytestmark = pytest.mark.slow
+
 ROOMS = ["chat", "json_chat", "event_chat"]
 
 

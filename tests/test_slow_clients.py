@@ -102,6 +102,7 @@ async def served(demo: str, **options):
 # -- a request head must come in time ---------------------------------------------------------------
 
 
+@pytest.mark.slow  # waits the default ten seconds
 async def test_by_default_half_a_request_head_is_dropped_within_ten_seconds():
     """Before: the event chat kept such a connection for aiohttp's 3630 s (measured over 200 s)."""
     with start("event_chat") as server:
