@@ -167,7 +167,7 @@ INTERNALS: tuple[Internal, ...] = (
             "before anything is written. connection_made is asyncio's Protocol callback, which websockets "
             "implements: a connection must stay the asyncio protocol that serve() gives loop.create_server(), "
             "so that the event loop calls it with the transport",
-        params=("transport",), used_in=("websockets.asyncio.server:serve",), text="create_server(protocol_factory",
+        params=("transport",), used_in=("websockets.asyncio.server",), text="loop.create_server(",
     ),
     Internal(
         WEBSOCKETS, "websockets.asyncio.server:ServerConnection.handshake", Shape.OVERRIDE,
