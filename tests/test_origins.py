@@ -451,13 +451,12 @@ INTRUDER = """<!doctype html><title>another site</title><p id="state">starting</
 </script>"""
 
 
-@pytest.fixture
-def another_site():
-    """A page served from another origin (another port of 127.0.0.1), like any site a student may visit."""
+def serve_page(html: str) -> http.server.ThreadingHTTPServer:
+    """A web server of its own on a free port of 127.0.0.1, answering every GET with ``html``."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            body = INTRUDER.encode()
+            body = html.encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -468,8 +467,14 @@ def another_site():
             pass
 
     site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    return site
+
+
+@pytest.fixture
+def another_site():
+    """A page served from another origin (another port of 127.0.0.1), like any site a student may visit."""
+    site = serve_page(INTRUDER)
     yield f"http://127.0.0.1:{site.server_address[1]}"
     site.shutdown()
     site.server_close()
@@ -587,21 +592,8 @@ def test_in_chromium_a_page_rebound_to_this_machine_cannot_join(demo, tmp_path):
 
     from conftest import CHROMIUM_ARGS, chromium_executable
 
-    class Attacker(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = REBINDER.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    attacker = serve_page(REBINDER)
     port = attacker.server_address[1]
-    threading.Thread(target=attacker.serve_forever, daemon=True).start()
     env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
     path = "/socket.io/?EIO=4&transport=websocket" if demo == "event_chat" else "/"
     outcome: dict[str, object] = {}

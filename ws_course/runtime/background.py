@@ -34,7 +34,7 @@ from typing import Any
 from ..safety.guard import Guard
 from ..safety.limits import MAX_BUFFER, SEND_BUFFER
 from ..safety.logs import BoundedLog, OneLineTracebacks, QuietRepeats, ShortLines
-from .registry import RUNNING, WaitsForLog
+from .registry import RUNNING, StopsOnExit, WaitsForLog
 from .server import Demo, Library, PortInUseError, listen
 
 __all__ = ["BackgroundServer", "PortInUseError", "start", "stop_all"]
@@ -107,7 +107,7 @@ def _install_router() -> None:
         _router_installed = True
 
 
-class BackgroundServer(WaitsForLog):
+class BackgroundServer(StopsOnExit, WaitsForLog):
     """A course server running in a daemon thread with its own event loop.
 
     Don't create it directly: call :func:`start`.
@@ -220,12 +220,6 @@ class BackgroundServer(WaitsForLog):
             if self._thread.is_alive():
                 raise TimeoutError(f"the {self.name} server did not stop within {timeout} s")
         RUNNING.forget(KIND, self.name, self)
-
-    def __enter__(self) -> BackgroundServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

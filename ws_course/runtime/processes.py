@@ -41,7 +41,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..safety.logs import BoundedLog
-from .registry import RUNNING, WaitsForLog
+from .registry import RUNNING, StopsOnExit, WaitsForLog
 
 __all__ = ["REDIS_PASSWORD", "ServerProcess", "password_from_environment", "start_process", "stop_all"]
 
@@ -55,7 +55,7 @@ START_TIMEOUT = 20
 LOG_PREFIX = re.compile(r"^\d\d:\d\d:\d\d \S+: ")
 
 
-class ServerProcess(WaitsForLog):
+class ServerProcess(StopsOnExit, WaitsForLog):
     """A ``ws-course serve`` process. Create it with :func:`start_process`.
 
     Attributes:
@@ -144,12 +144,6 @@ class ServerProcess(WaitsForLog):
         self._reader.join(5)
         self.process.stdout.close()
         RUNNING.forget(KIND, self.name, self)
-
-    def __enter__(self) -> ServerProcess:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

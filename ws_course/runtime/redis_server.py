@@ -50,7 +50,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .processes import ends_with_us
-from .registry import RUNNING
+from .registry import RUNNING, StopsOnExit
 
 __all__ = ["RedisNotInstalled", "RedisServer", "start_redis", "stop_all"]
 
@@ -71,7 +71,7 @@ class RedisNotInstalled(FileNotFoundError):
     """There is no ``redis-server`` program on this machine."""
 
 
-class RedisServer:
+class RedisServer(StopsOnExit):
     """A ``redis-server`` process of our own. Create it with :func:`start_redis`.
 
     Attributes:
@@ -181,12 +181,6 @@ class RedisServer:
             return (self.folder / "redis.log").read_text(errors="replace") if self.folder else ""
         except OSError:
             return ""
-
-    def __enter__(self) -> RedisServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<redis-server {'running' if self.running else 'stopped'} at {self.shown_url}, pid {self.pid}>"

@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..safety.logs import BoundedLog
 
-__all__ = ["RUNNING", "Registry", "Stoppable", "WaitsForLog"]
+__all__ = ["RUNNING", "Registry", "Stoppable", "StopsOnExit", "WaitsForLog"]
 
 
 class Stoppable(Protocol):
@@ -85,6 +85,19 @@ class Registry:
 
 #: The one registry.
 RUNNING = Registry()
+
+
+class StopsOnExit:
+    """What the course starts is also a context manager: ``with start_redis() as redis: ...`` stops it at the end."""
+
+    def stop(self) -> Any:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 class WaitsForLog:

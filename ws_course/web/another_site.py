@@ -38,7 +38,7 @@ import http.server
 import threading
 from urllib.parse import quote
 
-from ..runtime.registry import RUNNING
+from ..runtime.registry import RUNNING, StopsOnExit
 from .static import STATIC
 
 #: The pages the site serves, by path: at ``/`` the page that opens the WebSocket itself,
@@ -72,7 +72,7 @@ class _PageHandler(http.server.BaseHTTPRequestHandler):
         pass  # http.server prints each request to stderr: into whichever notebook cell is running
 
 
-class AnotherSite:
+class AnotherSite(StopsOnExit):
     """A plain HTTP server in a daemon thread, serving ``static/another-site.html``.
 
     Don't create it directly: call :func:`start`.
@@ -112,12 +112,6 @@ class AnotherSite:
             self._thread.join()
         self._server.server_close()
         RUNNING.forget(KIND, NAME, self)
-
-    def __enter__(self) -> AnotherSite:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<another site, {'running' if self.running else 'stopped'}: {self.origin}/>"
