@@ -102,3 +102,44 @@ def show_xss_demo(page_url: str, height: int = 300) -> HTML:
         f'<iframe class="our-page" src="{ours}" {frame}></iframe></div>'
         "</div>"
     )
+
+
+def when_done() -> Any:
+    """The last step of a lesson: a button that stops what the lesson started.
+
+    "Run All" runs every cell, so a lesson must not stop its servers in a cell:
+    scrolling back, you would find every widget ``CLOSED`` and every page dead.
+    The servers, widgets and pages stay alive until you click this button (or shut
+    the kernel down, which stops them too). The click closes every client widget,
+    stops everything the course started (:func:`ws_course.stop_all`) and says what it
+    stopped; then shut the kernel down (Kernel → Shut Down Kernel) to give its
+    memory back.
+    """
+    import gc
+
+    import ipywidgets as widgets
+
+    from . import stop_all
+    from .runtime.registry import RUNNING
+    from .widgets.client import _clients
+
+    button = widgets.Button(description="I am done: stop this lesson's servers", icon="stop",
+                            layout=widgets.Layout(width="auto"))
+    report = widgets.HTML()
+
+    def finish(_button: Any = None) -> None:
+        clients = [client for client in list(_clients) if client.ready_state in ("CONNECTING", "OPEN")]
+        for client in clients:
+            client.close()
+        running = RUNNING.count()
+        stop_all()
+        gc.collect()
+        button.disabled = True
+        report.value = (
+            f"<p>Closed {len(clients)} client widget(s) and stopped {running} server(s) or process(es). "
+            "Now shut this kernel down to give its memory back: <b>Kernel → Shut Down Kernel</b>. "
+            "To play again, run the lesson from the top.</p>"
+        )
+
+    button.on_click(finish)
+    return widgets.VBox([button, report])

@@ -77,6 +77,11 @@ class Registry:
         with self._lock:
             return [thing for (kind_, _), thing in self._running.items() if kind_ == kind]
 
+    def count(self) -> int:
+        """How many things of any kind are registered now."""
+        with self._lock:
+            return len(self._running)
+
     def stop_all(self, kind: str) -> None:
         """Stop everything of ``kind``, one after the other."""
         for thing in self.running(kind):
