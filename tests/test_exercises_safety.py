@@ -17,6 +17,7 @@ import pytest
 from websockets.frames import CloseCode
 from websockets.protocol import State
 
+from ws_course.broadcast import broadcast
 from ws_course.chat import ChatRoom
 from ws_course.exercises import (
     check_buffer_cap,
@@ -174,6 +175,16 @@ async def test_check_buffer_cap_names_each_wrong_room():
     )
     result = await check_buffer_cap(capped(50_000))  # too strict: a slow phone would be cut too
     assert "bytes unsent: a member may be up to MAX_UNSENT (262144) bytes behind" in repr(result)
+
+
+async def test_check_buffer_cap_wants_a_member_past_the_cap_cut_not_skipped():
+    class Skips(ChatRoom):  # sends nothing more to a member past the cap, and keeps it in the room
+        def tell_everyone(self, message):
+            broadcast([member for member in self.members if member.transport.get_write_buffer_size() <= 256 * 1024],
+                      message)
+
+    result = await check_buffer_cap(Skips)
+    assert "never left the room (40 texts of 54 KB later): cut it with member.transport.abort()" in repr(result)
 
 
 async def test_check_buffer_cap_shows_the_rooms_exception_and_line():

@@ -45,7 +45,10 @@ from .judging import (
 
 
 async def admitted(url: str, crashes: Crashes, **options: Any) -> int | None:
-    """Knock on a server: None if the handshake was admitted, else the HTTP status that refused it."""
+    """Knock on a server: None if the handshake was admitted, else the HTTP status that refused it.
+
+    A refusal because your code raised (500) is that exception, as the verdict.
+    """
     try:
         async with connect(url, proxy=None, **options):
             return None
@@ -117,8 +120,6 @@ async def check_origin_rule(origin_allowed: Any) -> Result:
         with start(stays, name="check-origin-rule", allow_origins=["*"], process_request=hook) as server:
             for origin, admit, wrong in origin_cases(server.port):
                 status = await admitted(server.ws_url, crashes, origin=origin)
-                if status is not None and status != 403:
-                    raise NotYet(f"Origin {origin}: the room answered {status}, not 101 or 403")
                 if (status is None) != admit:
                     raise NotYet(wrong)
         return ("the room admitted a Python client and its own page, and refused another site, null, another "
@@ -165,8 +166,6 @@ async def check_host_rule(host_allowed: Any) -> Result:
                 address = f"{name}:{server.port}"
                 status = await admitted(f"ws://{address}/", crashes, host="127.0.0.1", port=server.port,
                                         origin=f"http://{address}")
-                if status is not None and status != 403:
-                    raise NotYet(f"Host {address}: the room answered {status}, not 101 or 403")
                 if (status is None) != admit:
                     raise NotYet(wrong)
         return "the room answered to IP addresses and localhost, and refused rebind.example and its look-alikes with 403."
@@ -252,7 +251,9 @@ async def check_buffer_cap(room_class: type) -> Result:
                                 f"the frozen member, {nickname}, is {unsent} bytes behind and still in the room: cut a "
                                 f"member as soon as its transport.get_write_buffer_size() passes MAX_UNSENT ({BUFFER_CAP})"
                             )
-                    raise NotYet(f"the frozen member, {nickname}, never left the room ({PASTES} texts of 54 KB later)")
+                    raise NotYet(f"the frozen member, {nickname}, never left the room ({PASTES} texts of 54 KB later): "
+                                 "cut it with member.transport.abort() once it is MAX_UNSENT behind; a member that "
+                                 "is skipped instead stays in the room, and misses messages without knowing it")
                 except ConnectionClosed as closed:
                     raise NotYet(CUT_A_READER.format(closed=closed)) from None
 
