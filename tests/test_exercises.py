@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
 
-import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import broadcast
 from websockets.frames import CloseCode
-from websockets.protocol import State
 
 from ws_course import exercises
 from ws_course.chat import ChatRoom
@@ -18,7 +14,6 @@ from ws_course.exercises import (
     check_ask,
     check_headcount,
     check_nick,
-    check_rate_limit,
     check_whisper,
     judging,
 )
@@ -185,129 +180,6 @@ async def test_check_scream_event_accepts_a_right_answer_and_rejects_wrong_ones(
         return sio
 
     assert "no acknowledgement within 1 s" in repr(await check_scream_event(never_answers))
-
-
-# -- lesson 06 -------------------------------------------------------------------------
-
-
-def rate_limited(limit_of, close, *, drop_after_close=True):
-    """A room that closes a member with ``close(websocket)`` past 5 messages in the window ``limit_of(room, websocket)``.
-
-    With ``drop_after_close``, what a member sent before it heard the close goes nowhere.
-    """
-
-    class Room(ChatRoom):
-        def __init__(self):
-            super().__init__()
-            self.recent = {}
-
-        async def receive(self, websocket, text):
-            if drop_after_close and websocket.state is not State.OPEN:
-                return
-            times = limit_of(self, websocket)
-            now = time.monotonic()
-            while times and now - times[0] >= 1:
-                times.popleft()
-            times.append(now)
-            if len(times) > 5:
-                await close(websocket)
-                return
-            super().receive(websocket, text)
-
-    return Room
-
-
-def per_member(room, websocket):
-    return room.recent.setdefault(websocket, deque())
-
-
-async def too_fast(websocket):
-    await websocket.close(CloseCode.POLICY_VIOLATION, "too fast")
-
-
-async def test_check_rate_limit_accepts_a_per_member_limit_of_5_a_second():
-    result = await check_rate_limit(rate_limited(per_member, too_fast))
-    assert result and "a flooder was closed with 1008 'too fast' after 5 of its 40 messages" in repr(result)
-
-
-async def test_check_rate_limit_accepts_a_room_that_closes_without_waiting():
-    """Its close is over at once (the server reads on), so the check itself waits out the polite member's second."""
-    closing = set()
-
-    async def close_in_a_task(websocket):
-        task = asyncio.ensure_future(too_fast(websocket))
-        closing.add(task)
-        task.add_done_callback(closing.discard)
-
-    assert await check_rate_limit(rate_limited(per_member, close_in_a_task))
-
-
-@pytest.mark.slow  # about 7 s of rate windows
-async def test_check_rate_limit_rejects_wrong_limits_with_the_reason():
-    everyone = deque()
-
-    class Forever(ChatRoom):  # counts a member's messages since it came in, not in the last second
-        def __init__(self):
-            super().__init__()
-            self.sent = {}
-
-        async def receive(self, websocket, text):
-            if websocket.state is not State.OPEN:
-                return
-            self.sent[websocket] = self.sent.get(websocket, 0) + 1
-            if self.sent[websocket] > 5:
-                await too_fast(websocket)
-                return
-            super().receive(websocket, text)
-
-    class PassesTheSixthOn(ChatRoom):  # closes, but only after passing the message on
-        def __init__(self):
-            super().__init__()
-            self.recent = {}
-
-        async def receive(self, websocket, text):
-            times = per_member(self, websocket)
-            times.append(time.monotonic())
-            super().receive(websocket, text)
-            if len([t for t in times if time.monotonic() - t < 1]) > 5:
-                await too_fast(websocket)
-
-    async def cut(websocket):
-        websocket.transport.abort()
-
-    async def goodbye(websocket):
-        await websocket.close()
-
-    assert "a member sent 40 messages at once and is still in the room" in repr(await check_rate_limit(ChatRoom))
-    result = await check_rate_limit(rate_limited(lambda room, websocket: everyone, too_fast))
-    assert "of the flooder's first 5 messages, the room passed on []" in repr(result)
-    assert "is your room counting everyone's messages together" in repr(result)
-    assert "waited a second and sent one more: the limit is per second" in repr(await check_rate_limit(Forever))
-    assert "of the flooder's 40 messages reached the room; at most 5 should" in repr(
-        await check_rate_limit(PassesTheSixthOn)
-    )
-    assert "cut without a close frame (code 1006)" in repr(await check_rate_limit(rate_limited(per_member, cut)))
-    result = await check_rate_limit(rate_limited(per_member, too_fast, drop_after_close=False))
-    assert "10 of the flooder's 40 messages reached the room; at most 5 should" in repr(result)
-    assert "after close() returns, the handler still hands them to receive()" in repr(result)
-    assert "closed with code 1000, reason ''; expected code 1008" in repr(
-        await check_rate_limit(rate_limited(per_member, goodbye))
-    )
-
-
-async def test_check_rate_limit_shows_the_rooms_exception_and_line():
-    class Crashing(ChatRoom):
-        def __init__(self):
-            super().__init__()
-            self.recent = {}
-
-        async def receive(self, websocket, text):
-            self.recent[websocket].append(time.monotonic())  # KeyError: nothing set for a newcomer
-            super().receive(websocket, text)
-
-    result = await check_rate_limit(Crashing)
-    assert repr(result).startswith("[TRY AGAIN] Not yet: your Crashing raised KeyError")
-    assert "of your code: self.recent[websocket].append(time.monotonic())" in repr(result)
 
 
 # -- a check reports what your code raised, and where ---------------------------------------

@@ -499,8 +499,8 @@ def test_in_chromium_the_demo_page_itself_still_joins(page):
         assert log_has(room, "user1 comes in")
 
 
-def test_in_chromium_lesson_06s_other_site_is_refused_then_admitted(page):
-    """ws_course.web.another_site, as lesson 06 uses it: its page is refused by a room, and joins one that allows it."""
+def test_in_chromium_lesson_06a_other_site_is_refused_then_admitted(page):
+    """ws_course.web.another_site, as lesson 06a uses it: its page is refused by a room, and joins one that allows it."""
     from ws_course.web import another_site
 
     site = another_site.start()
@@ -526,7 +526,7 @@ def test_in_chromium_lesson_06s_other_site_is_refused_then_admitted(page):
 def test_in_chromium_another_sites_sandboxed_frame_cannot_join_unless_null_is_allowed(page, demo):
     """The hardening issue: a foreign page's own socket got 403, but its sandboxed frame (``Origin: null``) joined.
 
-    The page is ``static/another-site-sandboxed.html``, as lesson 06 shows it: its script
+    The page is ``static/another-site-sandboxed.html``, as lesson 06a shows it: its script
     runs in ``<iframe sandbox="allow-scripts" srcdoc=...>``, joins the room, posts and reads.
     """
     from ws_course.web import another_site

@@ -11,7 +11,7 @@ one level down, a folder for each job:
 
 - :mod:`ws_course.widgets`: the clients you click in a notebook;
 - :mod:`ws_course.exercises`: the checks of the lessons' exercises;
-- :mod:`ws_course.safety`: what keeps a room safe (lesson 06);
+- :mod:`ws_course.safety`: what keeps a room safe (lessons 06a-06c);
 - :mod:`ws_course.web`: how a browser reaches a server (pages, Socket.IO on aiohttp, the Jupyter proxy);
 - :mod:`ws_course.runtime`: how servers start, are replaced and stop (threads, processes, Redis);
 - :mod:`ws_course.measure`: the instruments of lessons 07 and 09;

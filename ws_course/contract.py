@@ -136,21 +136,29 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         WEBSOCKETS, f"{_CONNECTION}.protocol", Shape.ATTRIBUTE,
         users=("ws_course.broadcast:broadcast", "ws_course.safety.limits:CappedConnection.send_data",
-               "ws_course.exercises.safety:check_rate_limit"),
+               "ws_course.exercises.safety:check_rate_limit", "ws_course.exercises.safety:check_message_shape"),
         why="the connection's Sans-I/O protocol: its extensions (broadcast), what it has to send "
-            "(CappedConnection), and 40 frames written at once by lesson 06's flooder",
+            "(CappedConnection), 40 frames written at once by lesson 06c's flooder, and the close frame "
+            "lesson 06c's message check's offenders got (close_rcvd)",
         has=("extensions", "close_rcvd", "state", "send_text", "data_to_send"),
     ),
     Internal(
         WEBSOCKETS, f"{_CONNECTION}.transport", Shape.ATTRIBUTE,
         users=("ws_course.broadcast:broadcast", "ws_course.safety.limits:CappedConnection",
                "ws_course.runtime.server:WebSocketsServerHandle.aclose", "ws_course.exercises.safety:check_rate_limit",
-               "ws_course.safety.guard:GuardedConnection.check",
-               "notebooks/02-scream.ipynb", "notebooks/06-keeping-a-room-safe.ipynb"),
+               "ws_course.exercises.safety:check_buffer_cap", "ws_course.safety.guard:GuardedConnection.check",
+               "notebooks/02-scream.ipynb", "notebooks/06b-slow-members-and-full-rooms.ipynb"),
         why="the TCP connection: the room writes a shared frame to it, CappedConnection reads its unsent bytes "
             "and cuts (abort) a member too far behind, the guard reads the port it came in on (get_extra_info: "
             "the host check), the lessons make a client vanish (the tests and benchmarks too)",
         has=("write", "is_closing", "abort", "get_write_buffer_size", "get_extra_info", "pause_reading"),
+    ),
+    Internal(
+        WEBSOCKETS, f"{_CONNECTION}.loop", Shape.ATTRIBUTE,
+        users=("ws_course.exercises.safety:check_buffer_cap",),
+        why="lesson 06b's buffer check reads a member's unsent bytes on the server's own event loop "
+            "(call_soon_threadsafe), between two of its steps: never halfway through a broadcast",
+        has=("call_soon_threadsafe",),
     ),
     Internal(
         WEBSOCKETS, f"{_CONNECTION}.send_data", Shape.OVERRIDE,

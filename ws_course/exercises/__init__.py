@@ -15,17 +15,29 @@ from .article import (
 from .judging import Result
 from .primer import check_boil_all
 from .protocols import check_long_poll, check_parse_frame
-from .safety import check_rate_limit
+from .safety import (
+    check_buffer_cap,
+    check_host_rule,
+    check_member_cap,
+    check_message_shape,
+    check_origin_rule,
+    check_rate_limit,
+)
 from .scaleout import check_count_members
 
 __all__ = [
     "Result",
     "check_ask",
     "check_boil_all",
+    "check_buffer_cap",
     "check_count_members",
     "check_headcount",
+    "check_host_rule",
     "check_long_poll",
+    "check_member_cap",
+    "check_message_shape",
     "check_nick",
+    "check_origin_rule",
     "check_parse_frame",
     "check_rate_limit",
     "check_scream_event",

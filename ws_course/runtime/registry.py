@@ -2,7 +2,7 @@
 
 A notebook cell that starts a server may run twice; a test may start a server
 under a name another one left running. So everything the course starts (servers
-in threads, servers in processes of their own, private Redis servers, lesson 06's
+in threads, servers in processes of their own, private Redis servers, lesson 06a's
 other web site) is registered under a *kind* and a *name*, and follows one rule:
 
 - starting something under a name already running stops the old one first, so a

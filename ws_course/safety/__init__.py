@@ -1,4 +1,4 @@
-"""What keeps a room safe when a class shares it: lesson 06's subject, in one place.
+"""What keeps a room safe when a class shares it: the subject of lessons 06a-06c, in one place.
 
 - :mod:`~ws_course.safety.origins`: which web pages may connect, and by which names (DNS rebinding);
 - :mod:`~ws_course.safety.limits`: how many members, and how much unsent data each;

@@ -9,5 +9,5 @@
 - :mod:`~ws_course.web.aiohttp_app`: an aiohttp application run like every demo;
 - :mod:`~ws_course.web.jupyter`: the Jupyter server's proxy addresses, for pages
   seen through JupyterLab or JupyterHub;
-- :mod:`~ws_course.web.another_site`: another web site, for lesson 06.
+- :mod:`~ws_course.web.another_site`: another web site, for lesson 06a.
 """

@@ -1,4 +1,4 @@
-"""Another web site on this machine, for lesson 06: a page that tries to join a chat room.
+"""Another web site on this machine, for lesson 06a: a page that tries to join a chat room.
 
 The origin check (:mod:`ws_course.safety.origins`) refuses pages from any other origin
 than the chat server's own. To see it at work we need such a page: one served
