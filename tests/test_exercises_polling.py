@@ -116,7 +116,7 @@ def test_check_poll_bytes_accepts_the_formula_and_names_each_mistake():
         return (up + down) * period / interval
 
     result = check_poll_bytes(right, up=144, down=160)
-    assert result and "spends 1,520 bytes per item" in repr(result) and "polling every second, 152 bytes" in repr(result)
+    assert result and "spends 1,520 B per item" in repr(result) and "polling every second, 152 B," in repr(result)
 
     wrong = {
         "one poll": (lambda up, down, interval, period: up + down, "that is what one poll costs"),

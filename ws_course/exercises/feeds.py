@@ -218,7 +218,7 @@ def check_poll_bytes(poll_bytes_per_item: Callable[[int, int, float, float], flo
         return Result(False, str(wrong))
     often, seldom = (up + down) * 5, (up + down) * 0.5
     return Result(True, f"with your numbers, a client that polls every 100 ms for news that comes every 0.5 s "
-                        f"spends {often:,.0f} bytes per item; polling every second, {seldom:,.0f} bytes, "
+                        f"spends {often:,.0f} B per item; polling every second, {seldom:,.0f} B, "
                         f"and the news may wait a second.")
 
 
