@@ -1,4 +1,4 @@
-"""Lesson 07's news feed, its four clients, the byte meter and the measurements, over real sockets and in Chromium."""
+"""The news feed of lessons 07a and 07b, its four clients, the byte meter and the measurements, over real sockets and in Chromium."""
 
 from __future__ import annotations
 

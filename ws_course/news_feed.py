@@ -1,4 +1,4 @@
-"""Lesson 07's news feed, served four ways: short polling, long-polling, Server-Sent Events, WebSocket.
+"""The news feed of lessons 07a and 07b, served four ways: short polling, long-polling, Server-Sent Events, WebSocket.
 
 The feed publishes an item every ``period`` seconds. A client can follow it in
 four ways, all on one port:

@@ -1,4 +1,4 @@
-"""Measure the four ways of following the news feed: requests, bytes, latency (lesson 07).
+"""Measure the four ways of following the news feed: requests, bytes, latency (lesson 07b).
 
 :func:`measure` follows a feed server (:mod:`ws_course.news_feed`) one way, with
 N clients at once (:mod:`ws_course.measure.feed_clients`), and returns a :class:`Run`.
