@@ -1,4 +1,4 @@
-"""Lesson 07's news feed, served four ways: short polling, long-polling, Server-Sent Events, WebSocket.
+"""The news feed of lessons 07a and 07b, served four ways: short polling, long-polling, Server-Sent Events, WebSocket.
 
 The feed publishes an item every ``period`` seconds. A client can follow it in
 four ways, all on one port:
@@ -37,6 +37,7 @@ import asyncio
 import itertools
 import json
 import logging
+import random
 import time
 from collections import Counter
 
@@ -54,6 +55,11 @@ HOLD = 25
 class Feed:
     """The news: an item every ``period`` seconds, and how many requests asked for it.
 
+    With ``at_random=True``, each item comes at a random moment within its period
+    instead of on the clock's tick, as real news does: a poller then meets each item
+    at a different point of its own cycle (the measurements of lesson 07b need that,
+    or every item would wait exactly as long as the one before).
+
     Attributes:
         items: Every item so far, as the JSON text clients get; item N is ``items[N - 1]``.
         requests: HTTP requests received, by way of following: ``"poll"``,
@@ -61,8 +67,9 @@ class Feed:
             one request per connection).
     """
 
-    def __init__(self, period: float = 1.0) -> None:
+    def __init__(self, period: float = 1.0, *, at_random: bool = False) -> None:
         self.period = period
+        self.at_random = at_random
         self.items: list[str] = []
         self.requests: Counter[str] = Counter()
         self.closed = False
@@ -90,11 +97,14 @@ class Feed:
         """Publish item after item on the clock, at start + period, start + 2 × period, ...
 
         (Sleeping ``period`` after each item instead would let the delays add up.)
+        At random, item N comes at a moment drawn between start + (N - 1) × period
+        and start + N × period: on average still one item a period.
         """
         loop = asyncio.get_running_loop()
         start = loop.time()
         for tick in itertools.count(1):
-            await asyncio.sleep(start + tick * self.period - loop.time())
+            phase = random.random() if self.at_random else 1.0
+            await asyncio.sleep(start + (tick - 1 + phase) * self.period - loop.time())
             self.publish(f"news item {len(self.items) + 1}")
 
     def open(self) -> None:

@@ -14,7 +14,8 @@ from .article import (
 )
 from .judging import Result
 from .primer import check_boil_all
-from .protocols import check_long_poll, check_parse_frame
+from .feeds import check_long_poll, check_poll_bytes, check_sooner_or_later, check_sse_reader
+from .protocols import check_parse_frame
 from .safety import (
     check_buffer_cap,
     check_host_rule,
@@ -39,7 +40,10 @@ __all__ = [
     "check_nick",
     "check_origin_rule",
     "check_parse_frame",
+    "check_poll_bytes",
     "check_rate_limit",
     "check_scream_event",
+    "check_sooner_or_later",
+    "check_sse_reader",
     "check_whisper",
 ]

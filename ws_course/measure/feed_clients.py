@@ -1,4 +1,4 @@
-"""Four ways to follow lesson 07's news feed (:mod:`ws_course.news_feed`) from Python.
+"""Four ways to follow the news feed of lessons 07a and 07b (:mod:`ws_course.news_feed`) from Python.
 
 Each ``follow_...`` coroutine follows the feed whose page is at ``url``
 (``http://host:port/``) until it is cancelled, and calls ``on_item(item)`` for

@@ -1,4 +1,4 @@
-"""Measure the four ways of following the news feed: requests, bytes, latency (lesson 07).
+"""Measure the four ways of following the news feed: requests, bytes, latency (lesson 07b).
 
 :func:`measure` follows a feed server (:mod:`ws_course.news_feed`) one way, with
 N clients at once (:mod:`ws_course.measure.feed_clients`), and returns a :class:`Run`.
@@ -14,18 +14,31 @@ A run has two parts. First the clients connect and get the latest item: that is
 what it costs to *start* following. Then the *window*, until every client has
 ``items`` items that were published after the start: requests and bytes counted
 in the window, divided by the items delivered in it, are what following costs
-per item.
+per item. The feed publishes each item at a random moment of its period, and
+each polling client starts at a random moment of its interval: every item meets
+a poller at a different point of its cycle, so the latencies spread between the
+best case and the worst, as they do for real news.
 
-:func:`plot`, :func:`table` and :func:`conclusions` show a list of runs.
+Lesson 07b measures in a process of its own, ``python -m ws_course.measure.polling``
+(:func:`measure_in_a_process`): a hundred clients, their sessions and buffers are
+that process's memory, given back when it ends, not the kernel's. It prints the
+runs as JSON; :func:`plot` draws in a process of its own too (matplotlib stays out
+of the kernel). :func:`table` and :func:`conclusions` show a list of runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import dataclasses
 import html
 import io
+import json
 import os
+import random
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -110,8 +123,13 @@ async def measure(
     short polling's, in seconds. ``timeout``: seconds to wait, past the items'
     own schedule, before saying that the clients did not get them.
     """
-    follow = WAYS[way]
     options = {"interval": interval} if way == "short polling" else {}
+
+    async def follow(url: str, on_item: Callable[[dict[str, Any]], None], **options: Any) -> None:
+        if options:  # a poller starts at a random moment of its interval, as users arrive when they like
+            await asyncio.sleep(random.uniform(0, interval))
+        await WAYS[way](url, on_item, **options)
+
     received: list[list[tuple[dict[str, Any], float]]] = [[] for _ in range(clients)]
     news = asyncio.Event()
 
@@ -169,25 +187,88 @@ async def measure(
     return run
 
 
-#: How many clients lesson 07 measures each way with. The test that runs every notebook
+#: How many clients lesson 07b measures each way with. The test that runs every notebook
 #: twice sets ``WS_COURSE_FEED_CLIENTS=1,10`` to stay short (nbval runs 1, 10 and 100).
 CLIENT_COUNTS = tuple(int(count) for count in os.environ.get("WS_COURSE_FEED_CLIENTS", "1,10,100").split(","))
 
+#: Short polling's intervals (seconds); the feed's period (seconds); the items each run waits for.
+INTERVALS, PERIOD, ITEMS = (0.1, 0.5), 0.15, 4
 
-def settings(clients: Iterable[int] = CLIENT_COUNTS, intervals: Iterable[float] = (0.1, 1.0)) -> list[dict[str, Any]]:
-    """Every way with every number of ``clients``, short polling at each of the ``intervals``."""
-    ways = [("short polling", interval) for interval in intervals]
-    ways += [(way, None) for way in ("long-polling", "Server-Sent Events", "WebSocket")]
+
+def settings(
+    clients: Iterable[int] = CLIENT_COUNTS, intervals: Iterable[float] = INTERVALS, ways: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every way (or those of ``ways``) with every number of ``clients``, short polling at each of the ``intervals``."""
+    chosen = list(WAYS) if ways is None else list(ways)
+    pairs = [("short polling", interval) for interval in intervals if "short polling" in chosen]
+    pairs += [(way, None) for way in chosen if way != "short polling"]
     return [
         {"way": way, "clients": count, **({"interval": interval} if interval else {})}
         for count in clients
-        for way, interval in ways
+        for way, interval in pairs
     ]
 
 
-async def measure_all(url: str, feed: Feed, *, items: int = 3, **kwargs: Any) -> list[Run]:
+async def measure_all(url: str, feed: Feed, *, items: int = ITEMS, **kwargs: Any) -> list[Run]:
     """:func:`measure` every one of :func:`settings` (``kwargs`` go to it), one after the other."""
     return [await measure(url, feed, items=items, **setting) for setting in settings(**kwargs)]
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(number) for number in text.split(",") if number]
+
+
+def _command_line(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ws_course.measure.polling", description=__doc__.split("\n")[0])
+    parser.add_argument("what", nargs="?", choices=["measure", "plot"], default="measure",
+                        help="measure: print the runs as JSON; plot: read runs as JSON, write a PNG")
+    parser.add_argument("--clients", default=",".join(map(str, CLIENT_COUNTS)), help="numbers of clients, 1,10,100")
+    parser.add_argument("--intervals", default=",".join(map(str, INTERVALS)), help="short polling's, in seconds")
+    parser.add_argument("--ways", default=",".join(WAYS), help="which ways, by name, comma-separated")
+    parser.add_argument("--period", type=float, default=PERIOD, help="seconds between items, on average")
+    parser.add_argument("--items", type=int, default=ITEMS, help="items each run waits for")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ws_course.measure.polling``: start a feed, measure, print the runs as JSON."""
+    from .. import start
+
+    arguments = _command_line(argv)
+    if arguments.what == "plot":
+        runs = [Run(**run) for run in json.load(sys.stdin)]
+        sys.stdout.buffer.write(_draw(runs))
+        return
+    feed = Feed(arguments.period, at_random=True)
+    with start("news_feed", name="feed-lab", feed=feed) as server:
+        runs = asyncio.run(measure_all(
+            server.page_url, feed, items=arguments.items, clients=[int(n) for n in _numbers(arguments.clients)],
+            intervals=_numbers(arguments.intervals), ways=arguments.ways.split(","),
+        ))
+    json.dump([dataclasses.asdict(run) for run in runs], sys.stdout)
+
+
+def _in_a_process(*arguments: str, given: bytes = b"") -> bytes:
+    process = subprocess.run([sys.executable, "-m", __name__, *arguments], input=given, capture_output=True)
+    if process.returncode:
+        raise RuntimeError(f"python -m {__name__} {' '.join(arguments)} failed:\n{process.stderr.decode()}")
+    return process.stdout
+
+
+async def measure_in_a_process(
+    clients: Iterable[int] = CLIENT_COUNTS, intervals: Iterable[float] = INTERVALS, ways: Iterable[str] | None = None,
+    *, period: float = PERIOD, items: int = ITEMS,
+) -> list[Run]:
+    """Measure in another process (a feed of its own, publishing at random every ``period`` s on average).
+
+    The same as :func:`measure_all`, but the server, the meter and the clients are
+    another process's: its memory goes back to the system when it ends, and a
+    kernel that awaits this stays free to run everything else meanwhile.
+    """
+    arguments = ["measure", "--clients", ",".join(map(str, clients)), "--intervals", ",".join(map(str, intervals)),
+                 "--ways", ",".join(WAYS if ways is None else ways), "--period", str(period), "--items", str(items)]
+    output = await asyncio.to_thread(_in_a_process, *arguments)
+    return [Run(**run) for run in json.loads(output)]
 
 
 # -- showing runs ---------------------------------------------------------------------------
@@ -209,7 +290,17 @@ def _short(label: str) -> str:
 
 
 def plot(runs: list[Run]) -> Image:
-    """Three plots: bytes per item, traffic as the clients grow, latency as the clients grow."""
+    """Three plots: bytes per item, traffic as the clients grow, latency as the clients grow.
+
+    Drawn by ``python -m ws_course.measure.polling plot``, in a process of its own:
+    matplotlib and its fonts never load into the kernel.
+    """
+    given = json.dumps([dataclasses.asdict(run) for run in runs]).encode()
+    return Image(data=_in_a_process("plot", given=given), format="png")
+
+
+def _draw(runs: list[Run]) -> bytes:
+    """:func:`plot`'s PNG, drawn here."""
     from matplotlib.figure import (
         Figure,  # no pyplot: nothing global, nothing shown twice
     )
@@ -254,7 +345,7 @@ def plot(runs: list[Run]) -> Image:
 
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=80)
-    return Image(data=png.getvalue(), format="png")
+    return png.getvalue()
 
 
 def measured(value: str) -> str:
@@ -280,51 +371,109 @@ def table(runs: list[Run]) -> HTML:
     return HTML(f"<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>")
 
 
+def went(before: str, after: str) -> str:
+    """``"went up from 1.2 ms to 3.4 ms"``, ``"went down from ..."`` or ``"stayed at 1.2 ms"``.
+
+    ``before`` and ``after`` are numbers as they are shown (``"1.2 ms"``), and are
+    compared as shown: two values that print the same "stayed", whatever digits the
+    rounding hid.
+    """
+    if before == after:
+        return f"stayed at {before}"
+    return f"went {'up' if _value(after) > _value(before) else 'down'} from {before} to {after}"
+
+
+def _value(shown: str) -> float:
+    return float(shown.split()[0].replace(",", ""))
+
+
+def times_as_much(much: float, than: float, less: str = "less", more: str = "more") -> str:
+    """``much`` against ``than`` in words: ``"6 times less"``, ``"2.5 times more"`` or ``"about as much"``."""
+    if much <= 0 or than <= 0:
+        return "nothing" if much <= 0 else "something where the other cost nothing"
+    ratio = max(much, than) / min(much, than)
+    if ratio < 1.1:
+        return "about as much"
+    return f"{ratio:.1f} times {less if much < than else more}" if ratio < 10 else \
+        f"{ratio:.0f} times {less if much < than else more}"
+
+
+def one_poll(up: int, down: int, answer: bytes) -> str:
+    """What one poll cost, from the bytes counted at the socket, and how much of it was the answer itself."""
+    share = len(answer) / (up + down)
+    return (f"up {up} B, down {down} B: {up + down} B, both ways, to learn {answer.decode()!s}; "
+            f"the answer itself is {len(answer)} B, {'less than 1' if share < 0.01 else f'{share:.0%}'.rstrip('%')}"
+            f"% of the traffic: the rest is the request's and the response's headers.")
+
+
 def conclusions(runs: list[Run]) -> HTML:
-    """What these runs show, in sentences whose numbers are the measured ones."""
+    """What these runs show, in sentences whose numbers are the measured ones.
+
+    Every word that compares (less, more, sooner, later, up, down) is chosen from
+    the numbers it compares, and is marked as measured with them: another run on
+    another machine may well choose the other word.
+    """
     at = {(run.label, run.clients): run for run in runs}
     counts = sorted({run.clients for run in runs})
-    middle, most = counts[len(counts) // 2], counts[-1]
+    fewest, middle, most = counts[0], counts[len(counts) // 2], counts[-1]
     polling = [label for label in dict.fromkeys(run.label for run in runs) if label.startswith("short polling")]
     fast, slow = polling[0], polling[-1]
-    poll, websocket = at[(fast, middle)], at[("WebSocket", middle)]
-    events, long_poll = at[("Server-Sent Events", middle)], at[("long-polling", middle)]
+    poll, slow_poll, websocket = at[(fast, middle)], at[(slow, middle)], at[("WebSocket", middle)]
+    events, long_poll = at[(("Server-Sent Events"), middle)], at[("long-polling", middle)]
     crowd, crowd_websocket = at[(fast, most)], at[("WebSocket", most)]
-
-    asked = crowd.clients / crowd.interval  # requests a second, if every client polled on time
-    keeping_up = ""  # a measured clause, marked even when empty: it depends on the machine
-    if crowd.requests / crowd.seconds < 0.8 * asked:
-        keeping_up = (f" (asked for {asked:,.0f}: the server, the meter and the clients, all in this "
-                      "process, could not keep up, and the news waited longer)")
-    keeping_up = measured(keeping_up)
 
     def per_item(run: Run) -> float:
         return run.up_per_item + run.down_per_item
 
     def ms(seconds: float) -> str:
-        return measured(f"{seconds * 1000:.1f} ms")
+        return f"{seconds * 1000:.1f} ms"
+
+    def m(text: str) -> str:
+        return measured(text)
+
+    def clients(count: int) -> str:
+        return f"{count} client{'s' if count > 1 else ''}"
+
+    empty = max(0.0, 1 - 1 / poll.requests_per_item) if poll.requests_per_item else 0.0
+    sent = websocket.up + events.up
+    quickest = min(at[(way, fewest)].median for way in ("WebSocket", "Server-Sent Events", "long-polling"))
+    lone = at[(slow, fewest)]
+    asked = crowd.clients / crowd.interval  # requests a second, if every client polled on time
+    answered = crowd.requests / crowd.seconds
+    keeping_up = ""  # a measured clause, marked even when empty: it depends on the machine
+    if answered < 0.8 * asked:
+        keeping_up = (f" (asked for {asked:,.0f}: the server, the meter and the clients, all in one "
+                      "process, could not keep up, and the news waited longer)")
 
     lines = [
-        f"With {middle} clients, each item cost, for each client: {fast}, {measured(f'{per_item(poll):,.0f}')} "
-        f"bytes on the wire "
-        f"({measured(f'{poll.requests_per_item:.1f}')} requests, most of them answered <code>[]</code>); "
-        f"a WebSocket cost {measured(f'{per_item(websocket):,.0f}')}, "
-        f"{measured(f'{per_item(poll) / per_item(websocket):.0f}')} times less. "
-        f"Server-Sent Events cost {measured(f'{per_item(events):,.0f}')}; long-polling "
-        f"{measured(f'{per_item(long_poll):,.0f}')}, with {measured(f'{long_poll.requests_per_item:.2f}')} "
-        f"requests per item.",
-        f"After connecting, the WebSocket and Server-Sent Events clients sent "
-        f"{measured(f'{websocket.up + events.up:,}')} bytes: the server talks, and nobody asks again.",
-        f"Publication to receipt, 1 client, medians: WebSocket {ms(at[('WebSocket', 1)].median)}, "
-        f"Server-Sent Events {ms(at[('Server-Sent Events', 1)].median)}, "
-        f"long-polling {ms(at[('long-polling', 1)].median)}; {slow} {ms(at[(slow, 1)].median)}, "
-        f"and {ms(at[(slow, 1)].worst)} at worst: polling's news waits for the next poll.",
-        f"With {most} clients, {fast} made the server answer "
-        f"{measured(f'{crowd.requests / crowd.seconds:,.0f}')} requests a second{keeping_up}, and moved "
-        f"{measured(f'{crowd.bytes_per_second / 1000:,.0f}')} kB a second; the WebSockets moved "
-        f"{measured(f'{crowd_websocket.bytes_per_second / 1000:,.1f}')} kB a second for the same news. "
-        f"Short polling's median latency went from {ms(at[(fast, 1)].median)} with 1 client to "
-        f"{ms(crowd.median)}; the WebSocket's from {ms(at[('WebSocket', 1)].median)} to "
-        f"{ms(crowd_websocket.median)}.",
+        f"With {middle} clients, each item cost each client: {fast}, {m(f'{per_item(poll):,.0f}')} bytes on the "
+        f"wire ({m(f'{poll.requests_per_item:.1f}')} requests, {m(f'{empty:.0%}')} of them answered "
+        f"<code>[]</code>); a WebSocket cost {m(f'{per_item(websocket):,.0f}')}, "
+        f"{m(times_as_much(per_item(websocket), per_item(poll)))}. "
+        f"Server-Sent Events cost {m(f'{per_item(events):,.0f}')}; long-polling "
+        f"{m(f'{per_item(long_poll):,.0f}')}, with {m(f'{long_poll.requests_per_item:.2f}')} requests per item.",
+        "After connecting, the WebSocket and Server-Sent Events clients sent "
+        + m("nothing at all: the server talked, and nobody asked again" if sent == 0 else f"{sent:,} bytes") + ".",
+        f"{slow.capitalize()} instead of {fast.removeprefix('short polling, ')}: "
+        f"{m(f'{per_item(slow_poll):,.0f}')} bytes per item instead of {m(f'{per_item(poll):,.0f}')} "
+        f"({m(times_as_much(per_item(slow_poll), per_item(poll)))}), and a median latency of "
+        f"{m(ms(slow_poll.median))} instead of {m(ms(poll.median))} "
+        f"({m('later' if slow_poll.median > poll.median else 'sooner')}), with {middle} clients.",
+        f"Publication to receipt, {clients(fewest)}, medians: WebSocket {m(ms(at[('WebSocket', fewest)].median))}, "
+        f"Server-Sent Events {m(ms(at[('Server-Sent Events', fewest)].median))}, "
+        f"long-polling {m(ms(at[('long-polling', fewest)].median))}; {slow}: {m(ms(lone.median))}, "
+        f"and {m(ms(lone.worst))} at worst: "
+        + m("an item waits for the next poll, longer when it just missed one" if lone.median > quickest
+            else "on this run, polling's news came no later than the others'") + ".",
+        f"With {most} clients, {fast} made the server answer {m(f'{answered:,.0f}')} requests a second"
+        f"{m(keeping_up)}, and moved {m(f'{crowd.bytes_per_second / 1000:,.0f}')} kB a second; the WebSockets moved "
+        f"{m(f'{crowd_websocket.bytes_per_second / 1000:,.1f}')} kB a second for the same news. "
+        f"From {clients(fewest)} to {most}, short polling's median latency "
+        f"{m(went(ms(at[(fast, fewest)].median), ms(crowd.median)))}; the WebSocket's "
+        f"{m(went(ms(at[('WebSocket', fewest)].median), ms(crowd_websocket.median)))}.",
     ]
     return HTML("<ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>")
+
+
+if __name__ == "__main__":
+    main()
