@@ -12,22 +12,31 @@ from .article import (
     check_scream_event,
     check_whisper,
 )
+from .frames import (
+    check_accept_key,
+    check_client_frame,
+    check_parse_frame,
+    check_sans_io_echo,
+)
 from .judging import Result
 from .primer import check_boil_all
-from .protocols import check_long_poll, check_parse_frame
+from .protocols import check_long_poll
 from .safety import check_rate_limit
 from .scaleout import check_count_members
 
 __all__ = [
     "Result",
+    "check_accept_key",
     "check_ask",
     "check_boil_all",
+    "check_client_frame",
     "check_count_members",
     "check_headcount",
     "check_long_poll",
     "check_nick",
     "check_parse_frame",
     "check_rate_limit",
+    "check_sans_io_echo",
     "check_scream_event",
     "check_whisper",
 ]
