@@ -27,28 +27,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from ..demos import start
+from ..frames import RFC_KEY, open_raw_websocket
 from . import judging
 from .judging import Crashes, NotYet, Result, describe, judge
 
-#: The key of RFC 6455's example handshake (section 1.3).
-RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
-
 #: RFC 6455's fixed string, appended to the key (section 1.3).
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def _handshake(key: str) -> bytes:
-    return (
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
-
-
-async def _open_raw(port: int, key: str = RFC_KEY) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
-    """A TCP connection upgraded by hand; return it and the server's response head."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(_handshake(key))
-    return reader, writer, (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
 
 
 async def _close_raw(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -105,7 +89,7 @@ async def check_accept_key(accept_key: Callable[[str], Any]) -> Result:
         keys = [RFC_KEY] + [_b64(secrets.token_bytes(16)) for _ in range(3)]
         with start("echo", name="check-accept", ping_interval=None) as server:
             for key in keys:
-                reader, writer, response = await _open_raw(server.port, key)
+                reader, writer, response = await open_raw_websocket(server.port, key)
                 await _close_raw(reader, writer)
                 theirs = next(
                     line.partition(":")[2].strip()
@@ -179,7 +163,7 @@ async def check_client_frame(text_frame: Callable[[str, bytes], Any]) -> Result:
     async def conversation(crashes: Crashes) -> str:
         texts = ["Hello", "two hundred bytes. " * 10 + "0123456789", "x" * 70_000, "é, 中文 and 🙂 are UTF-8 too"]
         with start("echo", name="check-frames", ping_interval=None) as server:
-            reader, writer, _ = await _open_raw(server.port)
+            reader, writer, _ = await open_raw_websocket(server.port)
             try:
                 for text in texts:
                     mask = secrets.token_bytes(4)
@@ -275,7 +259,7 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
 
     async def conversation(crashes: Crashes) -> str:
         with start("handmade", name="check-handmade") as server:
-            reader, writer, _ = await _open_raw(server.port)
+            reader, writer, _ = await open_raw_websocket(server.port)
             try:
                 mask = bytes([1, 2, 3, 4])
                 for text in ["Hello", "two hundred bytes. " * 10 + "0123456789", "x" * 70_000]:
