@@ -12,7 +12,12 @@ import hashlib
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 
-from ws_course.exercises import check_accept_key, check_client_frame, check_parse_frame, check_sans_io_echo
+from ws_course.exercises import (
+    check_accept_key,
+    check_client_frame,
+    check_parse_frame,
+    check_sans_io_echo,
+)
 from ws_course.frames import apply_mask, decode_frame, encode_frame
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -260,10 +265,10 @@ async def test_check_sans_io_echo_explains_what_is_missing():
                 protocol.send_text(event.text)  # a Frame has no .text
 
     result = await check_sans_io_echo(handshake_only)
-    assert "no answer to a text of 5 bytes ('Hello'…)" in repr(result)
+    assert "your server got a text of 5 bytes ('Hello'…) and sent nothing back" in repr(result)
     assert "protocol.send_text(frame.data)" in repr(result)
     result = await check_sans_io_echo(never_accepts)
-    assert "no answer to the opening handshake" in repr(result)
+    assert "your server got the opening handshake and sent nothing back" in repr(result)
     assert "protocol.send_response(protocol.accept(request))" in repr(result)
     result = await check_sans_io_echo(rejects)
     assert "the websockets client's handshake failed" in repr(result) and "HTTP 403" in repr(result)

@@ -298,23 +298,52 @@ async def check_sans_io_echo(on_data: Callable[[Any, bytes], Any]) -> Result:
     when that is ``b""``). The real ``websockets`` client connects, sends texts
     (a short one, one outside ASCII, one of 70 000 bytes), pings, and closes with
     1000: each text must come back, and the close must be answered.
+
+    The check also reads what the client sent, beside your function: when a whole
+    handshake request or a whole text frame came and your function left nothing to
+    send, it says so at once, rather than waiting for an answer that cannot come.
     """
+    from websockets.protocol import State
     from websockets.server import ServerProtocol
+
+    from ..frames import TEXT, decode_frame
 
     async def conversation(crashes: Crashes) -> str:
         yours = crashes.guard(on_data, "on_data", "on_data(protocol, data)")
         stage = ["the opening handshake"]
+        unanswered: list[str] = []  # what came whole, and got nothing back from your on_data
+
+        def whole_texts(buffer: bytearray) -> list[bytes]:
+            """The text frames complete in ``buffer``, taken out of it (the client's, read beside yours)."""
+            texts = []
+            while (decoded := decode_frame(buffer)) is not None:
+                _, opcode, payload, end = decoded
+                del buffer[:end]
+                if opcode == TEXT:
+                    texts.append(payload)
+            return texts
 
         async def serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             protocol = ServerProtocol()
+            frames = bytearray()
             try:
                 while True:
                     data = await reader.read(65536)
                     if data:
+                        state = protocol.state
                         yours(protocol, data)
+                        if state is State.OPEN:
+                            frames += data
+                            arrived = whole_texts(frames)
+                        else:
+                            arrived = [b"the request"] if data.endswith(b"\r\n\r\n") else []
+                        sending = protocol.data_to_send()
+                        if arrived and not any(sending):
+                            unanswered.append(arrived[0].decode(errors="replace"))
                     else:
                         protocol.receive_eof()  # the client ended its half: the protocol's job, not yours
-                    for outgoing in protocol.data_to_send():
+                        sending = protocol.data_to_send()
+                    for outgoing in sending:
                         if outgoing:
                             writer.write(outgoing)
                         elif writer.can_write_eof():
@@ -327,21 +356,43 @@ async def check_sans_io_echo(on_data: Callable[[Any, bytes], Any]) -> Result:
             finally:
                 writer.close()
 
+        async def answered(awaitable: Any) -> Any:
+            """Await the client's ``awaitable``, but stop as soon as your on_data raised or left something unanswered."""
+            task = asyncio.ensure_future(crashes.race(awaitable))
+            try:
+                while not task.done():
+                    if unanswered:
+                        raise NotYet(f"your server got {stage[0]} and sent nothing back: {hint()}")
+                    await asyncio.wait({task}, timeout=0.02)
+                return task.result()
+            finally:
+                task.cancel()
+
+        def hint() -> str:
+            if stage[0] == "the opening handshake":
+                return "answer the Request event: protocol.send_response(protocol.accept(request))"
+            return "send each text frame's data back: protocol.send_text(frame.data)"
+
         server = await asyncio.start_server(serve_one, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         try:
             async with asyncio.timeout(judging.TIMEOUT - 1):
                 try:
-                    async with connect(f"ws://127.0.0.1:{port}/", proxy=None, open_timeout=None, close_timeout=1) as websocket:
+                    websocket = await answered(
+                        connect(f"ws://127.0.0.1:{port}/", proxy=None, open_timeout=None, close_timeout=1)
+                    )
+                    try:
                         for text in ["Hello", "é, 中文 and 🙂 are UTF-8 too", "x" * 70_000]:
                             stage[0] = f"a text of {len(text.encode()):,} bytes ({text[:10]!r}…)"
                             await websocket.send(text)
-                            reply = await crashes.race(websocket.recv())
+                            reply = await answered(websocket.recv())
                             if reply != text:
                                 raise NotYet(f"your server answered {reply[:20]!r}… to {stage[0]}; expected it echoed")
                         stage[0] = "a ping (ServerProtocol answers it by itself, once it is given the bytes)"
-                        await crashes.race(await websocket.ping())
+                        await answered(await websocket.ping())
                         stage[0] = "the close frame (ServerProtocol answers it by itself too)"
+                    finally:
+                        await websocket.close()
                     if websocket.close_code != 1000:
                         raise NotYet(f"the client's close ended with {websocket.close_code}, not 1000: "
                                      "was the close frame given to the protocol?")
@@ -353,10 +404,7 @@ async def check_sans_io_echo(on_data: Callable[[Any, bytes], Any]) -> Result:
         except TimeoutError:
             if crashes:
                 raise NotYet(crashes.verdict()) from None
-            hint = {
-                "the opening handshake": "answer the Request event: protocol.send_response(protocol.accept(request))",
-            }.get(stage[0], "send each text frame's data back: protocol.send_text(frame.data)")
-            raise NotYet(f"no answer to {stage[0]} within {judging.TIMEOUT - 1} s: {hint}") from None
+            raise NotYet(f"no answer to {stage[0]} within {judging.TIMEOUT - 1} s: {hint()}") from None
         finally:
             server.close()
             await server.wait_closed()
