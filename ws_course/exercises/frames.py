@@ -47,6 +47,7 @@ async def _close_raw(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         pass
     finally:
         writer.close()
+        await writer.wait_closed()
 
 
 # -- 08a: Sec-WebSocket-Accept -------------------------------------------------------------
@@ -272,6 +273,7 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
                 parsed(await receive_frame(reader), "the server's close frame", True, 0x8, b"\x03\xe8")
             finally:
                 writer.close()
+                await writer.wait_closed()
         client = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN)  # as if after the handshake: we only want its frames
         for text in ["masked by websockets", "a longer text, masked too. " * 8]:
             client.send_text(text.encode())
