@@ -17,7 +17,6 @@ from ws_course.exercises import (
     check_whisper,
     judging,
 )
-from ws_course.frames import decode_frame
 from ws_course.json_chat import JSONChatRoom, to_json
 
 
@@ -301,7 +300,7 @@ async def test_check_boil_all_tells_at_once_from_one_after_the_other():
     assert "raised IndexError: list index out of range" in repr(result) and "boil(kettles[3])" in repr(result)
 
 
-# -- lessons 07 and 08 ---------------------------------------------------------------------
+# -- lesson 07 (lesson 08's: tests/test_exercises_frames.py) ---------------------------
 
 
 async def test_check_long_poll_accepts_a_long_polling_client_and_explains_what_is_not():
@@ -348,51 +347,6 @@ async def test_check_long_poll_accepts_a_long_polling_client_and_explains_what_i
     assert "follow_long_poll raised TypeError: list indices must be integers" in repr(result)
     assert "of your code: on_item(items[\"id\"])" in repr(result)
     assert "is it an 'async def'?" in repr(await check_long_poll(not_async))
-
-
-def parse_frame_right(data):
-    fin, opcode, payload, _ = decode_frame(data)
-    return fin, opcode, payload
-
-
-async def test_check_parse_frame_accepts_a_parser_and_explains_what_is_wrong():
-    from ws_course.exercises import check_parse_frame
-
-    def short_lengths_only(data):
-        return bool(data[0] & 0x80), data[0] & 0x0F, data[2 : 2 + (data[1] & 0x7F)]
-
-    def ignores_the_mask(data):
-        fin, opcode, payload = parse_frame_right(data)
-        if data[1] & 0x80:
-            start = len(data) - len(payload)
-            return fin, opcode, data[start:]
-        return fin, opcode, payload
-
-    def no_64_bit_lengths(data):
-        if data[1] & 0x7F == 127:
-            raise ValueError("too long for me")
-        return parse_frame_right(data)
-
-    def text_not_bytes(data):
-        fin, opcode, payload = parse_frame_right(data)
-        return fin, opcode, payload.decode(errors="replace")
-
-    def ignores_fin(data):
-        _, opcode, payload = parse_frame_right(data)
-        return True, opcode, payload
-
-    result = await check_parse_frame(parse_frame_right)
-    assert result and "parse_frame reads every field" in repr(result)
-    result = await check_parse_frame(short_lengths_only)
-    assert "200-byte text) returned the payload" in repr(result)
-    assert "126 bytes instead of 200 (a length of 126 or 127 means" in repr(result)
-    assert "is it still masked? XOR byte i with mask[i % 4]" in repr(await check_parse_frame(ignores_the_mask))
-    result = await check_parse_frame(no_64_bit_lengths)
-    assert "70,000-byte text) raised ValueError: too long for me" in repr(result)
-    assert 'of your code: raise ValueError("too long for me")' in repr(result)
-    assert "a payload of type str; expected bytes" in repr(await check_parse_frame(text_not_bytes))
-    result = await check_parse_frame(ignores_fin)
-    assert "the first fragment of a message) said fin=True" in repr(result)
 
 
 async def test_check_count_members_counts_every_process_and_explains_a_partial_count():

@@ -1,4 +1,4 @@
-"""The from-scratch WebSocket server of lesson 08: real sockets, raw frames, real clients, a real browser."""
+"""The from-scratch WebSocket server of lesson 08b: real sockets, raw frames, real clients, a real browser."""
 
 from __future__ import annotations
 

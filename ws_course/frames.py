@@ -1,14 +1,16 @@
-"""WebSocket frames: the course's one codec, and lesson 08's look at frames byte by byte.
+"""WebSocket frames: the course's one codec, and lessons 08a and 08b's look at frames byte by byte.
 
-Lesson 08:
+Lessons 08a and 08b:
 
+- :func:`open_raw_websocket` opens a WebSocket over a plain TCP connection, the
+  upgrade request written by hand;
 - :func:`show_frame` lays a frame out as a table: each field, its bytes, its bits,
   what it means.
 - :func:`receive_frame` reads one whole frame from a socket, as the bytes came.
 
 The codec, for every client that writes frames by hand (the lean client of the
 benchmarks and of lesson 09's fan-out, ``benchmarks/attacks.py``, lesson 08's
-exercise check, the tests):
+exercise checks, the tests):
 
 - :func:`encode_frame` makes a frame, masked with the key you give (a client) or
   unmasked (a server). It writes whatever it is asked to, even what the RFC
@@ -17,7 +19,7 @@ exercise check, the tests):
   copying the buffer; :func:`read_frame` reads one from a stream.
 - :func:`apply_mask` masks and unmasks.
 
-The from-scratch server of lesson 08 (:mod:`ws_course.handmade`) keeps its own
+The from-scratch server of lesson 08b (:mod:`ws_course.handmade`) keeps its own
 code, so that it reads whole in one place. The ``websockets`` library has a
 documented frame type (``websockets.frames.Frame``), but its ``serialize()`` and
 ``parse()`` are not part of the documented API; ``serialize()`` also picks the
@@ -60,6 +62,9 @@ OPCODES = {0x0: "continuation", 0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "
 
 #: The masking key of RFC 6455's examples (section 5.7): masked frames that look the same every time.
 RFC_MASK = bytes([0x37, 0xFA, 0x21, 0x3D])
+
+#: The key of RFC 6455's example handshake (section 1.3). A real client sends 16 random bytes, in base64.
+RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
 #: The all-zero masking key: a client frame whose payload goes out as it is (an attacker's choice).
 ZERO_MASK = bytes(4)
@@ -122,6 +127,25 @@ def show_frame(frame: bytes) -> Markdown:
     lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
     lines.append(f"\n{len(frame):,} bytes in all: {offset} of header, {len(payload):,} of payload.")
     return Markdown("\n".join(lines))
+
+
+async def open_raw_websocket(
+    port: int, key: str = RFC_KEY
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
+    """A TCP connection to 127.0.0.1:port, upgraded to a WebSocket by hand; return it and the server's answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = (
+        "GET / HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "\r\n"  # an empty line ends the request's head
+    )
+    writer.write(request.encode())
+    response = await reader.readuntil(b"\r\n\r\n")
+    return reader, writer, response.decode("latin-1")
 
 
 async def receive_frame(reader: asyncio.StreamReader) -> bytes:

@@ -1,6 +1,6 @@
 """A WebSocket echo server written from scratch: asyncio streams and the standard library only.
 
-Lesson 08 takes the protocol (RFC 6455) apart; this module puts it back together,
+Lesson 08a takes the protocol (RFC 6455) apart; this module, lesson 08b's, puts it back together,
 small enough to read in one sitting, and complete enough that a browser, the
 ``websockets`` library and the article's own page talk to it. It does what demo
 1's server does (every message comes back to its sender) and serves the same page
@@ -96,7 +96,13 @@ def encode_frame(opcode: int, payload: bytes, *, mask: bytes | None = None, fin:
 
 
 async def read_frame(reader: asyncio.StreamReader, max_size: int = MAX_SIZE) -> tuple[bool, int, bytes]:
-    """Read one frame from a client; return ``(fin, opcode, payload)``, the payload unmasked."""
+    """Read one frame from a client; return ``(fin, opcode, payload)``, the payload unmasked.
+
+    First the header's two bytes, then the extended length, then the masking key,
+    then exactly the payload. Each rule a client may break raises
+    :class:`ProtocolError` with its close code *before* the payload is read: a
+    frame that claims to be 1 GB is refused from its header.
+    """
     first, second = await reader.readexactly(2)
     fin, reserved, opcode = bool(first & 0x80), first & 0x70, first & 0x0F
     masked, length = bool(second & 0x80), second & 0x7F
@@ -188,6 +194,8 @@ async def close(
 async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
     """Answer every message with itself and a ping with a pong, until the client closes.
 
+    Fragments are joined into one message. Text is checked to be UTF-8 only when the
+    whole message is there: a character may be split between two fragments.
     Return the code the client closed with, to answer its close frame with.
     """
     fragments: list[bytes] = []  # the parts of a message that came in several frames
@@ -244,7 +252,15 @@ class HandmadeServer:
         return self.server.sockets
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One connection, from the handshake to the close (asyncio runs it as a task)."""
+        """One connection, from the handshake to the close (asyncio runs it as a task).
+
+        The HTTP request is read by hand: without ``Upgrade: websocket`` it asks for
+        the page; with it, :func:`handshake_error` checks what the RFC requires, and
+        the answer is ``101`` with :func:`accept_key`. Then :func:`echo` until the
+        client closes, and :func:`close` answers with the client's own code. A rule
+        broken (:class:`ProtocolError`) closes with the code that says why; the
+        server stopping (the task cancelled, see :meth:`close`) with 1001, going away.
+        """
         self.connections.add(asyncio.current_task())
         owes_a_close = False  # True from the handshake until someone starts the closing handshake
         try:

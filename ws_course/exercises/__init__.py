@@ -12,10 +12,15 @@ from .article import (
     check_scream_event,
     check_whisper,
 )
+from .frames import (
+    check_accept_key,
+    check_client_frame,
+    check_parse_frame,
+    check_sans_io_echo,
+)
 from .judging import Result
 from .primer import check_boil_all
 from .feeds import check_long_poll, check_poll_bytes, check_sooner_or_later, check_sse_reader
-from .protocols import check_parse_frame
 from .safety import (
     check_buffer_cap,
     check_host_rule,
@@ -28,9 +33,11 @@ from .scaleout import check_count_members
 
 __all__ = [
     "Result",
+    "check_accept_key",
     "check_ask",
     "check_boil_all",
     "check_buffer_cap",
+    "check_client_frame",
     "check_count_members",
     "check_headcount",
     "check_host_rule",
@@ -42,6 +49,7 @@ __all__ = [
     "check_parse_frame",
     "check_poll_bytes",
     "check_rate_limit",
+    "check_sans_io_echo",
     "check_scream_event",
     "check_sooner_or_later",
     "check_sse_reader",

@@ -15,6 +15,7 @@ This module is the judging: :class:`Result`, :class:`Crashes` and "your line",
 and the helpers every check uses. The checks themselves are one module per part
 of the course (:mod:`~ws_course.exercises.primer`, :mod:`~ws_course.exercises.article`,
 :mod:`~ws_course.exercises.safety`, :mod:`~ws_course.exercises.protocols`,
+:mod:`~ws_course.exercises.frames`,
 :mod:`~ws_course.exercises.scaleout`); ``from ws_course.exercises import check_...``
 finds each of them.
 """
