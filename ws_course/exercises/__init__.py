@@ -16,15 +16,18 @@ from .judging import Result
 from .primer import check_boil_all
 from .protocols import check_long_poll, check_parse_frame
 from .safety import check_rate_limit
-from .scaleout import check_count_members
+from .scaleout import check_count_members, check_deliveries, check_hear, check_new_nickname
 
 __all__ = [
     "Result",
     "check_ask",
     "check_boil_all",
     "check_count_members",
+    "check_deliveries",
     "check_headcount",
+    "check_hear",
     "check_long_poll",
+    "check_new_nickname",
     "check_nick",
     "check_parse_frame",
     "check_rate_limit",
