@@ -4,13 +4,14 @@ sentences chosen from the numbers (tested here with tables of both shapes, no ti
 from __future__ import annotations
 
 import os
+import re
 import socket
 
 import pytest
 
 from ws_course import start
 from ws_course.measure.fanout import FanOut, measure_elsewhere
-from ws_course.measure.plots import _trend, fanout_findings, fanout_table, plot_fanout
+from ws_course.measure.plots import _trend, fanout_findings, fanout_table, plot_fanout, show_findings
 
 
 def run(members: int, processes: int, median_ms: float, cpu_us: float, messages: int = 10, fill: float = 1.0) -> FanOut:
@@ -66,7 +67,7 @@ def test_the_findings_say_when_latency_did_not_grow_and_when_filling_was_not_the
     flat = [("one process", run(10, 1, 48.0, 10, fill=0.1)), ("one process", run(100, 1, 50.0, 10, fill=0.2))]
     text = " ".join(fanout_findings(flat))
     assert "the last of 100 in 50.0 ms: about as long, though the room was bigger." in text
-    assert "**Filling the room of 100** (5,050 \"comes in\" deliveries) took 0.2 s; its 10 messages took 0.5 s." in text
+    assert "**Filling the room of 100**: 5,050 \"comes in\" deliveries took 0.2 s; its 10 messages took 0.5 s." in text
     assert "heavy part" not in text
     heavy = [("one process", run(100, 1, 5.0, 10, fill=3.0))]
     assert "the arrivals, not the talk, were the heavy part." in " ".join(fanout_findings(heavy))
@@ -103,3 +104,11 @@ def test_the_plot_is_drawn_by_another_process_and_the_table_marks_measured_value
     assert png.startswith(b"\x89PNG")
     html = fanout_table(TWO_LATER).data
     assert html.count("<tr>") == 7 and '<span class="measured">24.8 ms</span>' in html
+
+
+def test_the_findings_are_shown_with_each_sentence_marked_as_measured():
+    shown = show_findings(TWO_LATER).data
+    assert shown.count("<li>") == len(fanout_findings(TWO_LATER)) == 7
+    assert '<li><b>one process</b>: <span class="measured">a message reached the last of 10 members' in shown
+    assert '<li><b>Two processes against one, until the last member had the message</b>: <span class="measured">10 members: 0.9 ms against 0.3 ms' in shown
+    assert re.sub(r'class="measured">[^<]*<', "", shown).count("ms") == 0  # every number is inside a measured span

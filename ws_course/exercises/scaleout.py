@@ -30,7 +30,7 @@ from .judging import (
 
 
 async def check_count_members(count_members: Callable[..., Awaitable[int]]) -> Result:
-    """Lesson 09: ``await count_members(redis, room)`` counts the members of a room shared by several processes.
+    """Lesson 09b: ``await count_members(redis, room)`` counts the members of a room shared by several processes.
 
     The check starts a Redis of its own and two chat servers on it, puts three
     members on one and one on the other, and asks your function; then one leaves,
