@@ -6,7 +6,12 @@ from __future__ import annotations
 import asyncio
 import re
 
-from ws_course.exercises import check_count_members, check_deliveries, check_hear, check_new_nickname
+from ws_course.exercises import (
+    check_count_members,
+    check_deliveries,
+    check_hear,
+    check_new_nickname,
+)
 
 
 async def test_check_new_nickname_accepts_incr_on_the_rooms_counter():

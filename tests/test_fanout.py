@@ -11,7 +11,13 @@ import pytest
 
 from ws_course import start
 from ws_course.measure.fanout import FanOut, measure_elsewhere
-from ws_course.measure.plots import _trend, fanout_findings, fanout_table, plot_fanout, show_findings
+from ws_course.measure.plots import (
+    _trend,
+    fanout_findings,
+    fanout_table,
+    plot_fanout,
+    show_findings,
+)
 
 
 def run(members: int, processes: int, median_ms: float, cpu_us: float, messages: int = 10, fill: float = 1.0) -> FanOut:

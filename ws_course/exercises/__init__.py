@@ -16,7 +16,12 @@ from .judging import Result
 from .primer import check_boil_all
 from .protocols import check_long_poll, check_parse_frame
 from .safety import check_rate_limit
-from .scaleout import check_count_members, check_deliveries, check_hear, check_new_nickname
+from .scaleout import (
+    check_count_members,
+    check_deliveries,
+    check_hear,
+    check_new_nickname,
+)
 
 __all__ = [
     "Result",

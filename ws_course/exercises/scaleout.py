@@ -12,8 +12,8 @@ import asyncio
 import collections
 import contextlib
 import inspect
-from collections.abc import Awaitable, Callable
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..demos import start

@@ -28,9 +28,9 @@ import time
 from ..safety.limits import raise_open_files_limit
 from .lean_client import LeanClient, join, process_cpu_seconds
 
-__all__ = ["FanOut", "ROOM_SIZES", "measure_elsewhere", "measure_fanout"]
+__all__ = ["ROOM_SIZES", "FanOut", "measure_elsewhere", "measure_fanout"]
 
-#: The room sizes lesson 09 measures. A room of 1000 fills with half a million
+#: The room sizes lesson 09b measures. A room of 1000 fills with half a million
 #: "comes in" messages (the n-th newcomer is announced to n members), seconds of
 #: CPU: the test that runs every notebook twice sets ``WS_COURSE_ROOM_SIZES=10,100``
 #: to stay short (nbval runs the lesson once with all three).

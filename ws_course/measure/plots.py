@@ -15,6 +15,7 @@ would keep until it is shut down.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import subprocess
@@ -44,7 +45,9 @@ def draw_png(runs: list[tuple[str, FanOut]]) -> bytes:
     """The figure of :func:`plot_fanout`, drawn here, as PNG bytes."""
     import io
 
-    from matplotlib.figure import Figure  # no pyplot: nothing global, nothing shown twice
+    from matplotlib.figure import (
+        Figure,  # no pyplot: nothing global, nothing shown twice
+    )
 
     figure = Figure(figsize=(11, 4), layout="constrained")
     latency, cpu = figure.subplots(1, 2)
@@ -111,7 +114,7 @@ def _trend(values: list[float]) -> str:
     """How a series went as the room grew: "stayed about the same", "fell", "rose", or each step said."""
     if max(values) <= min(values) * (1 + 2 * SAME):
         return "stayed about the same"
-    steps = [_compared(after, before, "down", "up", "flat") for before, after in zip(values, values[1:])]
+    steps = [_compared(after, before, "down", "up", "flat") for before, after in itertools.pairwise(values)]
     if set(steps) <= {"down", "flat"}:
         return "fell"
     if set(steps) <= {"up", "flat"}:
