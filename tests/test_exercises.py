@@ -8,7 +8,6 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import broadcast
 from websockets.frames import CloseCode
 
-from ws_course import exercises
 from ws_course.chat import ChatRoom
 from ws_course.exercises import (
     check_ask,
@@ -349,33 +348,3 @@ async def test_check_long_poll_accepts_a_long_polling_client_and_explains_what_i
     assert "is it an 'async def'?" in repr(await check_long_poll(not_async))
 
 
-async def test_check_count_members_counts_every_process_and_explains_a_partial_count():
-    async def right(redis, room):
-        servers = await redis.smembers(f"ws-course:{room}:servers")
-        return sum([await redis.scard(f"ws-course:{room}:members:{server}") for server in servers])
-
-    async def counts_processes(redis, room):
-        return len(await redis.smembers(f"ws-course:{room}:servers"))
-
-    async def counts_one_process(redis, room):
-        servers = await redis.smembers(f"ws-course:{room}:servers")
-        return max([await redis.scard(f"ws-course:{room}:members:{server}") for server in servers])
-
-    def not_async(redis, room):
-        return 3
-
-    async def crashes(redis, room):
-        return (await redis.smembers(f"ws-course:{room}:servers"))[0]  # a set has no [0]
-
-    result = await exercises.check_count_members(right)
-    assert result, repr(result)
-    result = await exercises.check_count_members(counts_processes)
-    assert repr(result).endswith("count_members returned 2; there are 4 members: that is the number of processes "
-                                 "(ws-course:chat:servers); count each one's members"), repr(result)
-    result = await exercises.check_count_members(counts_one_process)
-    assert "returned 3; there are 4 members: are you counting one process's members only?" in repr(result), repr(result)
-    result = await exercises.check_count_members(not_async)
-    assert "returned 3 at once: is it an 'async def'?" in repr(result), repr(result)
-    result = await exercises.check_count_members(crashes)
-    assert "count_members(redis, 'chat') raised TypeError" in repr(result), repr(result)
-    assert "line " in repr(result) and "of your code" in repr(result)

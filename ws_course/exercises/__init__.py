@@ -29,7 +29,12 @@ from .safety import (
     check_origin_rule,
     check_rate_limit,
 )
-from .scaleout import check_count_members
+from .scaleout import (
+    check_count_members,
+    check_deliveries,
+    check_hear,
+    check_new_nickname,
+)
 
 __all__ = [
     "Result",
@@ -39,11 +44,14 @@ __all__ = [
     "check_buffer_cap",
     "check_client_frame",
     "check_count_members",
+    "check_deliveries",
     "check_headcount",
+    "check_hear",
     "check_host_rule",
     "check_long_poll",
     "check_member_cap",
     "check_message_shape",
+    "check_new_nickname",
     "check_nick",
     "check_origin_rule",
     "check_parse_frame",

@@ -1,9 +1,18 @@
-"""Lesson 09's check: a member count right across processes."""
+"""Lessons 09a and 09b's checks: one room across processes, through a real Redis of the check's own.
+
+09a: :func:`check_new_nickname` (one counter for every process, with ``INCR``) and
+:func:`check_hear` (a subscriber hears what is published after it subscribed, and
+nothing before: at most once). 09b: :func:`check_deliveries` (what a room of N costs)
+and :func:`check_count_members` (a member count right across processes).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import inspect
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,12 +24,13 @@ from .judging import (
     describe,
     join_room,
     judge,
+    receive,
     wait_for_text,
 )
 
 
 async def check_count_members(count_members: Callable[..., Awaitable[int]]) -> Result:
-    """Lesson 09: ``await count_members(redis, room)`` counts the members of a room shared by several processes.
+    """Lesson 09b: ``await count_members(redis, room)`` counts the members of a room shared by several processes.
 
     The check starts a Redis of its own and two chat servers on it, puts three
     members on one and one on the other, and asks your function; then one leaves,
@@ -74,5 +84,174 @@ async def check_count_members(count_members: Callable[..., Awaitable[int]]) -> R
             finally:
                 await client.aclose()
         return "count_members adds up the members of every process in the room."
+
+    return await judge(conversation)
+
+
+async def _call(function: Callable[..., Any], name: str, *args: Any) -> Any:
+    """``await function(*args)``; what goes wrong is said as a :class:`NotYet` naming ``name`` and your line."""
+    shown = f"{name}({', '.join('redis' if not isinstance(arg, (str, int)) else repr(arg) for arg in args)})"
+    try:
+        result = function(*args)
+    except Exception as error:
+        raise NotYet(f"{shown} raised {describe(error)}") from None
+    if not inspect.isawaitable(result):
+        raise NotYet(f"{shown} returned {result!r} at once: is it an 'async def', and does it await Redis's answers?")
+    try:
+        return await result
+    except Exception as error:
+        raise NotYet(f"{shown} raised {describe(error)}") from None
+
+
+#: How many nicknames :func:`check_new_nickname` asks for, from each of its two "processes".
+CALLERS = 10
+
+
+async def check_new_nickname(new_nickname: Callable[..., Awaitable[str]]) -> Result:
+    """Lesson 09a: ``await new_nickname(redis, room)`` gives ``userN``, N from one counter in Redis.
+
+    The check starts a Redis of its own and plays two server processes, each with
+    its own connection to it. Each asks your function for 10 nicknames of the room
+    ``"chat"``, all at once, as members arriving together would: the 20 nicknames
+    must all differ, and be ``user1`` to ``user20``, counted in ``ws-course:chat:count``.
+    Then a real chat server joins the room on the same Redis, and a newcomer on it
+    must get ``user21``: one counter for everybody.
+    """
+    import redis.asyncio as aioredis
+
+    from ..runtime.redis_server import start_redis
+
+    async def conversation(crashes: Crashes) -> str:
+        with start_redis(name="check-redis") as redis_server:
+            async with aioredis.Redis.from_url(redis_server.url, decode_responses=True) as one, \
+                    aioredis.Redis.from_url(redis_server.url, decode_responses=True) as two:
+                given = await asyncio.gather(*(_call(new_nickname, "new_nickname", client, "chat")
+                                               for _ in range(CALLERS) for client in (one, two)))
+                for nickname in given:
+                    if not isinstance(nickname, str) or not re.fullmatch(r"user[1-9][0-9]*", nickname):
+                        raise NotYet(f"new_nickname(redis, 'chat') returned {nickname!r}; a nickname is text, "
+                                     "'user' and a number, like 'user7' (f'user{number}')")
+                twice = {nickname: times for nickname, times in collections.Counter(given).items() if times > 1}
+                if twice:
+                    nickname, times = next(iter(twice.items()))
+                    raise NotYet(
+                        f"20 members arriving at once got {len(set(given))} different nicknames: {nickname} was "
+                        f"given {times} times. Reading the counter and writing it back are two steps, and another "
+                        "process can read in between: INCR adds one and answers the new number in one step, in Redis"
+                    )
+                count = await one.get("ws-course:chat:count")
+                if count != str(len(given)):
+                    raise NotYet(f"after 20 nicknames, ws-course:chat:count is {count!r} in Redis: the room's servers "
+                                 "count there, so count with INCR on that key (f'ws-course:{room}:count')")
+                with start("chat", name="check-server", redis=redis_server.url) as server:
+                    async with contextlib.AsyncExitStack() as clients:
+                        _, arrival = await join_room(server.ws_url, clients, crashes)
+                expected = f"user{len(given) + 1} comes in"
+                if arrival != expected:
+                    raise NotYet(f"a newcomer on a real chat server of the room heard {arrival!r}, not {expected!r}")
+        return (f"20 members at once got user1 to user20, and the next one on a real server of the room "
+                f"got user{len(given) + 1}: one counter, in Redis, for every process.")
+
+    return await judge(conversation)
+
+
+async def check_hear(hear: Callable[..., Awaitable[list[str]]]) -> Result:
+    """Lesson 09a: ``await hear(redis, channel, count)`` subscribes and returns the first ``count`` messages' texts.
+
+    The check starts a Redis of its own and publishes ``before`` on the channel
+    ``news``, when nobody listens. Then it calls ``hear(redis, "news", 2)``, waits
+    until Redis counts a subscriber on ``news``, and publishes ``one`` and ``two``:
+    your function must return ``["one", "two"]``. ``before`` is gone for good: pub/sub
+    delivers at most once, to whoever subscribed at that moment.
+    """
+    import redis.asyncio as aioredis
+
+    from ..runtime.redis_server import start_redis
+
+    async def conversation(crashes: Crashes) -> str:
+        with start_redis(name="check-redis") as redis_server:
+            async with aioredis.Redis.from_url(redis_server.url, decode_responses=True) as client:
+                nobody = await client.publish("news", "before")
+                listening = asyncio.ensure_future(_call(hear, "hear", client, "news", 2))
+                try:
+                    while not listening.done() and (await client.pubsub_numsub("news"))[0][1] == 0:
+                        await asyncio.sleep(0.02)
+                    if listening.done():
+                        heard = listening.result()  # raises NotYet if your code raised
+                        raise NotYet(f"hear(redis, 'news', 2) returned {heard!r} before anything was published: "
+                                     "subscribe, then wait for messages (async for message in pubsub.listen())")
+                    for text in ("one", "two"):
+                        await client.publish("news", text)
+                    heard = await listening
+                finally:
+                    listening.cancel()
+        if heard == ["one", "two"]:
+            return (f"your subscriber heard 'one' and 'two'. 'before' was published when nobody listened "
+                    f"(PUBLISH answered {nobody}: no subscriber had it), and Redis kept it for nobody: at most once.")
+        hint = ""
+        if isinstance(heard, list) and any(isinstance(each, dict) for each in heard):
+            hint = ": return each message's text, message['data'], not the whole message"
+        elif isinstance(heard, list) and any(isinstance(each, int) for each in heard):
+            hint = (": the first thing a subscription hears is Redis's confirmation, "
+                    "{'type': 'subscribe', ..., 'data': 1}; keep only messages whose 'type' is 'message'")
+        elif isinstance(heard, list) and "before" in heard:
+            hint = ": 'before' was published when nobody was subscribed; Redis kept it for nobody"
+        return_ = f"hear(redis, 'news', 2) returned {heard!r}; the subscriber was sent 'one' and 'two'"
+        raise NotYet(return_ + hint)
+
+    return await judge(conversation)
+
+
+#: The rooms :func:`check_deliveries` fills: (members, messages).
+ROOMS = ((3, 2), (1, 1), (5, 0), (6, 4))
+
+
+async def check_deliveries(deliveries: Callable[[int, int], int]) -> Result:
+    """Lesson 09b: ``deliveries(members, messages)``: how many messages the members of a chat room receive.
+
+    ``members`` join an empty room one after the other; then one of them says
+    ``messages`` things. The check does exactly that on a real chat server, for a
+    few rooms, counts every message every member received, and compares with what
+    your function says.
+    """
+
+    async def fill(members: int, messages: int, crashes: Crashes) -> int:
+        """Every message the members of a new room received, counted one by one."""
+        with start("chat", name="check-deliveries") as server:
+            async with contextlib.AsyncExitStack() as clients:
+                room = [(await join_room(server.ws_url, clients, crashes))[0] for _ in range(members)]
+                received = members  # each has heard its own arrival (join_room waits for it)
+                for said in [*(f"message {number}" for number in range(messages)), "the end"]:
+                    await room[0].send(said)
+                for member in room:  # what each heard, up to the end ("the end" itself not counted)
+                    while await receive(member, crashes) != "the end":
+                        received += 1
+                return received
+
+    async def conversation(crashes: Crashes) -> str:
+        for members, messages in ROOMS:
+            try:
+                said = deliveries(members, messages)
+            except Exception as error:
+                raise NotYet(f"deliveries({members}, {messages}) raised {describe(error)}") from None
+            if inspect.isawaitable(said):
+                with contextlib.suppress(Exception):
+                    await said
+                raise NotYet("deliveries(...) returned a coroutine: it only computes, so make it a plain 'def'")
+            counted = await fill(members, messages, crashes)
+            if said == counted:
+                continue
+            arrivals = members * (members + 1) // 2
+            hint = ""
+            if said == members * messages:
+                hint = f": that counts the messages, not the {arrivals} 'comes in' (each newcomer is announced to everyone there)"
+            elif said == members * (members - 1) // 2 + members * messages:
+                hint = ": a newcomer hears its own 'comes in' too"
+            elif said == members * members + members * messages:
+                hint = ": the k-th newcomer is announced to the k members in the room then, not to all of them"
+            raise NotYet(f"for {members} members and {messages} messages, deliveries said {said!r}; "
+                         f"the members received {counted}{hint}")
+        return ("your formula matches every room the check filled: N(N+1)/2 arrivals and N per message. "
+                "A room of 1000 costs half a million messages to fill.")
 
     return await judge(conversation)

@@ -1,26 +1,36 @@
-"""Lesson 09's experiment: a room's fan-out under load.
+"""Lesson 09b's experiment: a room's fan-out under load.
 
 :func:`measure_fanout`: a room of N members (:class:`~ws_course.measure.lean_client.LeanClient`)
 spread over one or more server processes; one member talks, one message at a
 time; how long until the *last* member hears each message, and how much CPU the
-servers (and Redis) spent per message delivered to one member. Its plots and
-table are in :mod:`ws_course.measure.plots`.
+servers (and Redis) spent per message delivered to one member. Its plots, table
+and the sentences that read them are in :mod:`ws_course.measure.plots`.
+
+The lesson runs it with :func:`measure_elsewhere`: in a process of its own
+(``python -m ws_course.measure.fanout``), which prints what it measured as JSON
+and exits. A thousand members, and the half a million "comes in" messages they
+read while the room fills, then never live in the notebook's kernel, whose memory
+stays what it was (Python rarely gives a process's memory back to the system).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import re
 import statistics
+import sys
 import time
 
+from ..safety.limits import raise_open_files_limit
 from .lean_client import LeanClient, join, process_cpu_seconds
 
-__all__ = ["FanOut", "ROOM_SIZES", "measure_fanout"]
+__all__ = ["ROOM_SIZES", "FanOut", "measure_elsewhere", "measure_fanout"]
 
-#: The room sizes lesson 09 measures. A room of 1000 fills with half a million
+#: The room sizes lesson 09b measures. A room of 1000 fills with half a million
 #: "comes in" messages (the n-th newcomer is announced to n members), seconds of
 #: CPU: the test that runs every notebook twice sets ``WS_COURSE_ROOM_SIZES=10,100``
 #: to stay short (nbval runs the lesson once with all three).
@@ -44,6 +54,7 @@ class FanOut:
     messages: int
     latencies: list[float]  # seconds from sending each message until its last member had it
     cpu_seconds: float  # the servers' and Redis's CPU while the messages went round
+    fill_seconds: float = 0.0  # from the first member's connection until every arrival had gone round
 
     @property
     def median_ms(self) -> float:
@@ -52,6 +63,13 @@ class FanOut:
     @property
     def cpu_us_per_delivery(self) -> float:
         return self.cpu_seconds / (self.messages * self.members) * 1e6
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> FanOut:
+        return cls(**json.loads(text))
 
 
 async def measure_fanout(ports: list[int], pids: list[int], members: int, messages: int = 20) -> FanOut:
@@ -91,6 +109,7 @@ async def measure_fanout(ports: list[int], pids: list[int], members: int, messag
 
     in_the_room: set[LeanClient] = set()
     clients: list[LeanClient] = []
+    filling = time.perf_counter()
     for first in range(0, members, 50):  # 50 at a time: a big room fills in seconds, not minutes
         clients += await asyncio.gather(
             *(join(ports[index % len(ports)], "ws", on_text) for index in range(first, min(first + 50, members)))
@@ -111,6 +130,7 @@ async def measure_fanout(ports: list[int], pids: list[int], members: int, messag
             if arrivals != last:
                 last, quiet_since = arrivals, time.monotonic()
             await asyncio.sleep(0.05)
+        filled = time.perf_counter() - filling
         cpu = sum(process_cpu_seconds(pid) for pid in pids)
         talk(0)
         while not done.is_set():  # a message a few milliseconds; none for STALLED seconds: say so
@@ -129,5 +149,41 @@ async def measure_fanout(ports: list[int], pids: list[int], members: int, messag
     finally:
         for client in clients:
             client.close()
-    return FanOut(members, len(ports), messages, latencies, cpu)
+    return FanOut(members, len(ports), messages, latencies, cpu, filled)
 
+
+
+async def measure_elsewhere(ports: list[int], pids: list[int], members: int, messages: int = 20) -> FanOut:
+    """:func:`measure_fanout`, run by a process of its own: the members never live in this one.
+
+    It runs ``python -m ws_course.measure.fanout`` with the same arguments, reads the
+    JSON it prints, and waits for it to exit; what it wrote on stderr, if it failed,
+    is in the :class:`RuntimeError`.
+    """
+    command = [sys.executable, "-m", __name__, "--ports", ",".join(map(str, ports)),
+               "--pids", ",".join(map(str, pids)), "--members", str(members), "--messages", str(messages)]
+    child = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await child.communicate()
+    if child.returncode != 0:
+        said = err.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"measuring a room of {members} failed: {said[-1] if said else child.returncode}")
+    return FanOut.from_json(out.decode())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ws_course.measure.fanout --ports P1,P2 --pids ... --members N --messages M``: print a FanOut as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m ws_course.measure.fanout", description=main.__doc__)
+    parser.add_argument("--ports", required=True, help="the servers' ports, comma-separated")
+    parser.add_argument("--pids", required=True, help="the processes whose CPU counts, comma-separated")
+    parser.add_argument("--members", type=int, required=True)
+    parser.add_argument("--messages", type=int, default=20)
+    arguments = parser.parse_args(argv)
+    raise_open_files_limit()  # a member is a socket: a thousand of them pass a soft limit of 1024 with the rest
+    measured = asyncio.run(measure_fanout([int(port) for port in arguments.ports.split(",")],
+                                          [int(pid) for pid in arguments.pids.split(",")],
+                                          arguments.members, arguments.messages))
+    print(measured.to_json())
+
+
+if __name__ == "__main__":
+    main()

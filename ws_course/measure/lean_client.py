@@ -6,7 +6,7 @@ how a *server* copes with a big room, the clients must cost far less than the
 server does. :class:`LeanClient` is such a client: it sends a handshake without
 compression (so that every server sends plain frames), reads and writes frames
 with the course's codec (:mod:`ws_course.frames`), and speaks just enough
-Engine.IO to be a Socket.IO member. Lesson 09's fan-out experiment
+Engine.IO to be a Socket.IO member. Lesson 09b's fan-out experiment
 (:mod:`ws_course.measure.fanout`) and ``benchmarks/node_vs_python.py`` use it.
 
 It reads with :class:`asyncio.BufferedProtocol` into one buffer of its own: asyncio's

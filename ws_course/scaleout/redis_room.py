@@ -1,4 +1,4 @@
-"""One chat room across many server processes, through Redis (lesson 09).
+"""One chat room across many server processes, through Redis (lessons 09a and 09b).
 
 A chat room in one process keeps its members in a dictionary, and a counter for
 nicknames. Run the same server in two processes (two cores, two machines behind
@@ -47,7 +47,11 @@ every :data:`RETRY` seconds; when Redis is back it joins again, tells Redis who
 its members are (claiming their nicknames again) and the highest nickname number it
 has seen anywhere in the room (a Redis restarted without its data would otherwise
 count from 1 again, and give a frozen process's nicknames to newcomers), and logs that too.
-A newcomer while the room is split gets a nickname that cannot clash: ``user-ID-1``.
+A newcomer while the room is split gets a nickname that cannot clash, ``user-ID-N``:
+there is no counter to ask, so its process gives one of its own, ID being the
+process's id in Redis (its log's ``as server ID``) and N that process's own count
+(``user-8b777260-1``, ``user-8b777260-2``, ...), which no ``userN`` can clash with.
+Lesson 09a says so where a page may show one.
 
 The channel is open to whoever can reach Redis, so what arrives on it is checked:
 anything that is not a message of the room (bytes that are not UTF-8, text in
