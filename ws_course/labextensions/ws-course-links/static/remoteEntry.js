@@ -19,7 +19,8 @@
  * the heading (from the cell's source, which is there as soon as the file is),
  * scrolls that cell into view so that it renders, waits until the heading is
  * rendered, then asks the notebook to go to the fragment again with JupyterLab's
- * own setFragment. It gives up after a few seconds if the heading never renders.
+ * own setFragment (again a few times while cells above it still render and push
+ * it down). It gives up after a few seconds if the heading never renders.
  *
  * Why it is written by hand. A JupyterLab 4 extension is a webpack "module
  * federation" container: an object window._JUPYTERLAB[name] with init() and
@@ -34,6 +35,8 @@
 
   var COMMAND = "rendermime:handle-local-link";
   var GIVE_UP_AFTER_MS = 10000;
+  var SETTLE_ATTEMPTS = 4;
+  var SETTLE_MS = 300;
 
   /** The open document widget for a server path, if any. */
   function findWidget(app, path) {
@@ -118,9 +121,29 @@
     if (cell && typeof notebook.scrollToCell === "function") {
       await notebook.scrollToCell(cell, "start");
     }
-    if (await rendered(notebook.node, fragment)) {
-      widget.setFragment(fragment);
+    if (!(await rendered(notebook.node, fragment))) {
+      return;
     }
+    // Cells above the heading may still be rendering and push it down: look again a few times.
+    for (var attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
+      if (attempt > 0 && atTop(notebook.node, fragment)) {
+        return;
+      }
+      widget.setFragment(fragment);
+      await new Promise(function (resolve) { setTimeout(resolve, SETTLE_MS); });
+    }
+  }
+
+  /** Whether the fragment's element is in the upper half of the notebook's visible part. */
+  function atTop(node, fragment) {
+    var target = findTarget(node, fragment);
+    var scroller = target && target.closest(".jp-WindowedPanel-outer");
+    if (!scroller) {
+      return false;
+    }
+    var shown = scroller.getBoundingClientRect();
+    var box = target.getBoundingClientRect();
+    return box.top >= shown.top && box.bottom <= shown.top + shown.height / 2;
   }
 
   var plugin = {
