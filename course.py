@@ -46,6 +46,9 @@ BENCHMARK_NODE = HERE / "benchmarks" / "node"
 NOTEBOOKS = HERE / "notebooks"
 MY_NOTEBOOKS = HERE / "my-notebooks"
 START_NOTEBOOK = "00-start-here.ipynb"
+#: What ``lab`` adds to JupyterLab's command line: the course's own JupyterLab extension
+#: (ws_course/labextensions/ws-course-links), so that a link to a glossary word lands on it.
+LAB_OPTIONS = [f"--LabApp.extra_labextensions_path={HERE / 'ws_course' / 'labextensions'}"]
 #: How many pytest workers ``test`` runs.
 TEST_WORKERS = 3
 
@@ -200,7 +203,7 @@ def lab(args: list[str]) -> None:
     # The whole course folder, so the package and the pages can be opened too; start at the contents.
     os.execv(PYTHON, [
         str(PYTHON), "-m", "jupyter", "lab", *as_root, f"--ServerApp.root_dir={HERE}",
-        f"--LabApp.default_url=/lab/tree/{start}", *args,
+        f"--LabApp.default_url=/lab/tree/{start}", *LAB_OPTIONS, *args,
     ])
 
 

@@ -367,3 +367,102 @@ def test_the_scale_out_lesson_puts_a_page_on_each_process_in_one_room_in_jupyter
     # The kernel ended, and took its server processes with it: both pages saw their server go.
     for frame in (on_first, on_second):
         expect(frame.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
+
+
+# A link to a glossary word, clicked in a learner's JupyterLab: the JupyterLab that
+# `python3 course.py lab` starts, with the course's options and JupyterLab's own settings.
+
+
+def course_lab_options() -> list[str]:
+    """The options ``python3 course.py lab`` gives JupyterLab (course.py is not a module of the package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course", NOTEBOOKS.parent / "course.py")
+    course = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course)
+    return course.LAB_OPTIONS
+
+
+@pytest.fixture(scope="module")
+def learners_lab(tmp_path_factory):
+    """A JupyterLab on a copy of the lessons, started with the options of ``python3 course.py lab``."""
+    root = tmp_path_factory.mktemp("learner-root")
+    for notebook in NOTEBOOKS.glob("*.ipynb"):
+        shutil.copy(notebook, root)
+    lab = JupyterLab(root, tmp_path_factory.mktemp("learner-home"), args=tuple(course_lab_options()))
+    lab.root = root
+    yield lab
+    lab.stop()
+
+
+def use_windowing(lab: JupyterLab, mode: str | None) -> None:
+    """Set the notebooks' windowing mode for the next page JupyterLab serves (None: JupyterLab's default)."""
+    import json
+
+    settings = lab.home / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    settings.write_text(json.dumps({} if mode is None else {"windowingMode": mode}))
+
+
+def scroll_until_attached(page, panel, locator, steps: int = 80) -> None:
+    """Scroll a notebook down with the mouse wheel until ``locator`` is in the page (windowing adds cells as they come into view)."""
+    panel.locator(".jp-WindowedPanel-outer").hover()
+    for _ in range(steps):
+        if locator.count():
+            return
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(100)
+    assert locator.count(), f"{locator} never appeared"
+
+
+#: True when the heading with the given id is inside the visible part of the current
+#: notebook, and the notebook is scrolled away from its top.
+HEADING_IN_VIEW = """id => {
+    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+    const heading = panel && panel.querySelector(`[data-jupyter-id="${CSS.escape(id)}"], [id="${CSS.escape(id)}"]`);
+    if (!heading) return false;
+    const scroller = heading.closest('.jp-WindowedPanel-outer');
+    const shown = scroller.getBoundingClientRect(), box = heading.getBoundingClientRect();
+    return scroller.scrollTop > 0 && box.top >= shown.top && box.bottom <= shown.bottom;
+}"""
+
+
+@pytest.mark.parametrize("windowing", [None, "none", "defer", "full", "contentVisibility"])
+def test_a_glossary_link_lands_on_its_word_at_the_first_click(learners_lab, page, windowing):
+    """Lesson 03's link to "TCP window", near the end of the glossary: one click opens the glossary
+    scrolled to that heading, in every windowing mode JupyterLab has (None: its default). Without the
+    course's extension the glossary opened at its top: it looked for the heading before rendering it."""
+    use_windowing(learners_lab, windowing)
+    lesson = learners_lab.open_notebook(page, "03-chat.ipynb")
+    try:
+        link = lesson.locator('a[href*="glossary.ipynb"][href$="#TCP-window"]').first
+        scroll_until_attached(page, lesson, link)
+        link.scroll_into_view_if_needed()
+        link.click()
+        expect(page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")).to_contain_text("glossary.ipynb")
+        page.wait_for_function(HEADING_IN_VIEW, arg="TCP-window")
+    finally:
+        learners_lab.shutdown_kernels()
+
+
+def test_jupyterlab_gives_a_heading_the_id_the_lesson_shape_test_expects(learners_lab, page):
+    """tests/test_lesson_shape.py checks links against heading ids it computes (heading_id); here
+    JupyterLab renders headings of every kind the lessons use, and gives each that id."""
+    import nbformat
+    from test_lesson_shape import anchors, read
+
+    use_windowing(learners_lab, "none")  # every cell rendered
+    made = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    made.cells = [nbformat.v4.new_markdown_cell(text) for text in [
+        "# 06a · Who may join", "## Server-Sent Events", "### `null`: any site, in a sandboxed frame",
+        "## The **room's** own key", "## Sans-I/O and [Redis](glossary.ipynb#Redis)", "## SIGTERM & SIGKILL ##",
+        "```\n## not a heading\n```\n\n#### `transport.abort()`",
+    ]]
+    nbformat.write(made, learners_lab.root / "heading-ids.ipynb")
+    for name in ["heading-ids.ipynb", "glossary.ipynb"]:
+        panel = learners_lab.open_notebook(page, name)
+        try:
+            rendered = panel.locator("h1, h2, h3, h4").evaluate_all(
+                "hs => hs.map(h => h.getAttribute('data-jupyter-id') || h.id)")
+            assert set(rendered) == anchors(read(learners_lab.root / name)), name
+        finally:
+            learners_lab.shutdown_kernels()
