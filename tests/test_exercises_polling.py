@@ -173,9 +173,45 @@ def test_check_sooner_or_later_refuses_a_fixed_word_and_a_comparison_the_wrong_w
 # -- 07b: a long-polling client ------------------------------------------------------------
 
 
-async def test_check_long_poll_accepts_a_long_polling_client():
+async def test_check_long_poll_accepts_a_long_polling_client_and_explains_what_is_not():
+    async def short_polls(url, on_item):
+        await follow_short_poll(url, on_item, interval=0.1)
+
+    async def forgets_after(url, on_item):
+        async with aiohttp.ClientSession() as session:
+            while True:
+                async with session.get(url + "long-poll") as response:
+                    for item in await response.json():
+                        on_item(item)
+
+    async def hands_over_text(url, on_item):
+        await follow_long_poll(url, lambda item: on_item(str(item)))
+
+    async def stops_after_one(url, on_item):
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + "long-poll") as response:
+                for item in await response.json():
+                    on_item(item)
+
+    async def crashes(url, on_item):
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + "long-poll") as response:
+                items = await response.json()
+                on_item(items["id"])
+
+    def not_async(url, on_item):
+        return None
+
     result = await check_long_poll(follow_long_poll)
-    assert result and "asks again at once" in repr(result)
+    assert result and "by long-polling" in repr(result)
+    assert "asked /poll, again and again: that is short polling" in repr(await check_long_poll(short_polls))
+    assert "expected each item once, in order (did you send ?after=?)" in repr(await check_long_poll(forgets_after))
+    assert "on_item got \"{'id': " in repr(await check_long_poll(hands_over_text))
+    assert "returned after 1 items" in repr(await check_long_poll(stops_after_one))
+    result = await check_long_poll(crashes)
+    assert "follow_long_poll raised TypeError: list indices must be integers" in repr(result)
+    assert "of your code: on_item(items[\"id\"])" in repr(result)
+    assert "is it an 'async def'?" in repr(await check_long_poll(not_async))
 
 
 async def test_check_long_poll_fails_a_client_that_sleeps_between_requests():
@@ -192,18 +228,3 @@ async def test_check_long_poll_fails_a_client_that_sleeps_between_requests():
 
     result = await check_long_poll(sleeps)
     assert not result and "Does your client pause before it asks again? Ask again at once" in repr(result)
-
-
-async def test_check_long_poll_explains_short_polling_and_a_forgotten_after():
-    async def short_polls(url, on_item):
-        await follow_short_poll(url, on_item, interval=0.1)
-
-    async def forgets_after(url, on_item):
-        async with aiohttp.ClientSession() as session:
-            while True:
-                async with session.get(url + "long-poll") as response:
-                    for item in await response.json():
-                        on_item(item)
-
-    assert "asked /poll, again and again: that is short polling" in repr(await check_long_poll(short_polls))
-    assert "expected each item once, in order (did you send ?after=?)" in repr(await check_long_poll(forgets_after))

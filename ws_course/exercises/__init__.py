@@ -12,6 +12,12 @@ from .article import (
     check_scream_event,
     check_whisper,
 )
+from .feeds import (
+    check_long_poll,
+    check_poll_bytes,
+    check_sooner_or_later,
+    check_sse_reader,
+)
 from .frames import (
     check_accept_key,
     check_client_frame,
@@ -20,7 +26,6 @@ from .frames import (
 )
 from .judging import Result
 from .primer import check_boil_all
-from .feeds import check_long_poll, check_poll_bytes, check_sooner_or_later, check_sse_reader
 from .safety import (
     check_buffer_cap,
     check_host_rule,
