@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 from hub import log_in
 from lab_helpers import (
+    NOTEBOOK_PANEL,
     NOTEBOOKS,
     PROXIED_SERVER_SHUTDOWN,
     JupyterLab,
@@ -474,12 +475,51 @@ def finish_lesson(page, panel, jupyterlab) -> None:
     jupyterlab.shutdown_kernels()
 
 
+@pytest.fixture(scope="module")
+def lab_tab(jupyterlab, browser):
+    """One browser page for every lesson: JupyterLab loads once, and each lesson opens in a tab of its own.
+
+    (Loading JupyterLab takes a few seconds a lesson: :func:`open_lesson` opens the next one
+    with File → Open from Path… instead. After a failure, the next lesson loads JupyterLab afresh.)
+    """
+    context = browser.new_context()
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
+
+
+def open_lesson(page, jupyterlab, name: str):
+    """Open lesson ``name`` as a learner would, in the JupyterLab already loaded in ``page`` if it is; its panel."""
+    if "/lab" not in page.url:
+        return jupyterlab.open_notebook(page, name)
+    menu(page, "File", "Open from Path…")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill(name)
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    expect(page.locator(".lm-DockPanel .lm-TabBar-tab.lm-mod-current")).to_contain_text(name)
+    panel = page.locator(NOTEBOOK_PANEL)
+    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
+    return panel
+
+
+def close_lesson(page) -> None:
+    """File → Close Tab, without saving what the run changed (the kernel is shut down already)."""
+    menu(page, "File", "Close Tab")
+    discard = page.locator(".jp-Dialog-button", has_text="Discard")
+    discard.or_(page.locator(".jp-NotebookPanel")).first.wait_for()
+    if discard.count():
+        discard.click()
+    expect(page.locator(".jp-NotebookPanel")).to_have_count(0)
+
+
 @only_in_the_local_lab
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_every_lesson_runs_all_then_its_first_widget_and_page_answer(jupyterlab, page, lesson):
+def test_every_lesson_runs_all_then_its_first_widget_and_page_answer(jupyterlab, lab_tab, lesson):
     """What a learner does first: Run All; then, scrolling back, the widgets and pages still answer."""
+    page = lab_tab
     opening = time.monotonic()
-    panel = jupyterlab.open_notebook(page, lesson)
+    panel = open_lesson(page, jupyterlab, lesson)
     try:
         started = time.monotonic()
         run_all_and_wait(page, panel)
@@ -488,8 +528,13 @@ def test_every_lesson_runs_all_then_its_first_widget_and_page_answer(jupyterlab,
         embedded = first_page_answers(panel, f"hi from the page of {lesson}")
         played = time.monotonic()
         finish_lesson(page, panel, jupyterlab)
-        print(f"\n{lesson}: opened {started - opening:.1f} s, Run All {ran_all - started:.1f} s, played {played - ran_all:.1f} s, "
-              f"done {time.monotonic() - played:.1f} s; widget {widget!r}, page {embedded!r}")
+        close_lesson(page)
+        print(f"\n{lesson}: opened {started - opening:.1f} s, Run All {ran_all - started:.1f} s, "
+              f"played {played - ran_all:.1f} s, done {time.monotonic() - played:.1f} s; "
+              f"widget {widget!r}, page {embedded!r}")
+    except BaseException:
+        page.goto("about:blank")  # the next lesson starts from a fresh JupyterLab page
+        raise
     finally:
         jupyterlab.shutdown_kernels()
 
