@@ -540,9 +540,10 @@ def test_every_lesson_runs_all_then_its_first_widget_and_page_answer(jupyterlab,
 
 
 @only_in_the_local_lab
-def test_after_kernel_restart_a_later_cell_says_to_run_the_cells_above(jupyterlab, page):
+def test_after_kernel_restart_a_later_cell_says_to_run_the_cells_above(jupyterlab, lab_tab):
     """Kernel → Restart Kernel in the middle of a lesson: the next cell's NameError says what to do, and which cell."""
-    panel = jupyterlab.open_notebook(page, "01-echo.ipynb")
+    page = lab_tab
+    panel = open_lesson(page, jupyterlab, "01-echo.ipynb")
     try:
         starts = panel.locator(".jp-CodeCell", has_text='server = ws_course.start("echo")')
         for cell in (panel.locator(".jp-CodeCell").first, starts):
@@ -558,5 +559,10 @@ def test_after_kernel_restart_a_later_cell_says_to_run_the_cells_above(jupyterla
             "If you restarted the kernel, the cells above have not run in this one: "
             "Run → Run All Above Selected Cell, then this cell again.")
         expect(error).to_contain_text('(`server` is made by the cell above that runs: server = ws_course.start("echo"))')
+        jupyterlab.shutdown_kernels()
+        close_lesson(page)
+    except BaseException:
+        page.goto("about:blank")
+        raise
     finally:
         jupyterlab.shutdown_kernels()
