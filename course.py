@@ -49,6 +49,9 @@ START_NOTEBOOK = "00-start-here.ipynb"
 #: What ``lab`` adds to JupyterLab's command line: the course's own JupyterLab extension
 #: (ws_course/labextensions/ws-course-links), so that a link to a glossary word lands on it.
 LAB_OPTIONS = [f"--LabApp.extra_labextensions_path={HERE / 'ws_course' / 'labextensions'}"]
+
+#: IPython's configuration for every kernel of the environment (see ws_course/restart_hint.py).
+KERNEL_CONFIG = Path("etc") / "ipython" / "ipython_kernel_config.json"
 #: How many pytest workers ``test`` runs.
 TEST_WORKERS = 3
 
@@ -70,6 +73,7 @@ def install(npm: bool = True) -> None:
         run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
         run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test,fast]")
         STAMP.write_text(wanted)
+    install_kernel_config()
     if not npm:
         return  # the pages and their JavaScript are in the package: a learner needs no Node.js
     wanted = hashlib.sha256(
@@ -83,6 +87,21 @@ def install(npm: bool = True) -> None:
     # The Node.js servers that benchmarks/node_vs_python.py compares the course's with (its own lockfile).
     run("npm", "ci", "--no-audit", "--no-fund", cwd=BENCHMARK_NODE)
     NPM_STAMP.write_text(wanted)
+
+
+def install_kernel_config(source: Path = HERE, venv: Path = VENV) -> bool:
+    """Put the package's IPython kernel configuration into ``venv``; return whether it changed anything.
+
+    A wheel installs it there itself (``[tool.setuptools.data-files]`` in pyproject.toml),
+    but an editable install does not: PEP 660 leaves a wheel's data files out. So this
+    copies it, and again whenever the repository's copy changed.
+    """
+    wanted, there = source / KERNEL_CONFIG, venv / KERNEL_CONFIG
+    if there.exists() and there.read_bytes() == wanted.read_bytes():
+        return False
+    there.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(wanted, there)
+    return True
 
 
 def apt_install(packages: str) -> bool:

@@ -268,32 +268,3 @@ async def test_check_scream_event_shows_a_handler_without_sid_at_once(monkeypatc
     result = await check_scream_event(with_scream(lambda text: text.upper() + 1))
     assert "raised TypeError: can only concatenate str (not \"int\") to str" in repr(result)
     assert "of your code: return reply(text)" in repr(result) or "lambda text: text.upper() + 1" in repr(result)
-
-
-# -- the asyncio primer ------------------------------------------------------------------------
-
-
-async def test_check_boil_all_tells_at_once_from_one_after_the_other():
-    from ws_course.exercises import check_boil_all
-
-    async def at_once(boil, kettles):
-        return await asyncio.gather(*(boil(kettle) for kettle in kettles))
-
-    async def in_turn(boil, kettles):
-        return [await boil(kettle) for kettle in kettles]
-
-    async def forgot_await(boil, kettles):
-        return [boil(kettle) for kettle in kettles]
-
-    def not_async(boil, kettles):
-        return []
-
-    async def crashes(boil, kettles):
-        return await asyncio.gather(boil(kettles[3]))
-
-    assert await check_boil_all(at_once)
-    assert "one after the other (at most 1 at a time)" in repr(await check_boil_all(in_turn))
-    assert "did you forget 'await'?" in repr(await check_boil_all(forgot_await))
-    assert "is it an 'async def'?" in repr(await check_boil_all(not_async))
-    result = await check_boil_all(crashes)
-    assert "raised IndexError: list index out of range" in repr(result) and "boil(kettles[3])" in repr(result)

@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from urllib.parse import urlsplit
 
 import pytest
 from hub import log_in
 from lab_helpers import (
+    NOTEBOOK_PANEL,
     NOTEBOOKS,
     PROXIED_SERVER_SHUTDOWN,
     JupyterLab,
     Traffic,
+    menu,
     newest_line_in_view,
     open_notebook,
     run_all_from_scratch,
@@ -466,3 +469,199 @@ def test_jupyterlab_gives_a_heading_the_id_the_lesson_shape_test_expects(learner
             assert set(rendered) == anchors(read(learners_lab.root / name)), name
         finally:
             learners_lab.shutdown_kernels()
+
+
+# -- Every lesson, as a learner starts it: Run All, then play --------------------------------
+
+#: Every lesson a learner runs (the glossary has no code).
+LESSONS = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb") if path.stem != "glossary")
+
+#: How long Run All may take, in milliseconds (the measuring lessons take longest).
+RUN_ALL_TIMEOUT = 300_000
+
+#: A line of a client widget's log that is an answer: any line but the client's own "send: ...".
+ANSWERED = """([client, text]) => [...client.querySelectorAll("div")]
+    .filter(line => !line.firstElementChild && !line.textContent.startsWith("send: "))
+    .some(line => line.textContent.toLowerCase().includes(text.toLowerCase()))"""
+
+#: The client widget around a text box: the nearest element that also holds its state (``<code>OPEN</code>``).
+CLIENT_OF = """box => { let node = box; while (node && !node.querySelector("code")) node = node.parentElement; return node; }"""
+
+
+def run_all_and_wait(page, panel) -> None:
+    """Clear every output, Run → Run All Cells, and wait until every code cell ran and the kernel is idle.
+
+    (Cleared, the prompts lose their stored execution counts: a count seen afterwards is this run's.
+    The lesson's kernel is new: JupyterLab starts one when the notebook opens. Hidden solutions are
+    shown first, as their prompts are hidden with them.)
+    """
+    menu(page, "View", "Expand All Code")
+    expect(panel.locator(".jp-InputPlaceholder")).to_have_count(0)
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    expect(panel.locator(".jp-OutputArea-output")).to_have_count(0)
+    menu(page, "Run", "Run All Cells")
+    prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
+    expect(prompts.last).to_have_text(re.compile(r"\[\d+\]:"), timeout=RUN_ALL_TIMEOUT)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=RUN_ALL_TIMEOUT)
+    # Each cell ran once, in order, in this kernel: [1]:, [2]:, ...
+    texts = [text.strip() for text in prompts.all_text_contents()]
+    assert texts == [f"[{number}]:" for number in range(1, len(texts) + 1)], " ".join(map(repr, texts))
+    for kind in ("error", "stderr"):
+        expect(panel.locator(f".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.{kind}']")).to_have_count(0)
+
+
+def first_widget_answers(page, panel, text: str) -> str | None:
+    """Type into the lesson's first open client widget, press Enter, and wait for the answer in its log.
+
+    Returns the widget's cell's first line, or None when the lesson has no client
+    widget; fails when it has some and none is open. (A lesson may close a client
+    where it teaches that; every other client stays open after Run All.) The box is
+    filled at once, as the fastest typist would, and must send exactly that: the
+    answer holds the whole text.
+    """
+    boxes = panel.locator(".jp-OutputArea-output .widget-text input")
+    if not boxes.count():
+        return None
+    for index in range(boxes.count()):
+        box = boxes.nth(index)
+        client = box.evaluate_handle(CLIENT_OF)
+        if client.evaluate('client => client.querySelector("code").textContent') == "OPEN" and box.is_enabled():
+            break
+    else:
+        pytest.fail(f"all {boxes.count()} client widgets are closed after Run All")
+    type_and_press_enter(page, box, text)
+    page.wait_for_function(ANSWERED, arg=[client, text], timeout=30_000)
+    return box.locator("xpath=ancestor::div[contains(@class, 'jp-CodeCell')]").locator(".cm-line").first.inner_text()
+
+
+def first_page_answers(panel, text: str) -> str | None:
+    """The lesson's first connected embedded page: answering what is sent in it, or showing what its server sends.
+
+    Returns the page's address, or None when the lesson embeds no page; fails when
+    it has some and none is connected. Every page of the course has a text box
+    (``#sendTxt``), or shows what its server sends by itself (``#messages``, or the
+    news feed's ``.latest`` items).
+    """
+    frames = panel.locator(".jp-OutputArea-output iframe")
+    if not frames.count():
+        return None
+    for index in range(frames.count()):
+        frame = frames.nth(index).content_frame
+        frame.locator("body").wait_for(timeout=30_000)
+        if not frame.locator("#state").count():
+            break  # the news feed's page: each way has a state of its own
+        state = frame.locator("#state")
+        expect(state).not_to_have_text("connecting", timeout=30_000)
+        if re.match(r"(open|connected \()", state.inner_text()):
+            break
+    else:
+        pytest.fail(f"none of the {frames.count()} embedded pages is connected after Run All")
+    if frame.locator("#sendTxt").count():
+        frame.locator("#sendTxt").fill(text)
+        frame.locator("#sendBtn").click()
+        expect(frame.locator("#recv, #messages").first).to_contain_text(re.compile(re.escape(text), re.IGNORECASE))
+    else:
+        expect(frame.locator("#messages div, .latest").first).to_have_text(re.compile(r"[A-Za-z]{2}"), timeout=30_000)
+    return frames.nth(index).get_attribute("src")
+
+
+def finish_lesson(page, panel, jupyterlab) -> None:
+    """The lesson's last step, its "I am done" button (``when_done()``), then shut the kernel down."""
+    done = panel.locator(".jp-CodeCell").last.locator("button.jupyter-button", has_text="I am done")
+    if done.count():
+        done.click()
+        expect(panel.locator(".jp-CodeCell").last).to_contain_text("Now shut this kernel down")
+    jupyterlab.shutdown_kernels()
+
+
+@pytest.fixture(scope="module")
+def lab_tab(jupyterlab, browser):
+    """One browser page for every lesson: JupyterLab loads once, and each lesson opens in a tab of its own.
+
+    (Loading JupyterLab takes a few seconds a lesson: :func:`open_lesson` opens the next one
+    with File → Open from Path… instead. After a failure, the next lesson loads JupyterLab afresh.)
+    """
+    context = browser.new_context()
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
+
+
+def open_lesson(page, jupyterlab, name: str):
+    """Open lesson ``name`` as a learner would, in the JupyterLab already loaded in ``page`` if it is; its panel."""
+    if "/lab" not in page.url:
+        return jupyterlab.open_notebook(page, name)
+    menu(page, "File", "Open from Path…")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill(name)
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    expect(page.locator(".lm-DockPanel .lm-TabBar-tab.lm-mod-current")).to_contain_text(name)
+    panel = page.locator(NOTEBOOK_PANEL)
+    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
+    return panel
+
+
+def close_lesson(page) -> None:
+    """File → Close Tab, without saving what the run changed (the kernel is shut down already)."""
+    menu(page, "File", "Close Tab")
+    discard = page.locator(".jp-Dialog-button", has_text="Discard")
+    discard.or_(page.locator(".jp-NotebookPanel")).first.wait_for()
+    if discard.count():
+        discard.click()
+    expect(page.locator(".jp-NotebookPanel")).to_have_count(0)
+
+
+@only_in_the_local_lab
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_lesson_runs_all_then_its_first_widget_and_page_answer(jupyterlab, lab_tab, lesson):
+    """What a learner does first: Run All; then, scrolling back, the widgets and pages still answer."""
+    page = lab_tab
+    opening = time.monotonic()
+    panel = open_lesson(page, jupyterlab, lesson)
+    try:
+        started = time.monotonic()
+        run_all_and_wait(page, panel)
+        ran_all = time.monotonic()
+        widget = first_widget_answers(page, panel, f"hello from the test of {lesson}")
+        embedded = first_page_answers(panel, f"hi from the page of {lesson}")
+        played = time.monotonic()
+        finish_lesson(page, panel, jupyterlab)
+        close_lesson(page)
+        print(f"\n{lesson}: opened {started - opening:.1f} s, Run All {ran_all - started:.1f} s, "
+              f"played {played - ran_all:.1f} s, done {time.monotonic() - played:.1f} s; "
+              f"widget {widget!r}, page {embedded!r}")
+    except BaseException:
+        page.goto("about:blank")  # the next lesson starts from a fresh JupyterLab page
+        raise
+    finally:
+        jupyterlab.shutdown_kernels()
+
+
+@only_in_the_local_lab
+def test_after_kernel_restart_a_later_cell_says_to_run_the_cells_above(jupyterlab, lab_tab):
+    """Kernel → Restart Kernel in the middle of a lesson: the next cell's NameError says what to do, and which cell."""
+    page = lab_tab
+    panel = open_lesson(page, jupyterlab, "01-echo.ipynb")
+    try:
+        starts = panel.locator(".jp-CodeCell", has_text='server = ws_course.start("echo")')
+        for cell in (panel.locator(".jp-CodeCell").first, starts):
+            run_cell(page, cell)
+        later = panel.locator(".jp-CodeCell", has_text="async with connect(server.ws_url").first
+        menu(page, "Kernel", "Restart Kernel")
+        page.locator(".jp-Dialog-button.jp-mod-accept", has_text="Restart").click()
+        expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
+        run_cell(page, later)
+        error = later.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        expect(error).to_contain_text("NameError: name 'server' is not defined")
+        expect(error).to_contain_text(
+            "If you restarted the kernel, the cells above have not run in this one: "
+            "Run → Run All Above Selected Cell, then this cell again.")
+        expect(error).to_contain_text('(`server` is made by the cell above that runs: server = ws_course.start("echo"))')
+        jupyterlab.shutdown_kernels()
+        close_lesson(page)
+    except BaseException:
+        page.goto("about:blank")
+        raise
+    finally:
+        jupyterlab.shutdown_kernels()

@@ -52,6 +52,9 @@ NOT_SOURCES = shutil.ignore_patterns(
     ".pytest_cache", "my-notebooks", ".course-installed",
 )
 
+#: IPython's configuration for every kernel of an environment the wheel is installed in (see ws_course.restart_hint).
+KERNEL_CONFIG = "etc/ipython/ipython_kernel_config.json"
+
 #: Seconds for each step that starts a program.
 TIMEOUT = 120
 
@@ -209,7 +212,10 @@ def test_the_wheel_holds_the_package_its_pages_and_the_socketio_client_and_nothi
                  "article/demo3-chat.html", "article/demo4-json-chat.html"):
         assert f"ws_course/static/{name}" in names
     dist_info = {name.split("/")[0] for name in names if ".dist-info/" in name}
-    assert {name.split("/")[0] for name in names} - dist_info == {"ws_course"}, "only the package, at the top"
+    data = {name.split("/")[0] for name in names if ".data/" in name}
+    assert {name.split("/")[0] for name in names} - dist_info - data == {"ws_course"}, "only the package, at the top"
+    assert [name.split("/", 1)[1] for name in names if ".data/" in name] == [f"data/{KERNEL_CONFIG}"], \
+        "beside it, only the kernel configuration"
     not_the_package = re.compile(r"(^|/)(tests?|notebooks|benchmarks|seed)/|\.ipynb$|conftest")
     assert not [name for name in names if not_the_package.search(name)]
 
@@ -234,6 +240,50 @@ print(json.dumps({"where": str(dist.locate_file("")), "scripts": {
     )
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.split() == list(NAMES)
+
+
+# The installed course, in a kernel
+
+
+#: Run in the new environment: a kernel as Jupyter starts one (the python3 kernelspec: this
+#: environment's Python) runs a notebook's first cell, is restarted, runs the second.
+AFTER_A_RESTART = """
+import asyncio, json, os, sys
+import nbformat
+from nbclient import NotebookClient
+
+async def main():
+    path = os.path.abspath("lesson.ipynb")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import ws_course\\nserver = 1"),
+                                         nbformat.v4.new_code_cell("print(server)")])
+    nbformat.write(nb, path)
+    client = NotebookClient(nb, kernel_name="python3", timeout=60, allow_errors=True)
+    async with client.async_setup_kernel(env={**os.environ, "JPY_SESSION_NAME": path}):
+        await client.async_execute_cell(nb.cells[0], 0)
+        await client.km.restart_kernel()
+        await client.kc.wait_for_ready(timeout=60)
+        await client.async_execute_cell(nb.cells[1], 1)
+        print(json.dumps({"argv": client.km.kernel_spec.argv, "outputs": nb.cells[1].outputs}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_wheel_installs_the_kernel_configuration_and_its_kernels_give_the_restart_hint(wheel, venv, outside):
+    """On a hub or Binder, ``pip install`` of the wheel is all: its kernels load the hint after a restart."""
+    with zipfile.ZipFile(wheel) as archive:
+        (carried,) = [name for name in archive.namelist() if name.endswith(f".data/data/{KERNEL_CONFIG}")]
+        assert archive.read(carried) == (REPO / KERNEL_CONFIG).read_bytes()
+    assert (venv / KERNEL_CONFIG).read_bytes() == (REPO / KERNEL_CONFIG).read_bytes()
+    folder = outside / "after-a-restart"
+    folder.mkdir()
+    ran = json.loads(in_venv(venv, AFTER_A_RESTART, cwd=folder).splitlines()[-1])
+    assert Path(ran["argv"][0]).is_relative_to(venv)  # the kernel is the installed course's Python
+    (error,) = ran["outputs"]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["traceback"]))
+    assert "NameError: name 'server' is not defined\nIf you restarted the kernel, the cells above have not run " \
+           "in this one: Run → Run All Above Selected Cell, then this cell again.\n" \
+           "(`server` is made by the cell above that runs: server = 1)" in text
 
 
 # The installed course, serving

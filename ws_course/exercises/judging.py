@@ -22,12 +22,15 @@ finds each of them.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import functools
 import inspect
 import linecache
+import sys
 import sysconfig
+import textwrap
 import threading
 import traceback
 from collections.abc import Awaitable, Callable
@@ -92,6 +95,42 @@ def your_line(error: BaseException) -> str:
     frame = yours[-1]
     text = (frame.line or linecache.getline(frame.filename, frame.lineno or 0)).strip()
     return f"line {frame.lineno} of your code: {text}"
+
+
+def caller_line() -> str:
+    """Your line that called the function that calls this: ``line 3 of your code: boil(kettle)``.
+
+    The nearest frame above the caller that is yours (see :func:`your_line`); an
+    empty string when none is.
+    """
+    frame = sys._getframe(2)
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_NOT_YOURS):
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return f"line {frame.f_lineno} of your code: {text}"
+
+
+def unawaited_calls(function: Callable[..., Any], name: str) -> list[str]:
+    """Your lines in ``function`` that call ``name`` (``gather``, ``asyncio.gather``) with no ``await`` in front.
+
+    Read from its source; an empty list when the source cannot be read.
+    """
+    try:
+        lines, first = inspect.getsourcelines(function)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    awaited = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Await)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and id(node) not in awaited:
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if called == name:
+                number = first + node.lineno - 1
+                found.append((number, f"line {number} of your code: {lines[node.lineno - 1].strip()}"))
+    return [line for _, line in sorted(found)]
 
 
 def describe(error: BaseException) -> str:

@@ -1,19 +1,25 @@
-"""The asyncio primer's check (lesson 00a)."""
+"""The asyncio primer's check (lesson 00a): boil every kettle at once, and never forget an ``await``."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from .judging import (
     Crashes,
     NotYet,
     Result,
+    caller_line,
     describe,
     judge,
+    unawaited_calls,
+    your_line,
 )
+
+#: What Python says when a Future is used without ``await`` (``list(asyncio.gather(...))``, for one).
+NOT_AWAITED = "await wasn't used with future"
 
 
 async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
@@ -21,12 +27,15 @@ async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
 
     The check hands your function its own ``boil``, which notes how many kettles
     are boiling at the same moment: that tells "at once" from "one after the other"
-    without looking at a clock.
+    without looking at a clock. It also notes the line of yours that called it, so
+    that a coroutine you never awaited is named by your line (and closed, so that
+    Python does not warn about it).
     """
     boiling = 0
     most = 0
+    calls: list[tuple[str, Coroutine[Any, Any, str]]] = []  # (your line, the coroutine it made)
 
-    async def boil(kettle: str) -> str:
+    async def boiling_kettle(kettle: str) -> str:
         nonlocal boiling, most
         boiling += 1
         most = max(most, boiling)
@@ -34,23 +43,58 @@ async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
         boiling -= 1
         return f"{kettle} boiled"
 
+    def boil(kettle: str) -> Coroutine[Any, Any, str]:
+        coroutine = boiling_kettle(kettle)
+        calls.append((caller_line(), coroutine))
+        return coroutine
+
+    def forgot_await(where: str, why: str) -> NotYet:
+        return NotYet(f"you forgot an `await`, at {where}\n    ({why})" if where else f"you forgot an `await` ({why})")
+
+    async def never_awaited() -> NotYet | None:
+        """Your calls of ``boil`` whose coroutine nobody awaited: closed, and said."""
+        await asyncio.sleep(0)  # the tasks gather() or create_task() made start now: their coroutines are not idle
+        idle = [(where, coroutine) for where, coroutine in calls
+                if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED]
+        for _, coroutine in idle:
+            coroutine.close()  # nobody will run it: close it, so Python does not warn about it
+        if idle:
+            return forgot_await(idle[0][0], "boil(kettle) only makes a coroutine: nothing boils until it is awaited")
+        return None
+
+    def gather_line() -> str:
+        """Your line that calls ``gather`` without ``await`` in front of it, if there is one."""
+        return next(iter(unawaited_calls(boil_all, "gather")), "")
+
+    async def said_of(error: Exception) -> NotYet:
+        """What your function's exception means: a forgotten ``await`` first, as it is usually the cause."""
+        if forgotten := await never_awaited():
+            return forgotten
+        if isinstance(error, RuntimeError) and str(error) == NOT_AWAITED:
+            return forgot_await(gather_line() or your_line(error),
+                                "asyncio.gather(...) gives a future: `await` it to get the results")
+        return NotYet(f"boil_all(boil, kettles) raised {describe(error)}")
+
     async def conversation(crashes: Crashes) -> str:
         kettles = ["red kettle", "blue kettle", "green kettle"]
         try:
             result = boil_all(boil, kettles)
         except Exception as error:
-            raise NotYet(f"boil_all(boil, kettles) raised {describe(error)}") from None
+            raise await said_of(error) from None
         if not inspect.isawaitable(result):
+            await never_awaited()  # closes what it made
             raise NotYet(f"boil_all(...) returned {result!r} at once: is it an 'async def'?")
         try:
             result = await result
         except Exception as error:
-            raise NotYet(f"boil_all(boil, kettles) raised {describe(error)}") from None
-        if isinstance(result, (list, tuple)) and any(inspect.isawaitable(item) for item in result):
-            for item in result:
-                if inspect.iscoroutine(item):
-                    item.close()  # never awaited: close it, so Python does not warn about it
-            raise NotYet("it returned coroutine objects, not their results: did you forget 'await'?")
+            raise await said_of(error) from None
+        if forgotten := await never_awaited():
+            raise forgotten
+        if inspect.isawaitable(result):
+            await forget(result)
+            if asyncio.isfuture(result):
+                raise forgot_await(gather_line(), "asyncio.gather(...) gives a future: `await` it to get the results")
+            raise forgot_await("", f"boil_all returned {type(result).__name__} object, not the results: `await` it")
         if list(result or []) != [f"{kettle} boiled" for kettle in kettles]:
             raise NotYet(f"it returned {result!r}; expected every kettle's result, in order")
         if most < len(kettles):
@@ -58,3 +102,13 @@ async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
         return "every kettle boiled at once, and the results came back in order."
 
     return await judge(conversation)
+
+
+async def forget(awaitable: Awaitable[Any]) -> None:
+    """Stop an awaitable your code returned instead of awaiting it, quietly (no warning, no leftover task)."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+        return
+    future = asyncio.ensure_future(awaitable)
+    future.cancel()
+    await asyncio.gather(future, return_exceptions=True)
