@@ -55,6 +55,10 @@ NOT_SOURCES = shutil.ignore_patterns(
 #: IPython's configuration for every kernel of an environment the wheel is installed in (see ws_course.restart_hint).
 KERNEL_CONFIG = "etc/ipython/ipython_kernel_config.json"
 
+#: The course's JupyterLab extension (glossary links land on their word), where JupyterLab finds it.
+LAB_EXTENSION = "share/jupyter/labextensions/ws-course-links"
+LAB_EXTENSION_FILES = ["package.json", "static/remoteEntry.js"]
+
 #: Seconds for each step that starts a program.
 TIMEOUT = 120
 
@@ -214,8 +218,9 @@ def test_the_wheel_holds_the_package_its_pages_and_the_socketio_client_and_nothi
     dist_info = {name.split("/")[0] for name in names if ".dist-info/" in name}
     data = {name.split("/")[0] for name in names if ".data/" in name}
     assert {name.split("/")[0] for name in names} - dist_info - data == {"ws_course"}, "only the package, at the top"
-    assert [name.split("/", 1)[1] for name in names if ".data/" in name] == [f"data/{KERNEL_CONFIG}"], \
-        "beside it, only the kernel configuration"
+    assert sorted(name.split("/", 1)[1] for name in names if ".data/" in name) == sorted(
+        [f"data/{KERNEL_CONFIG}", *(f"data/{LAB_EXTENSION}/{file}" for file in LAB_EXTENSION_FILES)]
+    ), "beside it, only the kernel configuration and the JupyterLab extension"
     not_the_package = re.compile(r"(^|/)(tests?|notebooks|benchmarks|seed)/|\.ipynb$|conftest")
     assert not [name for name in names if not_the_package.search(name)]
 
