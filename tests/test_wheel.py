@@ -315,6 +315,17 @@ def served(venv, outside):
     assert process.returncode == 0 and stdout.strip() == "stopped", log.read_text()[-2000:]
 
 
+def test_the_wheel_installs_the_jupyterlab_extension_where_jupyterlab_finds_it(venv, outside):
+    """On a hub or Binder, JupyterLab of the installed course lists its extension, enabled and OK."""
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "jupyterlab.labextensions", "list"],
+        capture_output=True, text=True, timeout=TIMEOUT, cwd=outside, env=environment(),
+    )
+    listed = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # without its colours
+    assert f"{venv}/share/jupyter/labextensions\n" in listed, listed  # from the environment the wheel went into
+    assert re.search(r"ws-course-links v\S+ enabled OK", listed), listed
+
+
 def test_the_installed_course_is_the_wheels_not_the_checkouts(served, venv):
     assert Path(served["ws_course"]).is_relative_to(venv)
     assert Path(served["static"]).is_relative_to(venv)
