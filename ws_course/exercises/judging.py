@@ -14,9 +14,8 @@ is that exception and the line of your code that raised it, not a guess.
 This module is the judging: :class:`Result`, :class:`Crashes` and "your line",
 and the helpers every check uses. The checks themselves are one module per part
 of the course (:mod:`~ws_course.exercises.primer`, :mod:`~ws_course.exercises.article`,
-:mod:`~ws_course.exercises.safety`, :mod:`~ws_course.exercises.protocols`,
-:mod:`~ws_course.exercises.frames`,
-:mod:`~ws_course.exercises.scaleout`); ``from ws_course.exercises import check_...``
+:mod:`~ws_course.exercises.safety`, :mod:`~ws_course.exercises.feeds`,
+:mod:`~ws_course.exercises.frames`, :mod:`~ws_course.exercises.scaleout`); ``from ws_course.exercises import check_...``
 finds each of them.
 """
 
