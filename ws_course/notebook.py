@@ -156,23 +156,32 @@ def memory_in_use(pid: int | None = None) -> int | None:
     and Redis it started as processes of their own. Read from ``/proc`` (Linux);
     elsewhere, None. Memory two processes share counts twice: it is an upper bound.
     """
+    family = process_family(pid)
+    return None if family is None else sum(_rss(member) for member in family)
+
+
+def process_family(pid: int | None = None) -> list[int] | None:
+    """A process (this one by default) and every process under it, read from ``/proc``; None elsewhere."""
     pid = os.getpid() if pid is None else pid
+    parents = {}
     try:
-        parents = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                # "PID (name) STATE PPID ...": the name may hold spaces, so split after its ")".
-                parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # a process that ended while we looked
-        family, total = [pid], 0
-        while family:
-            member = family.pop()
-            family += [child for child, parent in parents.items() if parent == member]
-            total += _rss(member)
-        return total
+        stats = list(Path("/proc").glob("[0-9]*/stat"))
     except OSError:
         return None
+    for stat in stats:
+        try:
+            # "PID (name) STATE PPID ...": the name may hold spaces, so split after its ")".
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended while we looked
+    if pid not in parents:
+        return None
+    family, unseen = [], [pid]
+    while unseen:
+        member = unseen.pop()
+        family.append(member)
+        unseen += [child for child, parent in parents.items() if parent == member]
+    return family
 
 
 def _rss(pid: int) -> int:
