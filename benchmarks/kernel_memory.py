@@ -44,6 +44,7 @@ import ws_course, ws_course.notebook
 from ws_course.widgets.client import _clients
 if ws_course.notebook.LAST is not None:
     ws_course.notebook.LAST.button.click()
+    await ws_course.notebook.LAST.finished()
 else:
     ws_course.stop_all()
 await asyncio.gather(*(_client.closed() for _client in list(_clients)))

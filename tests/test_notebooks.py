@@ -47,6 +47,7 @@ from ws_course.widgets.client import _clients
 _done = ws_course.notebook.LAST
 if _done is not None:
     _done.button.click()
+    await _done.finished()
 else:
     ws_course.stop_all()
 await asyncio.gather(*(_client.closed() for _client in list(_clients)))

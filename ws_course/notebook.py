@@ -220,20 +220,47 @@ def memory_sentence(before: int | None, after: int | None) -> str:
 
 
 class WhenDone:
-    """The button of :func:`when_done`, and what a click does (:meth:`finish`, for code and tests)."""
+    """The button of :func:`when_done`, and what a click does.
+
+    A click may arrive on another thread than the kernel's event loop (JupyterLab can
+    deliver widget messages on a kernel *subshell*), while the client widgets belong to
+    the kernel's loop: the work hops over to it, and runs there as a task, so that the
+    loop goes on serving the clients' closing handshakes meanwhile. ``await
+    done.finished()`` waits for the end of it (tests and the benchmark do).
+    """
 
     def __init__(self) -> None:
+        import asyncio
+
         import ipywidgets as widgets
 
+        self._loop = asyncio.get_running_loop()
+        self._done = asyncio.Event()
+        self._task: asyncio.Task[Any] | None = None
         self.button = widgets.Button(description="I am done: stop this lesson's servers", icon="stop",
                                      layout=widgets.Layout(width="auto"))
         self.report = widgets.HTML()
         self.view = widgets.VBox([self.button, self.report])
         self.memory: tuple[int | None, int | None] = (None, None)
-        self.button.on_click(lambda _button: self.finish())
+        self.button.on_click(lambda _button: self._loop.call_soon_threadsafe(self._start))
 
-    def finish(self) -> str:
+    def _start(self) -> None:
+        if self._task is None:
+            self.button.disabled = True
+            self._task = self._loop.create_task(self._finish())
+
+    async def finished(self, timeout: float = 60) -> str:
+        """Wait until a click's work is done; return the report."""
+        import asyncio
+
+        async with asyncio.timeout(timeout):
+            await self._done.wait()
+        return self.report.value
+
+    async def _finish(self) -> None:
         """Close every client widget, stop everything the course started, give memory back; say what happened."""
+        import asyncio
+
         from . import stop_all
         from .runtime.registry import RUNNING
         from .widgets.client import _clients
@@ -242,18 +269,19 @@ class WhenDone:
         clients = [client for client in list(_clients) if client.ready_state in ("CONNECTING", "OPEN")]
         for client in clients:
             client.close()
+        await asyncio.gather(*(client.closed() for client in clients), return_exceptions=True)
         running = RUNNING.count()
-        stop_all()
+        # In a thread: stopping joins the servers' threads, and this loop must not stop meanwhile.
+        await asyncio.to_thread(stop_all)
         give_memory_back()
         self.memory = (before, memory_in_use())
-        self.button.disabled = True
         self.report.value = (
             f"<p>Closed {len(clients)} client widget(s) and stopped {running} server(s) or process(es). "
             f"{html.escape(memory_sentence(*self.memory))} "
             "Now shut this kernel down to give all its memory back: <b>Kernel → Shut Down Kernel</b>. "
             "To play again, run the lesson from the top.</p>"
         )
-        return self.report.value
+        self._done.set()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.view._repr_mimebundle_(**kwargs)
@@ -273,8 +301,8 @@ def when_done() -> WhenDone:
     (:func:`memory_in_use`, before and after); then shut the kernel down
     (Kernel → Shut Down Kernel) to give all of its memory back.
 
-    The last one made is :data:`LAST`: ``ws_course.notebook.LAST.finish()`` is the
-    click, from code.
+    The last one made is :data:`LAST`: ``LAST.button.click()`` is the click, from
+    code, and ``await LAST.finished()`` waits for its end.
     """
     global LAST
     LAST = WhenDone()
