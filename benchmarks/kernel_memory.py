@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,7 +85,8 @@ def measure(path: Path) -> dict:
     lesson = list(enumerate(notebook.cells))
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
-    with client.setup_kernel():
+    # The kernel's own stderr (a warning about TCP on every start) would break up the table.
+    with client.setup_kernel(stderr=subprocess.DEVNULL):
         row["start"] = printed(client, MEMORY)
         started = time.perf_counter()
         try:
