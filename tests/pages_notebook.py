@@ -42,7 +42,7 @@ def check_pages_and_widgets_talk(panel, base_url: str) -> set[int]:
     """
     cells = panel.locator(".jp-CodeCell")
     chat_frame, io_frame = cells.nth(2).locator("iframe"), cells.nth(4).locator("iframe")
-    chat_src, io_src = chat_frame.get_attribute("src"), io_frame.get_attribute("src")
+    chat_src, io_src = chat_frame.get_attribute("data-src"), io_frame.get_attribute("data-src")  # show_page: the page it opens
     proxy = re.escape(base_url) + r"proxy/(\d+)/"
     assert re.fullmatch(proxy, chat_src), chat_src
     assert re.fullmatch(proxy + r"\?transports=polling", io_src), io_src

@@ -121,21 +121,36 @@ async def test_wait_for_message_skips_others_and_says_what_it_saw(scream):
     await client.closed()
 
 
-async def test_enter_in_the_text_box_sends_and_empties_it(scream):
+async def test_enter_in_the_text_box_sends_the_text_that_comes_with_it(scream):
     client = WebSocketClient(scream.ws_url)
     await client.opened()
-    client.text.value = "by enter"
-    # What the browser sends when Enter is pressed in the box (the JupyterLab test presses the real key).
-    client.text._handle_custom_msg({"event": "submit"}, [])
-    assert await client.next_message() == "BY ENTER!!!"
-    assert client.text.value == ""
+    client.text.value = "g"  # what the kernel last heard of the box: the browser's later state may lag
+    # What the browser sends on Enter or Send: the text in the box, with the request (the JupyterLab test presses the real key).
+    client.text._handle_custom_msg({"event": "send", "text": "guest says hi"}, [])
+    assert await client.next_message() == "GUEST SAYS HI!!!"
+    client.text.value = ""
     client.send_button.click()  # an empty box sends nothing, as in the pages
-    client.text._handle_custom_msg({"event": "submit"}, [])
     with pytest.raises(TimeoutError):
         await client.next_message(timeout=0.3)
     assert [kind for kind, _ in client.events] == ["open", "send", "message"]
     client.close()
     await client.closed()
+
+
+async def test_a_closed_clients_box_is_disabled_and_says_why(scream):
+    client = WebSocketClient(scream.ws_url)
+    await client.opened()
+    assert not client.text.disabled and client.text.placeholder == "type a message"
+    client.close()
+    await client.closed()
+    assert client.text.disabled and client.text.placeholder == "closed: run this cell again"
+    assert "run the cell that starts the server" in client.state.value
+    client.text.value = "too late"
+    client.send_button.click()  # a disabled box sends nothing, and keeps its text
+    assert client.text.value == "too late"
+    # A text already on its way when the connection closed is not lost silently.
+    client.text._handle_custom_msg({"event": "send", "text": "on its way"}, [])
+    assert client.events[-1] == ("error", "not sent, the connection is CLOSED: 'on its way'")
 
 
 async def test_a_cell_waits_for_its_own_reply_whatever_else_arrives(scream):

@@ -33,6 +33,7 @@ from lab_helpers import (
     menu,
     newest_line_in_view,
     open_notebook,
+    run_all,
     run_all_from_scratch,
     run_cell,
     type_and_press_enter,
@@ -97,7 +98,8 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page, tr
         # Run All, from cleared outputs: every output seen below comes from this run.
         run_all_from_scratch(page, panel)
         last_cell = panel.locator(".jp-CodeCell").last
-        expect(last_cell.locator(".jp-OutputArea-output")).to_have_text("(1000, '')")
+        done_button = last_cell.locator("button", has_text="I am done: stop this lesson's servers")
+        expect(done_button).to_be_enabled()
 
         # The hidden solution: one click on its grey line shows the code, as the lesson says.
         solution_code = panel.locator(".jp-InputArea-editor", has_text="assert await check_ask(ask)")
@@ -107,10 +109,7 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page, tr
         placeholder.click()
         expect(solution_code).to_be_visible()
 
-        # The clean-up stopped the server. Re-run the cells that start the server, the
-        # client widget and the embedded page, as a learner coming back to them would.
-        for source in ['server = ws_course.start("echo")', "client = WebSocketClient(", "show_page(server.page_url)"]:
-            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
+        # Run All stopped nothing: scrolled back to, the client widget is still open.
         client_cell = panel.locator(".jp-CodeCell", has_text="client = WebSocketClient(")
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("OPEN")
 
@@ -131,16 +130,31 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page, tr
 
         # The embedded page connects to the server running in the kernel's process
         # (through the Jupyter server's proxy), and works with a real click too.
-        frame = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url)").frame_locator("iframe")
+        page_cell = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url)")
+        frame = page_cell.frame_locator("iframe")
         expect(frame.locator("#recv")).to_have_text("Connected")
         frame.locator("#sendTxt").fill("from the page")
         frame.locator("#sendBtn").click()
         expect(frame.locator("#recv")).to_have_text("from the page")
 
-        # The clean-up cell again: it closes the client and stops the server.
-        run_cell(page, last_cell)
+        # The last step, a real click: it closes the client, stops the server, says so.
+        done_button.click()
+        expect(last_cell.locator(".jp-OutputArea-output")).to_contain_text(
+            re.compile(r"Closed [1-9]\d* client widget\(s\) and stopped [1-9]\d* server\(s\).*held \d+ MB; now \d+ MB")
+        )
+        expect(done_button).to_be_disabled()
         expect(frame.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
+        expect(frame.locator("#hint")).to_contain_text("The server is not running. Run the cell that starts it again")
         expect(client_cell.locator(".jp-OutputArea-output")).to_contain_text("close: code 1000")
+        # A closed client's box takes no typing, and says why.
+        expect(box).to_be_disabled()
+        expect(box).to_have_attribute("placeholder", "closed: run this cell again")
+
+        # The page's cell run again, its server stopped: the frame says so in words, no "500".
+        run_cell(page, page_cell)
+        loader = page_cell.frame_locator("iframe")
+        expect(loader.locator("#note")).to_contain_text("This page's server is not running (HTTP 500). Run the cell")
+        expect(loader.locator("body")).not_to_contain_text("Internal Server Error")
     finally:
         jupyterlab.shutdown_kernels()
 
@@ -193,8 +207,9 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
         # The other way: typed into the embedded page, heard by the widgets.
         type_and_press_enter(page, chat_page.locator("#sendTxt"), "typed in the page")
         expect(room).to_contain_text("typed in the page")
-        run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
+        panel.locator(".jp-CodeCell").last.locator("button", has_text="I am done").click()  # the last step
         expect(chat_page.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
+        expect(chat_page.locator("#hint")).to_contain_text("Run the cell that starts it again")
     finally:
         jupyterlab.shutdown_kernels()
 
@@ -209,27 +224,26 @@ def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page,
         chat = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
         expect(chat.locator("#messages div").first).to_contain_text("comes in")  # the page joined the room
 
-        # The clean-up stopped the servers: the pages saw it, and will not reconnect.
+        # Run All stopped nothing: scrolled back to, the pages are still connected.
         for frame in (news, chat):
-            expect(frame.locator("#state")).to_have_text("disconnected (io server disconnect)")
+            expect(frame.locator("#state")).to_contain_text("connected (")
 
-        # Back to the room, as a learner would: a new server and members, the page joins it,
-        # and a member typed into with real key presses is heard, the newest lines in view.
-        for source in ["room = await ChatRoomView.join", "show_page(server.page_url"]:
-            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
+        # A member typed into with real key presses is heard, the newest lines in view.
         room = panel.locator(".jp-CodeCell", has_text="room = await ChatRoomView.join")
-        expect(chat.locator("#state")).to_contain_text("connected (")
         first_box = room.locator(".widget-text input").first
         for number in range(12):
             type_and_press_enter(page, first_box, f"line {number}")
         expect(room.locator(".jp-OutputArea-output")).to_contain_text("user1 says: line 11")
         expect(chat.locator("#messages div").last).to_have_text("user1 says: line 11")
         expect(first_box).to_have_value("")
-        assert newest_line_in_view(room)
+        assert newest_line_in_view(room.locator(".widget-vbox").first)  # user1's (the lesson sent user3 away)
         # The other way: typed into the page, heard by the widgets.
         type_and_press_enter(page, chat.locator("#sendTxt"), "typed in the page")
         expect(room.locator(".jp-OutputArea-output")).to_contain_text("says: typed in the page")
-        run_cell(page, panel.locator(".jp-CodeCell").last)  # clean up
+        panel.locator(".jp-CodeCell").last.locator("button", has_text="I am done").click()  # the last step
+        for frame in (news, chat):
+            expect(frame.locator("#state")).to_have_text("disconnected (io server disconnect)")
+            expect(frame.locator("#hint")).to_contain_text("Run the cell that starts it again")
     finally:
         jupyterlab.shutdown_kernels()
 
@@ -367,9 +381,68 @@ def test_the_scale_out_lesson_puts_a_page_on_each_process_in_one_room_in_jupyter
         expect(on_first.locator("#messages div").last).to_have_text("from a widget on the second")
     finally:
         jupyterlab.shutdown_kernels()
-    # The kernel ended, and took its server processes with it: both pages saw their server go.
+    # The kernel ended, and took its server processes with it: both pages saw their server go,
+    # and say what to do. (The code is 1005 or 1006: a page tries again, and may meet its server
+    # process once more while the kernel's ending stops it, then see it cut.)
     for frame in (on_first, on_second):
-        expect(frame.locator("#state")).to_have_text(PROXIED_SERVER_SHUTDOWN)
+        expect(frame.locator("#state")).to_have_text(re.compile(r"closed \(code 100[56]\)"))
+        expect(frame.locator("#hint")).to_contain_text("The server is not running")
+
+
+@only_in_the_local_lab
+def test_enter_sends_the_whole_text_however_fast_it_was_typed_and_long_lines_wrap(jupyterlab, page, traffic):
+    """Typed at once and sent at once, on a busy kernel: what arrives is every whole text, in order.
+
+    The browser holds back a widget's state while the kernel is busy, and once let a
+    click overtake the last characters typed ("guest says hi" went out as "g"). Here
+    the box is filled (one input event, no typing delay) and Enter pressed at once,
+    several times, while a cell keeps the kernel busy.
+    """
+    panel = jupyterlab.open_notebook(page, "01-echo.ipynb")
+    try:
+        run_all(page, panel)
+        client_cell = panel.locator(".jp-CodeCell", has_text="client = WebSocketClient(")
+        output = client_cell.locator(".jp-OutputArea-output")
+        expect(output).to_contain_text("OPEN")
+        box = client_cell.locator(".widget-text input")
+
+        # A busy kernel: a new cell at the end that sleeps, run without waiting for it.
+        panel.locator(".jp-CodeCell").last.locator(".jp-InputPrompt").click()
+        page.keyboard.press("b")
+        page.keyboard.press("Enter")
+        page.keyboard.type("import time\ntime.sleep(3)")
+        page.keyboard.press("Shift+Enter")
+        expect(page.locator("#jp-main-statusbar")).to_contain_text("Busy")
+
+        texts = [f"guest {number} says hi to everyone" for number in range(6)]
+        for text in texts:
+            box.fill(text)
+            box.press("Enter")
+        expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=30_000)
+        expect(output).to_contain_text(f"message: {texts[-1]}")
+        sent = [line for line in output.locator(".client-log div div").all_inner_texts() if line.startswith("send: ")]
+        assert sent[-len(texts):] == [f"send: {text}" for text in texts], sent
+
+        # A long line (500 characters, no space to break at) wraps: the log never scrolls sideways.
+        box.fill("w" * 500)
+        box.press("Enter")
+        expect(output).to_contain_text(re.compile(r"message: w+… \(\d+ characters\)"))
+        log = output.locator(".client-log")
+        widths = log.evaluate("""log => {
+            const area = log.closest(".jp-OutputArea-output");
+            return {log: [log.scrollWidth, log.clientWidth], area: [area.scrollWidth, area.clientWidth],
+                    right: [log.getBoundingClientRect().right, area.getBoundingClientRect().right]};
+        }""")
+        assert widths["log"][0] <= widths["log"][1] and widths["area"][0] <= widths["area"][1], widths
+        assert widths["right"][0] <= widths["right"][1] + 1, widths
+
+        # The sleeping cell goes again (d, d), so that the lesson is as it was for later tests.
+        panel.locator(".jp-CodeCell", has_text="time.sleep(3)").locator(".jp-InputPrompt").click()
+        page.keyboard.press("d")
+        page.keyboard.press("d")
+        expect(panel.locator(".jp-CodeCell", has_text="time.sleep(3)")).to_have_count(0)
+    finally:
+        jupyterlab.shutdown_kernels()
 
 
 # A link to a glossary word, clicked in a learner's JupyterLab: the JupyterLab that

@@ -110,3 +110,44 @@ def test_ws_course_serve_then_a_browser_on_the_printed_url(page):
     finally:
         process.kill()
         process.wait()
+
+
+#: Where each page tells whether it is connected.
+CONNECTED = {"echo": "open", "scream": "open", "chat": "open", "json_chat": "open",
+             "news": re.compile(r"connected \("), "event_chat": re.compile(r"connected \(")}
+
+
+@pytest.mark.parametrize("demo", sorted(CONNECTED))
+def test_a_page_whose_server_stops_says_what_to_do_and_reconnects_when_it_is_back(page, demo):
+    server = start(demo)
+    port = server.port
+    page.goto(server.page_url)
+    expect(page.locator("#state")).to_have_text(CONNECTED[demo])
+    expect(page.locator("#hint")).to_be_hidden()
+    server.stop()
+    hint = page.locator("#hint")
+    expect(hint).to_contain_text("The server is not running. Run the cell that starts it again, then the cell "
+                                 "that shows this page: a server started again gets a new port.")
+    expect(hint).to_contain_text("this page reconnects by itself")
+    # Started again at the same address (as `ws-course serve` does): the page comes back by itself.
+    with start(demo, port=port):
+        expect(page.locator("#state")).to_have_text(CONNECTED[demo])
+        expect(hint).to_be_hidden()
+
+
+def test_an_embedded_page_whose_server_is_not_running_says_so_then_opens_when_it_is(page, monkeypatch):
+    """show_page's frame, loaded while the server is down (JupyterLab draws outputs late), with no Jupyter server."""
+    from ws_course.notebook import show_page
+
+    for variable in ("JPY_PARENT_PID", "JUPYTERHUB_SERVICE_PREFIX", "JUPYTERHUB_API_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    server = start("echo")
+    port = server.port
+    server.stop()
+    page.set_content(show_page(server.page_url).data)
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#note")).to_contain_text("This page's server is not running (no answer). Run the cell "
+                                                   "that starts it, then this cell again")
+    with start("echo", port=port):
+        expect(frame.locator("#state")).to_have_text("open")
+        expect(frame.locator("#recv")).to_have_text("Connected")

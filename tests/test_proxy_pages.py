@@ -135,3 +135,31 @@ def test_what_a_demo_server_sees_through_jupyter_server_proxy(prefixed_lab, page
     assert seen["page"]["X-Forwarded-Prefix"] == seen["poll"]["X-Forwarded-Prefix"] == f"{PREFIX}proxy/{recorder.port}"
     assert "X-Forwarded-Prefix" not in seen["websocket"]
     assert origin_matches_host(seen["websocket"]) and origin_matches_host(seen["poll"])
+
+
+def test_an_embedded_page_whose_server_is_not_running_says_so_instead_of_500(prefixed_lab, page, no_jupyter):
+    """show_page's frame, drawn after its server stopped (as JupyterLab draws outputs late), through the proxy.
+
+    The Jupyter server answers "500 : Internal Server Error" for a port nothing
+    listens on; the frame says in words what to do instead, tries again, and opens
+    the page once a server is back at that address.
+    """
+    from ws_course import start
+    from ws_course.notebook import show_page
+
+    as_kernel_of(no_jupyter, prefixed_lab)
+    server = start("echo")
+    port = server.port
+    server.stop()
+    embedded = show_page(server.page_url).data
+    assert f'data-src="{PREFIX}proxy/{port}/"' in embedded
+    # A page of the Jupyter server's own origin, logged in (a cookie), with the notebook's output in it.
+    page.goto(f"{prefixed_lab.url}/lab?token={prefixed_lab.token}")
+    page.set_content(embedded)
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#note")).to_contain_text("This page's server is not running (HTTP 500). Run the cell "
+                                                   "that starts it, then this cell again")
+    expect(frame.locator("body")).not_to_contain_text("Internal Server Error")
+    with start("echo", port=port):
+        expect(frame.locator("#state")).to_have_text("open")
+        expect(frame.locator("#recv")).to_have_text("Connected")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import inspect
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 from IPython.display import HTML, Markdown
@@ -35,12 +39,53 @@ def show_page(url: str, height: int = 260) -> HTML:
     the link and the frame go through the Jupyter server instead when there is one:
     see :func:`ws_course.web.jupyter.browser_url`. In a plain JupyterLab on your own
     machine that is ``/proxy/PORT/``; without a Jupyter server, the address itself.
+
+    The frame does not load the page at once: JupyterLab draws an output only when
+    you scroll to it, maybe long after its server stopped, and the Jupyter server
+    then answers "500 : Internal Server Error". So the frame first runs a few lines
+    of its own (:data:`PAGE_LOADER`) that ask for the page, open it when it comes,
+    and otherwise say in words that its server is not running, trying again.
     """
-    url = html.escape(browser_url(url), quote=True)
+    address = browser_url(url)
+    loader = PAGE_LOADER.replace("PAGE_ADDRESS", json.dumps(address).replace("<", "\\u003c"))
+    url = html.escape(address, quote=True)
     return HTML(
         f'<p><a href="{url}" target="_blank">Open the page in a new browser tab: {url}</a></p>'
-        f'<iframe src="{url}" width="100%" height="{height}" style="border: 1px solid #ccc"></iframe>'
+        f'<iframe class="course-page" data-src="{url}" srcdoc="{html.escape(loader, quote=True)}" '
+        f'width="100%" height="{height}" style="border: 1px solid #ccc"></iframe>'
     )
+
+
+#: What an embedded page's frame runs before the page: fetch it; when it comes, open it;
+#: when its server is not running (no answer, or the Jupyter server's 500), say so and
+#: try again, waiting longer each time (1 s, 2 s, 4 s, ... at most 30 s). ``no-cors``:
+#: without a Jupyter server the page is on another origin, whose answer the frame
+#: may not read, but a server that is not running gives no answer at all.
+PAGE_LOADER = """<!DOCTYPE html>
+<html><body style="font-family: sans-serif; margin: 1.5em">
+<p id="note">Opening the page...</p>
+<script>
+var page = PAGE_ADDRESS, wait = 1;
+function tryAgain(why) {
+    document.getElementById("note").textContent = "This page's server is not running (" + why + "). "
+        + "Run the cell that starts it, then this cell again: a server started again gets a new port. "
+        + "Trying this address again in " + wait + " s.";
+    setTimeout(load, wait * 1000);
+    wait = Math.min(wait * 2, 30);
+}
+function load() {
+    fetch(page, {mode: "no-cors", cache: "no-store"}).then(function (response) {
+        if (response.type === "opaque" || response.ok) {
+            location.replace(new URL(page, document.baseURI));
+        } else {
+            tryAgain("HTTP " + response.status);
+        }
+    }, function () { tryAgain("no answer"); });
+}
+load();
+</script>
+</body></html>
+"""
 
 
 def show_another_site(page_url: str, height: int = 160) -> HTML:
@@ -104,42 +149,165 @@ def show_xss_demo(page_url: str, height: int = 300) -> HTML:
     )
 
 
-def when_done() -> Any:
+def memory_in_use(pid: int | None = None) -> int | None:
+    """Resident memory (RSS) of a process and of every process under it, in bytes.
+
+    ``pid`` defaults to this process: in a notebook, the kernel, with the servers
+    and Redis it started as processes of their own. Read from ``/proc`` (Linux);
+    elsewhere, None. Memory two processes share counts twice: it is an upper bound.
+    """
+    family = process_family(pid)
+    return None if family is None else sum(_rss(member) for member in family)
+
+
+def process_family(pid: int | None = None) -> list[int] | None:
+    """A process (this one by default) and every process under it, read from ``/proc``; None elsewhere."""
+    pid = os.getpid() if pid is None else pid
+    parents = {}
+    try:
+        stats = list(Path("/proc").glob("[0-9]*/stat"))
+    except OSError:
+        return None
+    for stat in stats:
+        try:
+            # "PID (name) STATE PPID ...": the name may hold spaces, so split after its ")".
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended while we looked
+    if pid not in parents:
+        return None
+    family, unseen = [], [pid]
+    while unseen:
+        member = unseen.pop()
+        family.append(member)
+        unseen += [child for child, parent in parents.items() if parent == member]
+    return family
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0  # ended meanwhile, or a kernel thread
+
+
+def give_memory_back() -> None:
+    """Collect garbage, then ask the C library to hand free memory back to the system.
+
+    Python keeps memory it freed for its next objects; ``malloc_trim`` (glibc's)
+    returns what it can of it. Shutting the kernel down returns all of it.
+    """
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing more to do
+
+
+def memory_sentence(before: int | None, after: int | None) -> str:
+    """What the memory of the kernel did when the lesson stopped, in words, from the two measurements."""
+    if before is None or after is None:
+        return "This system does not say how much memory the kernel holds."
+    said = f"This kernel and the processes it started held {before / 2**20:.0f} MB; now {after / 2**20:.0f} MB"
+    if before - after >= 2**20:
+        return f"{said}: {(before - after) / 2**20:.0f} MB given back."
+    return f"{said}: nothing given back, Python keeps freed memory for its next objects."
+
+
+class WhenDone:
+    """The button of :func:`when_done`, and what a click does.
+
+    A click may arrive on another thread than the kernel's event loop (JupyterLab can
+    deliver widget messages on a kernel *subshell*), while the client widgets belong to
+    the kernel's loop: the work hops over to it, and runs there as a task, so that the
+    loop goes on serving the clients' closing handshakes meanwhile. ``await
+    done.finished()`` waits for the end of it (tests and the benchmark do).
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+
+        import ipywidgets as widgets
+
+        self._loop = asyncio.get_running_loop()
+        self._done = asyncio.Event()
+        self._task: asyncio.Task[Any] | None = None
+        self.button = widgets.Button(description="I am done: stop this lesson's servers", icon="stop",
+                                     layout=widgets.Layout(width="auto"))
+        self.report = widgets.HTML()
+        self.view = widgets.VBox([self.button, self.report])
+        self.memory: tuple[int | None, int | None] = (None, None)
+        self.button.on_click(lambda _button: self._loop.call_soon_threadsafe(self._start))
+
+    def _start(self) -> None:
+        if self._task is None:
+            self.button.disabled = True
+            self._task = self._loop.create_task(self._finish())
+
+    async def finished(self, timeout: float = 60) -> str:
+        """Wait until a click's work is done; return the report."""
+        import asyncio
+
+        async with asyncio.timeout(timeout):
+            await self._done.wait()
+        return self.report.value
+
+    async def _finish(self) -> None:
+        """Close every client widget, stop everything the course started, give memory back; say what happened."""
+        import asyncio
+
+        from . import stop_all
+        from .runtime.registry import RUNNING
+        from .widgets.client import _clients
+
+        before = memory_in_use()
+        clients = [client for client in list(_clients) if client.ready_state in ("CONNECTING", "OPEN")]
+        for client in clients:
+            client.close()
+        await asyncio.gather(*(client.closed() for client in clients), return_exceptions=True)
+        running = RUNNING.count()
+        # In a thread: stopping joins the servers' threads, and this loop must not stop meanwhile.
+        await asyncio.to_thread(stop_all)
+        give_memory_back()
+        self.memory = (before, memory_in_use())
+        self.report.value = (
+            f"<p>Closed {len(clients)} client widget(s) and stopped {running} server(s) or process(es). "
+            f"{html.escape(memory_sentence(*self.memory))} "
+            "Now shut this kernel down to give all its memory back: <b>Kernel → Shut Down Kernel</b>. "
+            "To play again, run the lesson from the top.</p>"
+        )
+        self._done.set()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = self.view._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = "when_done()"
+        return bundle
+
+
+def when_done() -> WhenDone:
     """The last step of a lesson: a button that stops what the lesson started.
 
     "Run All" runs every cell, so a lesson must not stop its servers in a cell:
     scrolling back, you would find every widget ``CLOSED`` and every page dead.
     The servers, widgets and pages stay alive until you click this button (or shut
     the kernel down, which stops them too). The click closes every client widget,
-    stops everything the course started (:func:`ws_course.stop_all`) and says what it
-    stopped; then shut the kernel down (Kernel → Shut Down Kernel) to give its
-    memory back.
+    stops everything the course started (:func:`ws_course.stop_all`), gives back the
+    memory it can (:func:`give_memory_back`) and says how much the kernel holds
+    (:func:`memory_in_use`, before and after); then shut the kernel down
+    (Kernel → Shut Down Kernel) to give all of its memory back.
+
+    The last one made is :data:`LAST`: ``LAST.button.click()`` is the click, from
+    code, and ``await LAST.finished()`` waits for its end.
     """
-    import gc
+    global LAST
+    LAST = WhenDone()
+    return LAST
 
-    import ipywidgets as widgets
 
-    from . import stop_all
-    from .runtime.registry import RUNNING
-    from .widgets.client import _clients
-
-    button = widgets.Button(description="I am done: stop this lesson's servers", icon="stop",
-                            layout=widgets.Layout(width="auto"))
-    report = widgets.HTML()
-
-    def finish(_button: Any = None) -> None:
-        clients = [client for client in list(_clients) if client.ready_state in ("CONNECTING", "OPEN")]
-        for client in clients:
-            client.close()
-        running = RUNNING.count()
-        stop_all()
-        gc.collect()
-        button.disabled = True
-        report.value = (
-            f"<p>Closed {len(clients)} client widget(s) and stopped {running} server(s) or process(es). "
-            "Now shut this kernel down to give its memory back: <b>Kernel → Shut Down Kernel</b>. "
-            "To play again, run the lesson from the top.</p>"
-        )
-
-    button.on_click(finish)
-    return widgets.VBox([button, report])
+#: The last :func:`when_done` made in this kernel (None before the first).
+LAST: WhenDone | None = None

@@ -10,22 +10,57 @@ function socketUrl() {
     return url;
 }
 
-// Show a WebSocket's state in #state, and enable #sendBtn only while it is open.
-function showState(websocket) {
+// Open a WebSocket with open(), which returns it, and keep it open: show its state in
+// #state, enable #sendBtn only while it is open, and when it closes, say why in words and
+// open a new one, waiting longer after each failure (1 s, 2 s, 4 s, ... at most 30 s).
+function keepConnected(open) {
     var state = document.getElementById("state");
     var sendBtn = document.getElementById("sendBtn");
-    websocket.addEventListener("open", function () {
-        state.textContent = "open";
-        sendBtn.disabled = false;
-    });
-    websocket.addEventListener("error", function () {
-        state.textContent = "error";
-    });
-    websocket.addEventListener("close", function (e) {
-        state.textContent = "closed (code " + e.code + (e.reason ? ": " + e.reason : "") + ")";
-        state.className = "closed";
-        sendBtn.disabled = true;
-    });
+    var wait = 1;
+    function connect() {
+        var websocket = open();
+        websocket.addEventListener("open", function () {
+            state.textContent = "open";
+            state.className = "";
+            sendBtn.disabled = false;
+            wait = 1;
+            showHint("");
+        });
+        websocket.addEventListener("error", function () {
+            state.textContent = "error";
+        });
+        websocket.addEventListener("close", function (e) {
+            if (state.className !== "closed") {  // tries that fail again leave the first close in view
+                state.textContent = "closed (code " + e.code + (e.reason ? ": " + e.reason : "") + ")";
+                state.className = "closed";
+            }
+            sendBtn.disabled = true;
+            showHint(serverGone(wait));
+            setTimeout(connect, wait * 1000);
+            wait = Math.min(wait * 2, 30);
+        });
+    }
+    connect();
+}
+
+// What a page whose server is gone tells the learner: which cells to run, and what it does meanwhile.
+function serverGone(wait) {
+    return "The server is not running. Run the cell that starts it again, then the cell that "
+        + "shows this page: a server started again gets a new port. (Should it come back at this "
+        + "address, this page reconnects by itself" + (wait ? ": next try in " + wait + " s" : "") + ".)";
+}
+
+// Show a sentence under the socket's state (an empty one hides it).
+function showHint(text) {
+    var hint = document.getElementById("hint");
+    if (!hint) {
+        hint = document.createElement("p");
+        hint.id = "hint";
+        hint.style.color = "#b00";
+        document.getElementById("state").parentNode.after(hint);
+    }
+    hint.textContent = text;
+    hint.hidden = !text;
 }
 
 // Call send(text) when #sendBtn is clicked or Enter is pressed in #sendTxt, then
@@ -77,17 +112,27 @@ function showIoState(socket) {
         var engine = socket.io.engine;
         state.textContent = "connected (" + engine.transport.name + ")";
         state.className = "";
+        showHint("");
         engine.once("upgrade", function (transport) {
             state.textContent = "connected (" + transport.name + ")";
         });
         enable(true);
     });
     socket.on("connect_error", function (error) {
-        state.textContent = "error: " + error.message;
+        if (state.className !== "closed") {  // tries that fail again leave the first close in view
+            state.textContent = "error: " + error.message;
+            state.className = "closed";
+        }
+        // socket.active: Socket.IO's client tries again by itself, waiting longer each time.
+        if (socket.active) { showHint(serverGone()); }
     });
     socket.on("disconnect", function (reason) {
         state.textContent = "disconnected (" + reason + ")";
         state.className = "closed";
         enable(false);
+        showHint(serverGone());
+        // A server shutting down says goodbye ("io server disconnect"), and then Socket.IO's
+        // client does not try again by itself: start it, and it goes on trying by itself.
+        if (reason === "io server disconnect") { setTimeout(function () { socket.connect(); }, 1000); }
     });
 }

@@ -5,7 +5,9 @@
 - :class:`ChatClient` and :class:`ChatRoomView` (:mod:`~ws_course.widgets.chat_client`):
   a chat member, and several side by side;
 - :class:`EventChatClient` (:mod:`~ws_course.widgets.socketio_client`): a member
-  of the Socket.IO event chat.
+  of the Socket.IO event chat;
+- :class:`~ws_course.widgets.message_box.MessageBox`: their text box and Send
+  button, whose browser side sends the text with Enter or Send (nothing typed is lost).
 
 ``from ws_course.widgets import WebSocketClient`` finds each of them; the
 Socket.IO client is imported only when it is asked for.

@@ -61,7 +61,7 @@ class ChatClient(WebSocketClient):
         self.json = json
         self.nickname: str | None = None
         super().__init__(url, title="(joining)", headers=headers)
-        self.text.layout.width = "12em"
+        self.text.width = "12em"
 
     def text_of(self, message: str) -> str:
         """What a message from the room says, as a person reads it (the JSON's ``data``)."""

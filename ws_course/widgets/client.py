@@ -55,6 +55,8 @@ from websockets.exceptions import (
 )
 from websockets.frames import CloseCode
 
+from .message_box import MessageBox
+
 __all__ = ["ClientWidget", "WebSocketClient", "open_clients"]
 
 #: Colours of the log's lines, by event.
@@ -68,14 +70,6 @@ LOG_HEIGHT = "16em"
 
 #: Every client widget made so far that is still alive (see :func:`open_clients`).
 _clients: weakref.WeakSet[ClientWidget] = weakref.WeakSet()
-
-
-#: Seconds between a click on Send (or Enter) and reading the box. The browser sends
-#: what is typed as widget state, and holds back an update while the kernel has not
-#: finished with the one before; a click is a message of another kind, which it sends
-#: at once. So a click can overtake the last characters typed ("guest says hi" went
-#: out as "g" on a busy machine): the box is read once they have had time to come.
-TYPING_SETTLES = 0.2
 
 
 def open_clients() -> list[ClientWidget]:
@@ -118,14 +112,15 @@ class ClientWidget:
         self.ready_state = "CONNECTING"
         self.title = widgets.HTML(f"<b>{html.escape(title or url)}</b>")
         self.state = widgets.HTML()
-        self.text = widgets.Text(placeholder="type a message", layout=widgets.Layout(width="20em"))
-        self.send_button = widgets.Button(description="Send", disabled=True, button_style="primary")
+        # The box holds its Send button: Enter or Send brings the text with it (see message_box).
+        self.text = MessageBox(disabled=True)
+        self.send_button = self.text  # send_button.click() and send_button.disabled, as on a button
         self.close_button = widgets.Button(description="Close", disabled=True)
         self.log_view = widgets.HTML()
         self.view = widgets.VBox(
             [
                 widgets.HBox([self.title, self.state]),
-                widgets.HBox([self.text, self.send_button, self.close_button]),
+                widgets.HBox([self.text, self.close_button]),
                 self.log_view,
             ]
         )
@@ -140,8 +135,7 @@ class ClientWidget:
         self._arrived = asyncio.Event()
         self._outbox: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()  # keep a reference, or a task can vanish
-        self.send_button.on_click(lambda _button: self._on_loop(self._send_typed))
-        self.text.on_msg(self._on_text_event)  # Enter in the box (the browser sends "submit")
+        self.text.on_send(lambda text: self._on_loop(lambda: self._send_typed(text)))
         self.close_button.on_click(lambda _button: self._on_loop(self.close))
         _clients.add(self)
         self._set_state("CONNECTING")
@@ -160,20 +154,12 @@ class ClientWidget:
         self._record("send", message)
         self._outbox.put_nowait(message)
 
-    def _send_typed(self) -> None:
-        """Send what is typed in the box, a moment from now (see :data:`TYPING_SETTLES`)."""
-        self._loop.call_later(TYPING_SETTLES, self._send_box)
-
-    def _send_box(self) -> None:
-        """Send what is typed in the box and empty it, as the pages do (an empty box sends nothing)."""
-        text = self.text.value
-        if text and self.ready_state == "OPEN":
+    def _send_typed(self, text: str) -> None:
+        """Send what was typed in the box (Enter or Send); the box has emptied itself, as the pages do."""
+        if self.ready_state == "OPEN":
             self.send(text)
-            self.text.value = ""
-
-    def _on_text_event(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
-        if content.get("event") == "submit":
-            self._on_loop(self._send_typed)
+        else:  # it closed while the text was on its way
+            self._record("error", f"not sent, the connection is {self.ready_state}: {text!r}")
 
     def _on_loop(self, callback: Callable[[], Any]) -> None:
         """Run a widget's callback on this client's event loop, the kernel's.
@@ -303,7 +289,12 @@ class ClientWidget:
     def _set_state(self, state: str) -> None:
         self.ready_state = state
         self.state.value = f"&nbsp;&nbsp;<code>{state}</code>"
-        self.send_button.disabled = state != "OPEN"
+        self.text.disabled = state != "OPEN"
+        self.text.placeholder = "type a message" if state != "CLOSED" else "closed: run this cell again"
+        if state == "CLOSED":
+            self.state.value += (
+                " to talk again, run the cell that starts the server (if it stopped), then this cell"
+            )
         self.close_button.disabled = state in ("CLOSING", "CLOSED")
 
     def _record(self, kind: str, data: Any) -> None:
@@ -313,9 +304,11 @@ class ClientWidget:
         self._arrived.set()
         lines = "".join(self.render(k, d) for k, d in self.events[-LOG_LINES:])
         # A column-reverse box starts scrolled to its end: the newest line is always in view.
+        # overflow-wrap: a long line wraps, even a long word, instead of scrolling sideways.
         self.log_view.value = (
-            f"<div style='max-height: {LOG_HEIGHT}; overflow-y: auto; display: flex; "
-            f"flex-direction: column-reverse; font-family: monospace'><div>{lines}</div></div>"
+            f"<div class='client-log' style='max-height: {LOG_HEIGHT}; overflow-y: auto; display: flex; "
+            f"flex-direction: column-reverse; font-family: monospace; overflow-wrap: anywhere'>"
+            f"<div>{lines}</div></div>"
         )
 
     def render(self, kind: str, data: Any) -> str:

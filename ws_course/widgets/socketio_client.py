@@ -50,7 +50,7 @@ class EventChatClient(ClientWidget):
             self._sio.on(event, self._receiver(event))
         self._sio.on("disconnect", self._on_disconnect)
         super().__init__(url, title="(joining)")
-        self.text.layout.width = "12em"
+        self.text.width = "12em"
 
     def _receiver(self, event: str):
         async def receive(data: Any) -> None:
