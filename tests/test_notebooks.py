@@ -62,9 +62,11 @@ LESSONS = [path.name for path in NOTEBOOKS if path.name[:2].isdigit() and not pa
 
 #: Notebooks that show client widgets: the learner must have had something to play with.
 WITH_WIDGETS = {"01-echo.ipynb", "02-scream.ipynb", "03-chat.ipynb", "04-json-chat.ipynb", "05-socketio.ipynb",
-                "06-keeping-a-room-safe.ipynb", "08-protocol-by-hand.ipynb", "09-one-room-many-processes.ipynb"}
+                "06a-who-may-join.ipynb", "06b-slow-members-and-full-rooms.ipynb", "06c-never-trust-a-message.ipynb",
+                "08b-a-server-from-scratch.ipynb",
+                "09a-one-room-in-redis.ipynb", "09b-scaling-out-measured.ipynb"}
 
-#: Lessons 07 and 09 measure with 1, 10 and 100 clients and rooms of 10, 100 and 1000
+#: Lessons 07b and 09b measure with 1, 10 and 100 clients and rooms of 10, 100 and 1000
 #: members; run twice here, smaller sizes are enough (nbval runs the full sizes once).
 SMALL_ROOMS = {"WS_COURSE_ROOM_SIZES": "10,100", "WS_COURSE_FEED_CLIENTS": "1,10"}
 
