@@ -472,8 +472,9 @@ HEADING_IN_VIEW = """id => {
 @pytest.mark.parametrize("windowing", [None, "none"])
 def test_a_glossary_link_lands_on_its_word_at_the_first_click(learners_lab, page, windowing):
     """Lesson 03's link to "TCP window", near the end of the glossary: one click opens the glossary
-    scrolled to that heading, in every windowing mode JupyterLab has (None: its default). Without the
-    course's extension the glossary opened at its top: it looked for the heading before rendering it."""
+    scrolled to that heading, in JupyterLab's default windowing mode (None) and the tests' own ("none";
+    the fix works in the other three modes too). Without the course's extension the glossary opened at
+    its top: it looked for the heading before rendering it."""
     use_windowing(learners_lab, windowing)
     lesson = learners_lab.open_notebook(page, "03-chat.ipynb")
     try:
