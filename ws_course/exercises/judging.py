@@ -27,7 +27,6 @@ import contextlib
 import functools
 import inspect
 import linecache
-import sys
 import sysconfig
 import textwrap
 import threading
@@ -102,7 +101,7 @@ def caller_line() -> str:
     The nearest frame above the caller that is yours (see :func:`your_line`); an
     empty string when none is.
     """
-    frame = sys._getframe(2)
+    frame = inspect.currentframe().f_back.f_back  # the caller's caller
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_NOT_YOURS):
         frame = frame.f_back
     if frame is None:
