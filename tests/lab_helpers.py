@@ -58,6 +58,12 @@ def jupyter_env(home: Path) -> dict[str, str]:
     }
 
 
+#: Lessons 07b and 09b measure with 1, 10 and 100 clients and rooms of 10, 100 and 1000
+#: members. nbval runs the full sizes once; where a test runs them again (twice in one
+#: kernel, or in JupyterLab), smaller sizes are enough: what is tested there is the lesson
+#: running and staying alive, not the measurement.
+SMALL_MEASUREMENTS = {"WS_COURSE_ROOM_SIZES": "10,100", "WS_COURSE_FEED_CLIENTS": "1,10"}
+
 #: Options that keep JupyterLab from asking the internet for news and updates.
 QUIET_LAB = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
 
@@ -98,12 +104,15 @@ class JupyterLab:
         home: A folder for its settings, runtime files, kernels' IPython files and log.
         base_url: Where JupyterLab lives on its server, ``/`` or e.g. ``/some/prefix/``.
         args: More options for ``jupyter lab``.
+        env: More environment variables, for it and its kernels.
 
     Attributes:
         url: Its address, without a trailing slash: ``http://127.0.0.1:PORT/some/prefix``.
     """
 
-    def __init__(self, root: Path, home: Path, base_url: str = "/", args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, root: Path, home: Path, base_url: str = "/", args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> None:
         root.mkdir(parents=True, exist_ok=True)
         home.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -121,7 +130,7 @@ class JupyterLab:
                 f"--ServerApp.base_url={base_url}",
                 f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={root}", *QUIET_LAB, *args,
             ],
-            env=jupyter_env(home), stdout=self.log, stderr=subprocess.STDOUT,
+            env={**jupyter_env(home), **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT,
         )
         try:
             wait_until_up(f"{self.url}/api/status", self.process, "JupyterLab", self.log_path)

@@ -28,6 +28,7 @@ from lab_helpers import (
     NOTEBOOK_PANEL,
     NOTEBOOKS,
     PROXIED_SERVER_SHUTDOWN,
+    SMALL_MEASUREMENTS,
     JupyterLab,
     Traffic,
     menu,
@@ -59,7 +60,7 @@ def lessons_in(request, tmp_path_factory):
     """A JupyterLab on this machine ("lab"), or alice's on a JupyterHub ("hub"), with a copy of the lessons."""
     if request.param == "lab":
         root = tmp_path_factory.mktemp("lab-root")
-        lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"))
+        lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"), env=SMALL_MEASUREMENTS)
     else:
         hub = request.getfixturevalue("hub")
         hub.wait_for_server("alice")
@@ -76,9 +77,12 @@ def jupyterlab(request, tmp_path_factory):
     yield from lessons_in(request, tmp_path_factory)
 
 
-#: Lessons 07 and 08 run once, in the local JupyterLab: their pages reach their servers the
-#: way 01-06's do, which the other tests prove on the hub (the suite must stay short).
+#: The suite must stay short, so a test that proves something the every-lesson test
+#: (below) does not runs once: in the local JupyterLab (what a learner on their own machine
+#: sees), or on the hub (where every page and widget goes through JupyterHub's proxy, and
+#: which the every-lesson test does not visit).
 only_in_the_local_lab = pytest.mark.parametrize("jupyterlab", ["lab"], indirect=True)
+only_on_the_hub = pytest.mark.parametrize("jupyterlab", [pytest.param("hub", marks=pytest.mark.hub)], indirect=True)
 
 
 @pytest.fixture
@@ -92,6 +96,7 @@ def traffic(jupyterlab, page):
         assert any("/user/alice/proxy/" in url for url in traffic.urls), "no page went through the proxy"
 
 
+@only_on_the_hub
 def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page, traffic):
     panel = jupyterlab.open_notebook(page, "01-echo.ipynb")
     try:
@@ -159,6 +164,7 @@ def test_a_real_click_on_send_shows_the_reply_in_jupyterlab(jupyterlab, page, tr
         jupyterlab.shutdown_kernels()
 
 
+@only_on_the_hub
 def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(jupyterlab, page, traffic):
     """Lesson 03's XSS demo: the payload runs in the article's page (sandboxed), and is text everywhere else."""
     dialogs = []
@@ -214,6 +220,7 @@ def test_chat_markup_runs_in_the_articles_sandboxed_page_and_stays_text_in_ours(
         jupyterlab.shutdown_kernels()
 
 
+@only_on_the_hub
 def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page, traffic):
     """Lesson 05 in a real JupyterLab: widgets on python-socketio, pages on the official JS client."""
     panel = jupyterlab.open_notebook(page, "05-socketio.ipynb")
@@ -244,38 +251,6 @@ def test_the_socketio_lesson_runs_in_jupyterlab_with_its_pages(jupyterlab, page,
         for frame in (news, chat):
             expect(frame.locator("#state")).to_have_text("disconnected (io server disconnect)")
             expect(frame.locator("#hint")).to_contain_text("Run the cell that starts it again")
-    finally:
-        jupyterlab.shutdown_kernels()
-
-
-@only_in_the_local_lab
-def test_the_measured_lesson_shows_one_feed_four_ways_in_jupyterlab(jupyterlab, page, traffic):
-    """Lesson 07a's page in a real JupyterLab: short polling, long-polling, SSE and a WebSocket, all through
-    the Jupyter server; when its server stops, every panel says so in words. (07b's measurements run
-    outside the browser: nbval and the notebooks test run them.)"""
-    panel = jupyterlab.open_notebook(page, "07a-four-ways-to-hear-the-news.ipynb")
-    try:
-        for source in ["from ws_course import news_feed", 'server = ws_course.start("news_feed"',
-                       "show_page(server.page_url"]:
-            run_cell(page, panel.locator(".jp-CodeCell", has_text=source))
-        feeds = panel.locator(".jp-CodeCell", has_text="show_page(server.page_url").frame_locator("iframe")
-        for way in ("short-poll", "long-poll", "events", "websocket"):
-            expect(feeds.locator(f"#{way} .latest")).to_have_text(re.compile(r"news item \d+"))
-            expect(feeds.locator(f"#{way} .items")).not_to_have_text(re.compile(r"^[0-2]$"))  # news keeps coming
-        for way in ("events", "websocket"):  # one request, then only news: the proxy streams the events
-            expect(feeds.locator(f"#{way} .requests")).to_have_text("1")
-        expect(feeds.locator("#long-poll .requests")).not_to_have_text(re.compile(r"^[0-2]$"))
-
-        # The lesson's last step: the feed stops, and each panel says so, never a bare code.
-        done = panel.locator(".jp-CodeCell", has_text="when_done()")
-        run_cell(page, done)
-        done.locator("button", has_text="I am done").click()
-        expect(feeds.locator("#websocket .state")).to_contain_text("closed: the server is gone (close code")
-        for way in ("short-poll", "long-poll"):
-            expect(feeds.locator(f"#{way} .state")).to_contain_text("stopped: the server is gone (")
-        expect(feeds.locator("#events .state")).to_have_text(
-            "the browser gave up: the server is gone; run the cell that starts the feed (lesson 07a), then reload "
-            "this page", timeout=15_000)
     finally:
         jupyterlab.shutdown_kernels()
 
@@ -323,6 +298,7 @@ def test_the_safety_lesson_refuses_a_page_from_another_site_then_admits_it(jupyt
         jupyterlab.shutdown_kernels()
 
 
+@only_on_the_hub
 def test_the_scale_out_lesson_puts_a_page_on_each_process_in_one_room_in_jupyterlab(jupyterlab, page, traffic):
     """Lesson 09a in a real JupyterLab: Redis and two server processes started by the kernel; the
     page served by the first process and the page served by the second are in one room.

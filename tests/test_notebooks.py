@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lab_helpers import SMALL_MEASUREMENTS
 from nbclient import NotebookClient
 
 #: Each is a test of its own: the test command's workers run them side by side.
@@ -66,9 +67,8 @@ WITH_WIDGETS = {"01-echo.ipynb", "02-scream.ipynb", "03-chat.ipynb", "04-json-ch
                 "08b-a-server-from-scratch.ipynb",
                 "09a-one-room-in-redis.ipynb", "09b-scaling-out-measured.ipynb"}
 
-#: Lessons 07b and 09b measure with 1, 10 and 100 clients and rooms of 10, 100 and 1000
-#: members; run twice here, smaller sizes are enough (nbval runs the full sizes once).
-SMALL_ROOMS = {"WS_COURSE_ROOM_SIZES": "10,100", "WS_COURSE_FEED_CLIENTS": "1,10"}
+#: Smaller measurements than nbval makes (see lab_helpers.SMALL_MEASUREMENTS).
+SMALL_ROOMS = SMALL_MEASUREMENTS
 
 
 def stray_output(cell) -> list:
