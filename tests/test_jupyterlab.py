@@ -450,8 +450,8 @@ def test_a_glossary_link_lands_on_its_word_at_the_first_click(learners_lab, page
     """Lesson 03's link to "TCP window", near the end of the glossary: one click opens the glossary
     scrolled to that heading, in JupyterLab's default windowing mode, the learner's (the fix works in
     its four other modes too: they were checked when it was written, and are left out of the suite to
-    keep it short). Without the
-    course's extension the glossary opened at its top: it looked for the heading before rendering it."""
+    keep it short). Without the course's extension the glossary opened at its top: it looked for the
+    heading before rendering it."""
     use_windowing(learners_lab, windowing)
     lesson = learners_lab.open_notebook(page, "03-chat.ipynb")
     try:
