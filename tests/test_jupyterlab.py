@@ -60,7 +60,10 @@ def lessons_in(request, tmp_path_factory):
     """A JupyterLab on this machine ("lab"), or alice's on a JupyterHub ("hub"), with a copy of the lessons."""
     if request.param == "lab":
         root = tmp_path_factory.mktemp("lab-root")
-        lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"), env=SMALL_MEASUREMENTS)
+        # Started as `python3 course.py lab` starts it (its options: the course's JupyterLab extension).
+        lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"), args=tuple(course_lab_options()),
+                         env=SMALL_MEASUREMENTS)
+        lab.root = root
     else:
         hub = request.getfixturevalue("hub")
         hub.wait_for_server("alice")
@@ -402,18 +405,6 @@ def course_lab_options() -> list[str]:
     return course.LAB_OPTIONS
 
 
-@pytest.fixture(scope="module")
-def learners_lab(tmp_path_factory):
-    """A JupyterLab on a copy of the lessons, started with the options of ``python3 course.py lab``."""
-    root = tmp_path_factory.mktemp("learner-root")
-    for notebook in NOTEBOOKS.glob("*.ipynb"):
-        shutil.copy(notebook, root)
-    lab = JupyterLab(root, tmp_path_factory.mktemp("learner-home"), args=tuple(course_lab_options()))
-    lab.root = root
-    yield lab
-    lab.stop()
-
-
 def use_windowing(lab: JupyterLab, mode: str | None) -> None:
     """Set the notebooks' windowing mode for the next page JupyterLab serves (None: JupyterLab's default)."""
     import json
@@ -445,15 +436,16 @@ HEADING_IN_VIEW = """id => {
 }"""
 
 
+@only_in_the_local_lab
 @pytest.mark.parametrize("windowing", [None])
-def test_a_glossary_link_lands_on_its_word_at_the_first_click(learners_lab, page, windowing):
+def test_a_glossary_link_lands_on_its_word_at_the_first_click(jupyterlab, page, windowing):
     """Lesson 03's link to "TCP window", near the end of the glossary: one click opens the glossary
     scrolled to that heading, in JupyterLab's default windowing mode, the learner's (the fix works in
     its four other modes too: they were checked when it was written, and are left out of the suite to
     keep it short). Without the course's extension the glossary opened at its top: it looked for the
     heading before rendering it."""
-    use_windowing(learners_lab, windowing)
-    lesson = learners_lab.open_notebook(page, "03-chat.ipynb")
+    use_windowing(jupyterlab, windowing)
+    lesson = jupyterlab.open_notebook(page, "03-chat.ipynb")
     try:
         link = lesson.locator('a[href*="glossary.ipynb"][href$="#TCP-window"]').first
         scroll_until_attached(page, lesson, link)
@@ -462,32 +454,34 @@ def test_a_glossary_link_lands_on_its_word_at_the_first_click(learners_lab, page
         expect(page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")).to_contain_text("glossary.ipynb")
         page.wait_for_function(HEADING_IN_VIEW, arg="TCP-window")
     finally:
-        learners_lab.shutdown_kernels()
+        jupyterlab.shutdown_kernels()
+        use_windowing(jupyterlab, "none")  # what the other tests here expect (lab_helpers.jupyter_env)
 
 
-def test_jupyterlab_gives_a_heading_the_id_the_lesson_shape_test_expects(learners_lab, page):
+@only_in_the_local_lab
+def test_jupyterlab_gives_a_heading_the_id_the_lesson_shape_test_expects(jupyterlab, page):
     """tests/test_lesson_shape.py checks links against heading ids it computes (heading_id); here
     JupyterLab renders headings of every kind the lessons use (and the glossary's have), and gives
     each that id."""
     import nbformat
     from test_lesson_shape import anchors, read
 
-    use_windowing(learners_lab, "none")  # every cell rendered
+    use_windowing(jupyterlab, "none")  # every cell rendered
     made = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     made.cells = [nbformat.v4.new_markdown_cell(text) for text in [
         "# 06a · Who may join", "## Server-Sent Events", "### `null`: any site, in a sandboxed frame",
         "## The **room's** own key", "## Sans-I/O and [Redis](glossary.ipynb#Redis)", "## SIGTERM & SIGKILL ##",
         "```\n## not a heading\n```\n\n#### `transport.abort()`",
     ]]
-    nbformat.write(made, learners_lab.root / "heading-ids.ipynb")
+    nbformat.write(made, jupyterlab.root / "heading-ids.ipynb")
     for name in ["heading-ids.ipynb"]:
-        panel = learners_lab.open_notebook(page, name)
+        panel = jupyterlab.open_notebook(page, name)
         try:
             rendered = panel.locator("h1, h2, h3, h4").evaluate_all(
                 "hs => hs.map(h => h.getAttribute('data-jupyter-id') || h.id)")
-            assert set(rendered) == anchors(read(learners_lab.root / name)), name
+            assert set(rendered) == anchors(read(jupyterlab.root / name)), name
         finally:
-            learners_lab.shutdown_kernels()
+            jupyterlab.shutdown_kernels()
 
 
 # -- Every lesson, as a learner starts it: Run All, then play --------------------------------
