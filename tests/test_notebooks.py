@@ -67,9 +67,6 @@ WITH_WIDGETS = {"01-echo.ipynb", "02-scream.ipynb", "03-chat.ipynb", "04-json-ch
                 "08b-a-server-from-scratch.ipynb",
                 "09a-one-room-in-redis.ipynb", "09b-scaling-out-measured.ipynb"}
 
-#: Smaller measurements than nbval makes (see lab_helpers.SMALL_MEASUREMENTS).
-SMALL_ROOMS = SMALL_MEASUREMENTS
-
 
 def stray_output(cell) -> list:
     return [output for output in cell.outputs if output.get("name") == "stderr" or output.output_type == "error"]
@@ -78,7 +75,7 @@ def stray_output(cell) -> list:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
 def test_run_all_twice_in_the_same_kernel_while_a_learner_plays(path, monkeypatch):
     """Run the notebook at ``path`` twice in one kernel, the learner playing between every two cells."""
-    for name, value in SMALL_ROOMS.items():
+    for name, value in SMALL_MEASUREMENTS.items():  # smaller measurements than nbval makes
         monkeypatch.setenv(name, value)  # the kernel inherits it
     notebook = nbformat.read(path, as_version=4)
     lesson = list(enumerate(notebook.cells))
