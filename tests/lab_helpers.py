@@ -58,12 +58,6 @@ def jupyter_env(home: Path) -> dict[str, str]:
     }
 
 
-#: Lessons 07b and 09b measure with 1, 10 and 100 clients and rooms of 10, 100 and 1000
-#: members. nbval runs the full sizes once; where a test runs them again (twice in one
-#: kernel, or in JupyterLab), smaller sizes are enough: what is tested there is the lesson
-#: running and staying alive, not the measurement.
-SMALL_MEASUREMENTS = {"WS_COURSE_ROOM_SIZES": "10,100", "WS_COURSE_FEED_CLIENTS": "1,10"}
-
 #: Options that keep JupyterLab from asking the internet for news and updates.
 QUIET_LAB = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
 

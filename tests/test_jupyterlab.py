@@ -28,7 +28,6 @@ from lab_helpers import (
     NOTEBOOK_PANEL,
     NOTEBOOKS,
     PROXIED_SERVER_SHUTDOWN,
-    SMALL_MEASUREMENTS,
     JupyterLab,
     Traffic,
     menu,
@@ -61,8 +60,7 @@ def lessons_in(request, tmp_path_factory):
     if request.param == "lab":
         root = tmp_path_factory.mktemp("lab-root")
         # Started as `python3 course.py lab` starts it (its options: the course's JupyterLab extension).
-        lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"), args=tuple(course_lab_options()),
-                         env=SMALL_MEASUREMENTS)
+        lab = JupyterLab(root, tmp_path_factory.mktemp("lab-home"), args=tuple(course_lab_options()))
         lab.root = root
     else:
         hub = request.getfixturevalue("hub")

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lab_helpers import SMALL_MEASUREMENTS
 from nbclient import NotebookClient
 
 #: Each is a test of its own: the test command's workers run them side by side.
@@ -73,10 +72,8 @@ def stray_output(cell) -> list:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
-def test_run_all_twice_in_the_same_kernel_while_a_learner_plays(path, monkeypatch):
+def test_run_all_twice_in_the_same_kernel_while_a_learner_plays(path):
     """Run the notebook at ``path`` twice in one kernel, the learner playing between every two cells."""
-    for name, value in SMALL_MEASUREMENTS.items():  # smaller measurements than nbval makes
-        monkeypatch.setenv(name, value)  # the kernel inherits it
     notebook = nbformat.read(path, as_version=4)
     lesson = list(enumerate(notebook.cells))
     # The learner's steps go at the end of the notebook: nbclient stores each executed cell at its index.
