@@ -377,7 +377,7 @@ def log_to_file(path: Path) -> QuietRepeats:
     except OSError as error:
         problem = error
     else:
-        to_file.setFormatter(ClockFormatter("%(asctime)s %(levelname)s %(who)s%(message)s"))
+        to_file.setFormatter(ClockFormatter("%(asctime)s %(levelname)s %(who)s%(message)s", datefmt="%Y-%m-%d %H:%M:%S"))
         to_file.addFilter(Who())
         stderr.addFilter(ForTheHub())
         handlers.append(to_file)
