@@ -262,3 +262,51 @@ def test_room_url_says_what_is_wrong_outside_a_hub_and_with_a_bad_address(monkey
     monkeypatch.setenv("WS_COURSE_HUB_URL", "proxy-public")
     with pytest.raises(RuntimeError, match=r"\$WS_COURSE_HUB_URL must be an http:// or https:// address"):
         on_a_hub.room_url()
+
+
+def test_the_rooms_log_file_stays_bounded_and_the_hubs_log_hears_little(tmp_path):
+    """A flood of lines (in a process of its own: the room's logging takes over the root logger)."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""\
+        import logging, sys
+        from pathlib import Path
+        from ws_course.hub.room import FOR_THE_HUB, log_to_file
+        repeats = log_to_file(Path(sys.argv[1]))
+        room = logging.getLogger("ws_course.hub.room")
+        room.info("The class room is listening", extra=FOR_THE_HUB)
+        for number in range(30_000):  # about 9 MB of lines
+            room.info("user%d says: %s", number, "x" * 1000)
+        room.warning("a warning for the hub's log too")
+        logging.shutdown()
+        """)
+    log = tmp_path / "logs" / "class-chat.log"
+    done = subprocess.run([sys.executable, "-c", script, str(log)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    files = sorted(path.name for path in log.parent.iterdir())
+    assert files == ["class-chat.log", "class-chat.log.1", "class-chat.log.2", "class-chat.log.3"]
+    assert all((log.parent / name).stat().st_size <= 1_000_000 for name in files)
+    newest = log.read_text().splitlines()[-2]  # the newest lines are kept, each cut short
+    assert re.search(r"INFO user29999 says: x{200}x*\.\.\. \(1016 characters\)$", newest)
+    # The hub's log (the room's stderr): the start, and the warning; none of the chat.
+    assert done.stderr.count("\n") == 2 and "listening" in done.stderr and "a warning" in done.stderr
+
+
+def test_a_log_file_that_cannot_be_written_leaves_the_log_on_stderr(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "a-file").write_text("")
+    script = textwrap.dedent("""\
+        import logging, sys
+        from pathlib import Path
+        from ws_course.hub.room import log_to_file
+        log_to_file(Path(sys.argv[1]))
+        logging.getLogger("ws_course.hub.room").info("alice says: hi")
+        logging.shutdown()
+        """)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "a-file" / "class-chat.log")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "cannot write the room's log to" in done.stderr and "alice says: hi" in done.stderr

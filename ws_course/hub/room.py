@@ -387,6 +387,7 @@ def log_to_file(path: Path) -> QuietRepeats:
         for each in (OneLineTracebacks(), ShortLines(), once):
             handler.addFilter(each)
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # JupyterHub's database tools, imported with HubOAuth
     if problem is not None:
         logger.warning("cannot write the room's log to %s (%s): it goes to the hub's log instead", path, problem)
     return repeats
