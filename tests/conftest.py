@@ -138,15 +138,18 @@ def page(browser):
 def hub(tmp_path_factory):
     """A real JupyterHub (tests/hub.py) with the class room as a service, as a teacher sets it up.
 
+    The teacher's configuration had an idle culler already (``hub.IDLE_CULLER``); the
+    class room's lines come after it, and keep it (tests/test_hub_setup.py).
     Alice's JupyterLab starts at once, in the background, while other tests run;
     tests that need it call ``hub.wait_for_server("alice")``.
     """
-    from hub import JupyterHub
+    from hub import IDLE_CULLER, JupyterHub
     from lab_helpers import free_port
 
     from ws_course.hub.room import jupyterhub_config
 
-    hub = JupyterHub(tmp_path_factory.mktemp("hub"), config=jupyterhub_config(port=free_port()))
+    config = IDLE_CULLER + "\n" + jupyterhub_config(port=free_port())
+    hub = JupyterHub(tmp_path_factory.mktemp("hub"), config=config)
     try:
         hub.start_server("alice")
         yield hub

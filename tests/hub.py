@@ -38,6 +38,26 @@ CONFIGURABLE_HTTP_PROXY = Path(__file__).resolve().parent.parent / "node_modules
 #: The password of every user of the test hub (SharedPasswordAuthenticator).
 PASSWORD = "class-password"
 
+#: A teacher's existing configuration, written the way jupyterhub-idle-culler's README
+#: writes it (assignments): the idle culler as a hub service, and its role. The session's
+#: hub runs these lines *before* the class room's, which must keep them. Its timeout
+#: (a day) culls nothing during the tests; its first round of API calls runs at once.
+IDLE_CULLER = """\
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", "--timeout=86400"],
+    }
+]
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]
+"""
+
 
 class JupyterHub:
     """A JupyterHub with its proxy, started now; :meth:`stop` stops it all.

@@ -8,22 +8,21 @@ hub users in. It is lesson 04's JSON chat room (:class:`~ws_course.json_chat.JSO
 subclassed, not copied), where a member's nickname is their hub user name instead of
 ``user1``, ``user2``: nobody can speak under a name that is not their own.
 
-For the teacher: add this to ``jupyterhub_config.py`` (the hub's Python needs
-``ws_course`` installed, and the students' servers need it too)::
+For the teacher: add this at the end of ``jupyterhub_config.py`` (the hub's Python
+needs ``ws_course`` installed, and the students' servers need it too)::
 
-    import sys
+    # ws-course's class room, a hub service at /services/class-chat/. It adds to the services,
+    # roles and token scopes configured so far, and replaces none of them: keep these lines after them.
+    from ws_course.hub.config import add_class_room
 
-    c.JupyterHub.services = [{
-        "name": "class-chat",
-        "url": "http://127.0.0.1:10101",                  # a free port on the hub's machine
-        "command": [sys.executable, "-m", "ws_course.hub.room"],
-        "oauth_no_confirm": True,                          # no "authorize access?" page
-    }]
-    # Every user may use the room (access), and their notebooks may look it up (read).
-    class_chat = ["access:services!service=class-chat", "read:services!service=class-chat"]
-    c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", *class_chat]}]
-    # What a kernel's $JUPYTERHUB_API_TOKEN may do: the defaults, and the room.
-    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", *class_chat]
+    add_class_room(c, "http://127.0.0.1:10101")  # a free port on the hub's machine
+
+:mod:`ws_course.hub.config` says what that adds, and writes out the lines for The
+Littlest JupyterHub and Zero to JupyterHub (``jupyterhub_config(flavour=...)``).
+The room keeps a log of its own (who came in, from where, and said what):
+``class-chat.log`` in the hub's working folder, 1 MB and three older files at most
+(:func:`main` says how to put it elsewhere). The hub's own log only hears when the
+room starts and stops, and its warnings.
 
 Students then open ``/services/class-chat/`` on the hub, or, in a notebook::
 
@@ -55,14 +54,17 @@ own documentation explains why a hub for many users should use subdomains.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import http
 import logging
+import logging.handlers
 import os
 import re
 import secrets
 import signal
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -77,9 +79,10 @@ from ..json_chat import JSONChatRoom
 from ..runtime.server import Demo, listen
 from ..safety import limits
 from ..safety.guard import Guard
-from ..safety.logs import log_to_stderr
+from ..safety.logs import BatchedStreamHandler, ClockFormatter, OneLineTracebacks, QuietRepeats, ShortLines
 from ..safety.upgrade import wants_websocket
 from ..web.pages import page
+from .config import jupyterhub_config
 
 # HubLogin sets hub_user on websockets' connections: a name websockets must not take (see ws_course.contract).
 
@@ -111,6 +114,10 @@ class HubChatRoom(JSONChatRoom):
 
     def entered(self, nickname: str) -> str:
         return super().entered(self.hub_user(nickname))
+
+    def receive(self, websocket: ServerConnection, text: str) -> Any:
+        websocket.logger.info("says: %s", text)  # the room's log: who said what (Who adds who, and from where)
+        return super().receive(websocket, text)
 
     def said(self, nickname: str, text: str) -> str:
         return super().said(self.hub_user(nickname), text)
@@ -270,25 +277,6 @@ def same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc.lower() == host.split(",")[0].strip().lower()
 
 
-def jupyterhub_config(port: int = 10101, name: str = "class-chat") -> str:
-    """The lines a teacher adds to ``jupyterhub_config.py`` (the module's docstring shows them)."""
-    return f"""\
-import sys
-
-c.JupyterHub.services = [{{
-    "name": "{name}",
-    "url": "http://127.0.0.1:{port}",                  # a free port on the hub's machine
-    "command": [sys.executable, "-m", "ws_course.hub.room"],
-    "oauth_no_confirm": True,                          # no "authorize access?" page
-}}]
-# Every user may use the room (access), and their notebooks may look it up (read).
-class_chat = ["access:services!service={name}", "read:services!service={name}"]
-c.JupyterHub.load_roles = [{{"name": "user", "scopes": ["self", *class_chat]}}]
-# What a kernel's $JUPYTERHUB_API_TOKEN may do: the defaults, and the room.
-c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", *class_chat]
-"""
-
-
 def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefix: str | None = None, **options):
     """Create the class room's server: its page at ``prefix``, its WebSocket at ``prefix`` too.
 
@@ -307,12 +295,110 @@ def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefi
     return websockets_serve(room.handler, host, port, process_request=login, max_size=MAX_MESSAGE_BYTES, **options)
 
 
+#: The room's own log: rotated at this size...
+LOG_BYTES = 1_000_000
+
+#: ...keeping this many older files (``class-chat.log.1`` ... ``.3``): 4 MB at most in all.
+LOG_BACKUPS = 3
+
+#: ``logger.info(..., extra=FOR_THE_HUB)``: this line goes to the hub's log too (start, stop).
+FOR_THE_HUB = {"for_the_hub": True}
+
+
+def who(websocket: Any) -> str:
+    """``alice 203.0.113.5 via 127.0.0.1``: a connection's hub user, where from, and through what.
+
+    Behind the hub's proxy the connection comes from the proxy; configurable-http-proxy
+    adds the address it saw to ``X-Forwarded-For``, as the list's last entry. (Earlier
+    entries are whatever the client sent: not trusted, not shown.)
+    """
+    user = getattr(websocket, "hub_user", None) or "(not logged in)"
+    peer = websocket.remote_address[0] if websocket.remote_address else "?"
+    request = websocket.request
+    forwarded = request.headers.get("X-Forwarded-For", "") if request is not None else ""
+    client = forwarded.split(",")[-1].strip()
+    return f"{user} {client} via {peer}" if client else f"{user} {peer}"
+
+
+class Who(logging.Filter):
+    """Put :func:`who` in front of each line a connection logs (``websocket.logger.info(...)``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        websocket = getattr(record, "websocket", None)  # websockets' LoggerAdapter puts it there
+        record.who = f"[{who(websocket)}] " if websocket is not None else ""
+        return True
+
+
+class DecideOnce(logging.Filter):
+    """Ask ``decide`` once per record, however many handlers write it: one count of repeats, not one per output."""
+
+    def __init__(self, decide: logging.Filter) -> None:
+        super().__init__()
+        self.decide = decide
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "decided"):
+            record.decided = self.decide.filter(record)
+        return record.decided
+
+
+class ForTheHub(logging.Filter):
+    """Only what a hub's administrator needs in the hub's log: warnings, errors, and :data:`FOR_THE_HUB` lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or getattr(record, "for_the_hub", False)
+
+
+def default_log_file() -> Path:
+    """``$WS_COURSE_ROOM_LOG``, else ``NAME.log`` in the working folder (the hub's: next to its database)."""
+    name = os.environ.get("JUPYTERHUB_SERVICE_NAME", "class-chat")
+    return Path(os.environ.get("WS_COURSE_ROOM_LOG") or f"{name}.log").absolute()
+
+
+def log_to_file(path: Path) -> QuietRepeats:
+    """The room's logging: everything to ``path`` (bounded), and only :class:`ForTheHub` lines to stderr.
+
+    The hub captures a service's stderr into its own log, so a room that logged
+    every arrival there would drown the hub's. Lines to the file say who (hub user,
+    address) for each connection's record; both outputs collapse storms of one
+    warning and cut long lines (:mod:`ws_course.safety.logs`). A file that cannot be
+    written leaves everything on stderr, saying why.
+
+    Returns the :class:`~ws_course.safety.logs.QuietRepeats` filter, to flush at the end.
+    """
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    stderr = BatchedStreamHandler()
+    stderr.setFormatter(ClockFormatter("[%(levelname)1.1s %(asctime)s %(name)s] %(message)s", datefmt="%H:%M:%S"))
+    handlers: list[logging.Handler] = [stderr]
+    problem = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    except OSError as error:
+        problem = error
+    else:
+        to_file.setFormatter(ClockFormatter("%(asctime)s %(levelname)s %(who)s%(message)s", datefmt="%Y-%m-%d %H:%M:%S"))
+        to_file.addFilter(Who())
+        stderr.addFilter(ForTheHub())
+        handlers.append(to_file)
+    repeats = QuietRepeats()
+    once = DecideOnce(repeats)
+    for handler in handlers:
+        for each in (OneLineTracebacks(), ShortLines(), once):
+            handler.addFilter(each)
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # JupyterHub's database tools, imported with HubOAuth
+    if problem is not None:
+        logger.warning("cannot write the room's log to %s (%s): it goes to the hub's log instead", path, problem)
+    return repeats
+
+
 async def run(host: str, port: int) -> None:
     """Serve until SIGTERM (the hub stops its services so) or Ctrl-C."""
     # The hub's proxy is in front: browsers name the hub, by whatever name it has (the host check).
     server = await listen(Demo("hub.room", serve, page="json-chat.html"), host, port, guard=Guard(behind_proxy=True))
     logger.info("The class room is listening on %s:%s, at %s", host, server.port,
-                os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/"))
+                os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/"), extra=FOR_THE_HUB)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -321,16 +407,29 @@ async def run(host: str, port: int) -> None:
         await stop.wait()
     finally:
         await server.aclose()
+        logger.info("The class room has stopped", extra=FOR_THE_HUB)
 
 
-def main() -> None:
-    """Run as a hub service: listen where ``JUPYTERHUB_SERVICE_URL`` says."""
-    # The same classroom logging and open-files limit as ``ws-course serve``.
-    repeats = log_to_stderr("[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+def main(argv: list[str] | None = None) -> None:
+    """Run as a hub service: listen where ``JUPYTERHUB_SERVICE_URL`` says.
+
+    ``--listen ADDRESS``: listen there rather than on the URL's host (``0.0.0.0`` on
+    Kubernetes, where the URL names the hub's Kubernetes service). ``--log-file PATH``
+    (or ``$WS_COURSE_ROOM_LOG``): the room's own log, by default ``class-chat.log`` in
+    the hub's working folder.
+    """
+    parser = argparse.ArgumentParser(prog="python -m ws_course.hub.room", description="The class room, as a JupyterHub service.")
+    parser.add_argument("--listen", help="the address to listen on (default: the host of $JUPYTERHUB_SERVICE_URL)")
+    parser.add_argument("--log-file", type=Path, help="the room's own log (default: $WS_COURSE_ROOM_LOG, or NAME.log here)")
+    options = parser.parse_args(argv)
+    log_file = options.log_file or default_log_file()
+    repeats = log_to_file(log_file)
+    logger.info("The class room's log: %s", log_file, extra=FOR_THE_HUB)
+    # The same open-files limit as ``ws-course serve``.
     limits.raise_open_files_limit()
     address = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     try:
-        asyncio.run(run(address.hostname or "127.0.0.1", address.port or 10101))
+        asyncio.run(run(options.listen or address.hostname or "127.0.0.1", address.port or 10101))
     finally:
         repeats.flush(logger)
 
