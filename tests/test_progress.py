@@ -22,6 +22,7 @@ from websockets.frames import CloseCode
 from websockets.sync.server import serve
 
 from test_lesson_shape import CHECK_CALL, NOTEBOOKS, headings, read, source
+import ws_course
 from ws_course import exercises, workshop
 from ws_course.classroom import progress
 from ws_course.classroom.progress import EXERCISES, MAX_NOTE, Board
@@ -181,9 +182,9 @@ class Room:
     for a service that is not there); each token of :data:`TOKENS` is that user's.
     """
 
-    def __init__(self, served_path: str = ROOM_PATH) -> None:
+    def __init__(self, served_path: str = ROOM_PATH, board: Board | None = None) -> None:
         self.served_path = served_path
-        self.board = Board()
+        self.board = board or Board()
         self.lock = threading.Lock()
         self.handshakes = 0
         self.server = serve(self.handler, "127.0.0.1", 0, process_request=self.door)
@@ -350,22 +351,39 @@ def closed_port() -> int:
         return probe.getsockname()[1]  # nothing listens there once the probe is closed
 
 
-@pytest.mark.parametrize("trouble", ["no class room", "nothing listens", "a token the hub does not know"])
+#: What can stand between a kernel and the room, and what the sender is told (the learner is told nothing).
+TROUBLES = {
+    "no class room": "HTTP 404",
+    "nothing listens": "ConnectionRefusedError",
+    "a token the hub does not know": "HTTP 403",
+    "a room without a progress address": "not an answer of the class room's progress address",
+    "no hub URL, and the hub's API does not answer": "URLError",
+}
+
+
+@pytest.mark.parametrize("trouble", TROUBLES)
 async def test_a_room_that_is_not_there_never_raises_into_the_learner_s_cell(trouble, monkeypatch, capsys, thread_errors):
     room = Room(served_path="/services/other-room/progress" if trouble == "no class room" else ROOM_PATH)
+    # A JSON chat room answers a WebSocket at any path, as the class room did before it had a progress address.
+    chat = ws_course.start("json_chat") if trouble == "a room without a progress address" else None
     try:
-        port = closed_port() if trouble == "nothing listens" else room.port
+        port = closed_port() if trouble == "nothing listens" else chat.port if chat else room.port
         kernel_on_a_hub(monkeypatch, port, token="token-of-eve" if "token" in trouble else "token-of-alice")
+        if trouble.startswith("no hub URL"):  # room_url() asks the hub's API where the room is
+            monkeypatch.delenv("WS_COURSE_HUB_URL")
+            monkeypatch.setenv("JUPYTERHUB_API_URL", f"http://127.0.0.1:{closed_port()}/hub/api")
         result = await check_boil_all(boil_all_at_once)
         told = []
         assert progress.set_stuck(True, "help", told.append)
         assert progress.flush(DEADLINE)
         assert capsys.readouterr() == (f"{result!r}\n", "")
-        assert len(told) == 1 and told[0].startswith("the class room did not answer")
+        assert len(told) == 1 and told[0].startswith("the class room did not answer") and TROUBLES[trouble] in told[0]
         assert thread_errors == []
         assert room.snapshot() == Board().snapshot()
     finally:
         room.stop()
+        if chat:
+            chat.stop()
 
 
 async def test_a_room_that_never_answers_does_not_hold_up_the_check(monkeypatch, capsys, thread_errors):
@@ -429,3 +447,26 @@ def test_the_sticky_note_widget_sends_what_its_buttons_say(room, monkeypatch):
     red.click()
     assert status.value == f"not sent: a note has at most {MAX_NOTE} characters, not {MAX_NOTE + 1}"
     assert room.snapshot()["stuck"] == {}
+
+
+class OlderBoard(Board):
+    """The board of a room that runs an older course, where some exercise does not exist yet."""
+
+    def record(self, user, message):
+        if isinstance(message, dict) and message.get("stuck"):
+            return "this room has no sticky notes yet"
+        return super().record(user, message)
+
+
+def test_what_the_room_refuses_is_shown_on_the_widget(monkeypatch):
+    room = Room(board=OlderBoard())
+    try:
+        kernel_on_a_hub(monkeypatch, room.port)
+        note = workshop.sticky_note()
+        (red, green), status = note.children[0].children, note.children[2]
+        red.click()
+        assert wait_for_value(status, "not sent") == "not sent: this room has no sticky notes yet"
+        green.click()
+        assert wait_for_value(status, "the teacher sees") == "the teacher sees: I'm fine (your red note is down)"
+    finally:
+        room.stop()

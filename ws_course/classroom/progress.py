@@ -291,14 +291,20 @@ def _open() -> Any:
 
 
 def _exchange(websocket: Any, message: dict[str, Any]) -> str | None:
-    """Send ``message``, wait for the room's answer: None when accepted, else its error."""
+    """Send ``message``, wait for the room's answer: None when accepted, else its error.
+
+    Raises:
+        ValueError: the answer is no ``{"ok": ...}``: whatever answered is not the
+            class room's progress address (an older room, say), so the sender lets go of it.
+    """
     websocket.send(json.dumps(message))
     answer = json.loads(websocket.recv(timeout=TIMEOUT))
-    if isinstance(answer, dict) and answer.get("ok") is True:
+    if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+        raise ValueError(f"not an answer of the class room's progress address: {str(answer)[:100]}")
+    if answer["ok"]:
         return None
-    error = answer.get("error") if isinstance(answer, dict) else None
     logger.debug("the class room refused %s: %r", message, answer)
-    return str(error or f"the class room answered {str(answer)[:100]}")
+    return str(answer.get("error") or "the class room refused it")
 
 
 def _tell(done: Done | None, error: str | None) -> None:
