@@ -235,6 +235,7 @@ def sender_done():
     """Every test ends with the background sender done: no thread left, nothing left to send."""
     yield
     assert progress.flush(DEADLINE), "the progress sender still runs"
+    assert "ws-course-progress" not in [thread.name for thread in threading.enumerate()]
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -183,6 +184,7 @@ Done = Callable[[str | None], None]
 _lock = threading.Lock()
 _outbox: deque[tuple[dict[str, Any], Done | None]] = deque()
 _sender: threading.Thread | None = None  # the thread emptying the outbox, while there is one
+_running: set[threading.Thread] = set()  # senders started and not seen ended (one may still be closing)
 
 
 def report(exercise: str, passed: bool) -> None:
@@ -224,12 +226,19 @@ def flush(timeout: float | None = None) -> bool:
 
     A learner never needs it; a script that reports and then ends, and the tests, do.
     """
-    with _lock:
-        sender = _sender
-    if sender is not None:
-        sender.join(timeout)
-        return not sender.is_alive()
-    return True
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with _lock:
+            running = list(_running)
+        if not running:
+            return True
+        for sender in running:
+            sender.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if sender.is_alive():
+                return False
+            with _lock:
+                _running.discard(sender)
+        # Those are done; a message queued meanwhile may have started another: wait for it too.
 
 
 def _send(message: dict[str, Any], done: Done | None = None) -> None:
@@ -240,6 +249,8 @@ def _send(message: dict[str, Any], done: Done | None = None) -> None:
         if _sender is None:
             # A daemon: a kernel that shuts down does not wait for the room.
             _sender = threading.Thread(target=_deliver_all, name="ws-course-progress", daemon=True)
+            _running.difference_update([sender for sender in _running if not sender.is_alive()])
+            _running.add(_sender)
             _sender.start()
 
 
