@@ -390,3 +390,20 @@ def test_a_lesson_of_the_right_shape_has_no_problem_at_all(tmp_path):
     problems = (link_problems(name, lesson, tmp_path) + one_sitting_problems(name, lesson)
                 + ending_problems(name, lesson) + restart_problems(name, lesson))
     assert problems == []
+
+
+def test_every_hidden_solution_starts_with_the_mark_that_keeps_it_off_the_teachers_grid():
+    """A check run from a solution cell does not report to the class room (ws_course.exercises.judging)."""
+    from ws_course.exercises.judging import SOLUTION_MARK
+
+    problems = []
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        for index, cell in enumerate(read(path)["cells"]):
+            if cell["cell_type"] != "code" or not CHECK_CALL.search(source(cell)):
+                continue
+            hidden = cell["metadata"].get("jupyter", {}).get("source_hidden", False)
+            if hidden != source(cell).startswith(SOLUTION_MARK):
+                problems.append(f"{path.name}, cell {index}: " + (
+                    f"a hidden solution that does not start with {SOLUTION_MARK!r}" if hidden
+                    else f"a visible cell that starts with {SOLUTION_MARK!r}"))
+    assert problems == []

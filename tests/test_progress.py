@@ -301,6 +301,25 @@ def test_a_check_that_is_a_plain_function_reports_too(room, monkeypatch):
     assert room.snapshot()["verdicts"] == {"bob": {"check_poll_bytes": True}}
 
 
+def test_in_a_kernel_the_learners_cell_reports_and_the_lessons_solution_cell_does_not(room, monkeypatch):
+    """Run All runs the hidden solutions too: their verdicts must not turn the teacher's grid green."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    kernel_on_a_hub(monkeypatch, room.port)  # the kernel inherits the hub's variables
+    poll_bytes = "lambda up, down, interval, period: (up + down) * period / interval"
+    cells = [
+        "from ws_course.classroom import progress\nfrom ws_course.exercises import check_poll_bytes",
+        "check_poll_bytes(lambda up, down, interval, period: 0, 150, 170)  # the learner's first try",
+        f"# Solution\nassert check_poll_bytes({poll_bytes}, 150, 170)",
+        "assert progress.flush(10)",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    assert "[PASS]" in notebook.cells[2].outputs[0]["text"]  # the solution passed, in the learner's sight
+    assert room.heard == [{"exercise": "check_poll_bytes", "passed": False}]  # only the learner's try
+
+
 def test_reports_in_a_row_arrive_in_order(room, monkeypatch):
     kernel_on_a_hub(monkeypatch, room.port)
     sent = [("check_ask", False), ("check_ask", True), ("check_rate_limit", False), ("check_ask", False),

@@ -78,6 +78,28 @@ class Result:
 Check = Callable[..., Any]
 
 
+#: The first line of each lesson's hidden solution cell. A check run from such a cell
+#: prints its verdict as always but does not report it: Run All runs the solutions too,
+#: and the teacher's grid would turn green for a learner who has written nothing.
+SOLUTION_MARK = "# Solution"
+
+
+def in_a_solution_cell() -> bool:
+    """Is the cell running now one of the lessons' solutions (it starts with :data:`SOLUTION_MARK`)?
+
+    IPython stores a cell's source in its history before it runs the cell, so the
+    last raw input is the running cell. Outside IPython (a script, a test) there is
+    no cell: False.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return False
+    cells = shell.history_manager.input_hist_raw
+    return bool(cells) and cells[-1].lstrip().startswith(SOLUTION_MARK)
+
+
 def exercise(check: Check) -> Check:
     """Mark ``check`` as the check of a "Your turn" exercise: its verdict says so, and is reported.
 
@@ -86,14 +108,16 @@ def exercise(check: Check) -> Check:
     returns gets that id as ``result.exercise`` and goes to
     :func:`ws_course.classroom.progress.report`, which sends it to the class room
     on a JupyterHub (in the background: the verdict is printed first, and never
-    waits) and does nothing anywhere else. Works for ``async def`` and ``def`` checks.
+    waits) and does nothing anywhere else; a verdict of a lesson's own solution cell
+    is not reported (:func:`in_a_solution_cell`). Works for ``async def`` and ``def`` checks.
     """
     name = check.__name__
 
     def reported(result: Any) -> Any:
         if isinstance(result, Result):
             result.exercise = name
-            progress.report(name, result.ok)
+            if not in_a_solution_cell():
+                progress.report(name, result.ok)
         return result
 
     if inspect.iscoroutinefunction(check):
