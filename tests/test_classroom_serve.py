@@ -26,6 +26,7 @@ from websockets.sync.client import connect
 
 from ws_course.classroom.desk import Desk, key_check
 from ws_course.classroom.moderated import ModeratedJSONChatRoom
+from ws_course.classroom.progress import Board
 from ws_course.classroom.roster import MUTED, RATE_LIMIT
 from ws_course.classroom.server import moderated_demo
 from ws_course.runtime.background import start
@@ -334,19 +335,9 @@ def test_the_big_screen_shows_history_to_a_late_opener_and_then_each_new_line(co
 # -- the progress grid -----------------------------------------------------------------
 
 
-class Board:
-    """What the teacher's view reads of a progress board: ``snapshot()`` (``progress.Board``'s shape)."""
-
-    def __init__(self) -> None:
-        self.state = {"exercises": [["06a", "check_origin_rule"], ["06c", "check_rate_limit"]],
-                      "verdicts": {"alice": {"check_origin_rule": True}}, "stuck": {}}
-
-    def snapshot(self) -> dict:
-        return json.loads(json.dumps(self.state))
-
-
 def test_the_teachers_view_shows_the_progress_grid_live(context):
     board = Board()
+    assert board.record("alice", {"exercise": "check_origin_rule", "passed": True}) is None
     desks = []
 
     def serve_with_board(host, port, **options):
@@ -360,14 +351,14 @@ def test_the_teachers_view_shows_the_progress_grid_live(context):
         teacher = open_teacher(context, server)
         grid = teacher.locator("#grid")
         expect(teacher.locator("#progress")).to_be_visible()
-        expect(grid.locator("thead")).to_contain_text("06c check_rate_limit")
+        expect(grid.locator("thead")).to_contain_text("06c check_rate_limit")  # every exercise of the course
         alice = grid.locator('tr[data-user="alice"]')
         expect(alice.locator('[data-exercise="check_origin_rule"]')).to_have_text("pass")
         expect(alice.locator('[data-exercise="check_rate_limit"]')).to_have_text("–")
 
         def change():
-            board.state["verdicts"]["alice"]["check_rate_limit"] = False
-            board.state["stuck"]["ben"] = "my room closes everyone"
+            assert board.record("alice", {"exercise": "check_rate_limit", "passed": False}) is None
+            assert board.record("ben", {"stuck": True, "note": "my room closes everyone"}) is None
             desks[0].changed()
 
         server._loop.call_soon_threadsafe(change)
