@@ -146,7 +146,9 @@ def hub(tmp_path_factory):
 
     from ws_course.hub.room import jupyterhub_config
 
-    hub = JupyterHub(tmp_path_factory.mktemp("hub"), config=jupyterhub_config(port=free_port()))
+    # "teacher" is the hub's admin: the class room's teacher's view is theirs (tests/test_hub_teacher.py).
+    config = jupyterhub_config(port=free_port()) + 'c.Authenticator.admin_users = {"teacher"}\n'
+    hub = JupyterHub(tmp_path_factory.mktemp("hub"), users=("alice", "bob", "teacher"), config=config)
     try:
         hub.start_server("alice")
         yield hub

@@ -80,8 +80,9 @@ from ..safety.guard import Guard
 from ..safety.logs import log_to_stderr
 from ..safety.upgrade import wants_websocket
 from ..web.pages import page
+from .identity import PAGE, WIDGET, HubIdentity, IdentityWatch, may_use
 
-# HubLogin sets hub_user on websockets' connections: a name websockets must not take (see ws_course.contract).
+# HubLogin sets hub_identity on websockets' connections: a name websockets must not take (see ws_course.contract).
 
 __all__ = ["HubChatRoom", "HubLogin", "jupyterhub_config", "main", "serve"]
 
@@ -89,34 +90,41 @@ logger = logging.getLogger("ws_course.hub.room")
 
 
 class HubChatRoom(JSONChatRoom):
-    """The JSON chat room, where each member is called by their hub user name.
+    """The JSON chat room, where each member is a hub user, called by their hub user name.
 
-    :class:`~ws_course.chat.ChatRoom` names each newcomer ``user1``, ``user2``...
-    and passes that name to :meth:`entered`, :meth:`said` and :meth:`left`. Here
-    each of those says the hub user name of the connection that has that nickname
-    instead. (:class:`HubLogin` has put the name on the connection, as
-    ``connection.hub_user``, before the handshake was accepted.)
+    :class:`~ws_course.chat.ChatRoom` makes each connection a member named
+    ``user1``, ``user2``... Here a member is a hub *user*, however many
+    connections they open: a student with the room's page open and two widgets
+    in a notebook is one member. The room hears ``alice comes in`` when her first
+    connection opens and ``alice left`` when her last one closes. (:class:`HubLogin`
+    has put who each connection is on it, as ``connection.hub_identity``, before
+    the handshake was accepted.)
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.hub_users: dict[str, str] = {}  # the room's own nickname (user3) -> the hub user (alice)
+        self.connections: dict[str, set[ServerConnection]] = {}  # each hub user -> their open connections
 
-    def hub_user(self, nickname: str) -> str:
-        if nickname not in self.hub_users:  # a newcomer: the connection that has this nickname
-            websocket = next(ws for ws, name in self.members.items() if name == nickname)
-            self.hub_users[nickname] = websocket.hub_user
-            websocket.logger.info("%s is %s", nickname, websocket.hub_user)
-        return self.hub_users[nickname]
+    def arrive(self, websocket: ServerConnection, nickname: str) -> None:
+        """The connection's hub user name replaces the room's own ``userN`` nickname."""
+        identity = websocket.hub_identity
+        self.members[websocket] = identity.name
+        theirs = self.connections.setdefault(identity.name, set())
+        theirs.add(websocket)
+        websocket.logger.info("%s opens a %s connection (%d open)", identity.name, identity.kind, len(theirs))
+        if len(theirs) == 1:  # their first: the room hears them come in
+            websocket.logger.info("%s comes in", identity.name)
+            self.tell_everyone(self.entered(identity.name))
 
-    def entered(self, nickname: str) -> str:
-        return super().entered(self.hub_user(nickname))
-
-    def said(self, nickname: str, text: str) -> str:
-        return super().said(self.hub_user(nickname), text)
-
-    def left(self, nickname: str) -> str:
-        return super().left(self.hub_users.pop(nickname, nickname))
+    def depart(self, websocket: ServerConnection) -> None:
+        name = self.members.pop(websocket)
+        theirs = self.connections[name]
+        theirs.discard(websocket)
+        websocket.logger.info("%s closes a connection: code %s (%d open)", name, websocket.close_code, len(theirs))
+        if not theirs:  # their last: the room hears them leave
+            del self.connections[name]
+            websocket.logger.info("%s left", name)
+            self.tell_everyone(self.left(name))
 
 
 class HubLogin:
@@ -127,14 +135,17 @@ class HubLogin:
             API and OAuth addresses and this service's client id and token (from the
             ``JUPYTERHUB_*`` variables the hub sets for a service).
         prefix: Where the service lives on the hub, ``/services/class-chat/``.
-        serve_page: The ``process_request`` hook that serves the page at ``/``
-            (:func:`ws_course.web.pages.page`); it sees paths with ``prefix`` cut off.
+        serve_page: The ``process_request`` hook that serves the pages; it sees
+            paths with ``prefix`` cut off (``/``, ``/teacher``, ``/course.js``).
+        revoked: Digests of tokens the hub no longer accepts
+            (:attr:`~ws_course.hub.identity.IdentityWatch.revoked`): refused at once.
     """
 
-    def __init__(self, auth: Any, prefix: str, serve_page: Any) -> None:
+    def __init__(self, auth: Any, prefix: str, serve_page: Any, revoked: set[str] | None = None) -> None:
         self.auth = auth
         self.prefix = prefix
         self.serve_page = serve_page
+        self.revoked = revoked if revoked is not None else set()
         # Signs the cookies this service sets; a new one at each start just means a new login.
         self.secret = secrets.token_bytes(32)
 
@@ -147,33 +158,36 @@ class HubLogin:
         if path == self.prefix + "oauth_callback":
             return await self.oauth_callback(connection, request)
         websocket = wants_websocket(request)
-        user = await self.identify(request, websocket)
-        if user is None:
+        identity = await self.identify(request, websocket)
+        if identity is None:
             if websocket:
                 return connection.respond(http.HTTPStatus.FORBIDDEN, "Log in to the hub first\n")
             return self.login(connection, request)
-        connection.hub_user = user["name"]
-        # The page (and the handshake) as ws_course.web.pages serves them, at "/".
+        connection.hub_identity = identity
+        # The pages (and the handshakes) as ws_course.web.pages serves them, at "/", "/teacher"...
         return self.serve_page(connection, dataclasses.replace(request, path=request.path[len(self.prefix) - 1 :]))
 
     # -- who is it? -------------------------------------------------------------------
 
-    async def identify(self, request: Request, websocket: bool) -> dict | None:
-        """The hub user who made ``request``, or None: by token (programs), or by cookie (browsers)."""
-        token = self.header_token(request)
+    async def identify(self, request: Request, websocket: bool) -> HubIdentity | None:
+        """Who made ``request``, or None: by token (programs, widgets), or by cookie (browser pages)."""
+        kind, token = WIDGET, self.header_token(request)
         if token is None:
-            token = self.cookie_token(request)
+            kind, token = PAGE, self.cookie_token(request)
             if token is not None and websocket and not (self.auth.allow_websocket_cookie_auth and same_origin(request)):
                 token = None
         if token is None:
             return None
+        identity = HubIdentity("", token, kind)
+        if identity.token_key in self.revoked:  # the hub stopped accepting it: no need to ask again
+            return None
         user = await self.auth.user_for_token(token, sync=False)
-        if not user or user.get("kind", "user") != "user":
+        if not may_use(self.auth, user):
+            if user and user.get("kind", "user") == "user":
+                logger.info("%s may not use this service (no %s)", user["name"], " or ".join(self.auth.access_scopes))
             return None
-        if self.auth.access_scopes and not self.auth.check_scopes(self.auth.access_scopes, user):
-            logger.info("%s may not use this service (no %s)", user["name"], " or ".join(self.auth.access_scopes))
-            return None
-        return user
+        # The hub's "who am I" answer carries "admin" whatever the token's scopes (read:users:name).
+        return dataclasses.replace(identity, name=user["name"], admin=bool(user.get("admin")))
 
     def header_token(self, request: Request) -> str | None:
         found = re.fullmatch(r"(?:token|bearer)\s+(\S+)", request.headers.get("Authorization", ""), re.IGNORECASE)
@@ -303,8 +317,17 @@ def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefi
         auth = HubOAuth(cache_max_age=60)
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/")
     room = HubChatRoom()
-    login = HubLogin(auth, prefix, page("json-chat.html"))
-    return websockets_serve(room.handler, host, port, process_request=login, max_size=MAX_MESSAGE_BYTES, **options)
+    watch = IdentityWatch(auth)
+    login = HubLogin(auth, prefix, page("json-chat.html"), revoked=watch.revoked)
+
+    async def handler(websocket: ServerConnection) -> None:
+        watch.add(websocket, websocket.hub_identity)  # re-checked with the hub while it stays open
+        try:
+            await room.handler(websocket)
+        finally:
+            watch.discard(websocket)
+
+    return websockets_serve(handler, host, port, process_request=login, max_size=MAX_MESSAGE_BYTES, **options)
 
 
 async def run(host: str, port: int) -> None:
