@@ -26,6 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.protocol import State
 
+from ..classroom.roster import RATE_LIMIT as CLASSROOM_RATE_LIMIT
 from ..demos import start
 from .judging import (
     Crashes,
@@ -424,7 +425,8 @@ async def check_message_shape(room_class: type) -> Result:
 # -- 06c: the rate limit ---------------------------------------------------------------
 
 #: Lesson 06c's rate limit: a member may send at most this many messages in any one second.
-RATE_LIMIT = 5
+#: The class's rooms use the same one (:mod:`ws_course.classroom.roster`).
+RATE_LIMIT = CLASSROOM_RATE_LIMIT
 
 
 #: How many messages lesson 06c's flooder sends, all in one write. More than the 16 a
