@@ -11,19 +11,22 @@ function socketUrl() {
 }
 
 // Open a WebSocket with open(), which returns it, and keep it open: show its state in
-// #state, enable #sendBtn only while it is open, and when it closes, say why in words and
-// open a new one, waiting longer after each failure (1 s, 2 s, 4 s, ... at most 30 s).
-function keepConnected(open) {
+// #state, enable #sendBtn (if the page has one) only while it is open, and when it closes,
+// say why in words and open a new one, waiting longer after each failure (1 s, 2 s, 4 s,
+// ... at most 30 s). gone(wait, closeEvent), if given, words the hint instead of serverGone.
+function keepConnected(open, gone) {
     var state = document.getElementById("state");
     var sendBtn = document.getElementById("sendBtn");
     var wait = 1;
+    var firstClose = null;  // the close that began this outage: the tries after it fail with 1006
     function connect() {
         var websocket = open();
         websocket.addEventListener("open", function () {
             state.textContent = "open";
             state.className = "";
-            sendBtn.disabled = false;
+            if (sendBtn) { sendBtn.disabled = false; }
             wait = 1;
+            firstClose = null;
             showHint("");
         });
         websocket.addEventListener("error", function () {
@@ -34,8 +37,9 @@ function keepConnected(open) {
                 state.textContent = "closed (code " + e.code + (e.reason ? ": " + e.reason : "") + ")";
                 state.className = "closed";
             }
-            sendBtn.disabled = true;
-            showHint(serverGone(wait));
+            if (sendBtn) { sendBtn.disabled = true; }
+            firstClose = firstClose || e;
+            showHint((gone || serverGone)(wait, firstClose));
             setTimeout(connect, wait * 1000);
             wait = Math.min(wait * 2, 30);
         });
@@ -44,7 +48,12 @@ function keepConnected(open) {
 }
 
 // What a page whose server is gone tells the learner: which cells to run, and what it does meanwhile.
-function serverGone(wait) {
+// (Code 1008, "policy violation", is not a server gone: it closed this page on purpose, and says why.)
+function serverGone(wait, closed) {
+    if (closed && closed.code === 1008) {
+        return "The server closed this connection: " + (closed.reason || "policy violation") + ". This page "
+            + "tries again by itself" + (wait ? ": next try in " + wait + " s" : "") + ".";
+    }
     return "The server is not running. Run the cell that starts it again, then the cell that "
         + "shows this page: a server started again gets a new port. (Should it come back at this "
         + "address, this page reconnects by itself" + (wait ? ": next try in " + wait + " s" : "") + ".)";
