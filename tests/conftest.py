@@ -141,13 +141,16 @@ def hub(tmp_path_factory):
     Alice's JupyterLab starts at once, in the background, while other tests run;
     tests that need it call ``hub.wait_for_server("alice")``.
     """
-    from hub import JupyterHub
+    from hub import ADMIN_PASSWORD, JupyterHub
     from lab_helpers import free_port
 
     from ws_course.hub.room import jupyterhub_config
 
     # "teacher" is the hub's admin: the class room's teacher's view is theirs (tests/test_hub_teacher.py).
-    config = jupyterhub_config(port=free_port()) + 'c.Authenticator.admin_users = {"teacher"}\n'
+    config = jupyterhub_config(port=free_port()) + (
+        'c.Authenticator.admin_users = {"teacher"}\n'
+        f"c.SharedPasswordAuthenticator.admin_password = {ADMIN_PASSWORD!r}\n"
+    )
     hub = JupyterHub(tmp_path_factory.mktemp("hub"), users=("alice", "bob", "teacher"), config=config)
     try:
         hub.start_server("alice")

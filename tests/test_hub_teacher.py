@@ -10,13 +10,14 @@ the hub stops knowing them, and give the teacher a view to see and steer it.
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 
 import pytest
-from hub import log_in
+from hub import ADMIN_PASSWORD, PASSWORD, log_in
 from playwright.sync_api import expect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 from websockets.sync.client import connect
 
 from ws_course.hub.identity import RECHECK_SECONDS
@@ -49,7 +50,7 @@ def student(browser, hub, name: str, path: str = ""):
     """A student's own browser context, logged in to the hub, on one of the class room's pages."""
     context = browser.new_context()
     page = context.new_page()
-    log_in(page, hub, name, next_url=ROOM + path)
+    log_in(page, hub, name, next_url=ROOM + path, password=ADMIN_PASSWORD if name == "teacher" else PASSWORD)
     expect(page).to_have_url(hub.url + ROOM + path)  # after the hub's OAuth round trip
     return context, page
 
@@ -61,6 +62,21 @@ def messages(websocket, until: str, timeout: float = WITHIN_SECONDS) -> list[str
     while not seen or seen[-1] != until:
         seen.append(json.loads(websocket.recv(timeout=max(0.1, deadline - time.monotonic())))["data"])
     return seen
+
+
+@pytest.fixture(scope="module", autouse=True)
+def room_is_up(hub):
+    """Wait until the hub's proxy routes to the class room (the hub starts it in the background)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if handshake_status(room_socket(hub)) == 403:  # the room's own answer to a stranger
+                return
+        except (OSError, InvalidMessage):
+            pass  # no route yet: the proxy hangs up, or the hub answers
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the class room did not come up: see {hub.log_path}")
+        time.sleep(0.2)
 
 
 def test_a_student_with_a_page_and_two_widgets_is_one_member(hub, browser):
@@ -106,3 +122,111 @@ def test_a_user_removed_from_the_hub_is_cut_within_seconds(hub):
         except urllib.error.HTTPError as error:
             if error.code != 404:
                 raise
+
+
+# -- the teacher's view -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def teacher(browser, hub):
+    """The teacher's view, in one browser context logged in as the hub's admin, for every test here."""
+    context, page = student(browser, hub, "teacher", "teacher")
+    expect(page.locator("#state")).to_have_text("open")
+    yield page
+    context.close()
+
+
+def member_row(teacher, name: str):
+    return teacher.locator(f'#members tbody tr[data-key="{name}"]')
+
+
+def test_the_teachers_view_lists_a_student_once_with_each_connection(hub, browser, teacher):
+    expect(teacher.locator("#rate-limit")).to_have_text("5 messages a second")  # on by default
+    context, alice_page = student(browser, hub, "alice")
+    try:
+        expect(alice_page.locator("#state")).to_have_text("open")
+        with widget(hub, hub.new_token("alice")) as alice_widget:
+            alice_widget.send("hello from my notebook")
+            row = member_row(teacher, "alice")
+            expect(row).to_have_count(1)
+            expect(row.locator(".connections")).to_have_text(re.compile(r"^page, 127\.0\.0\.1, .*; widget, 127\.0\.0\.1, "))
+            expect(row.locator(".sent")).to_have_text("1")
+        expect(row.locator(".connections")).to_have_text(re.compile(r"^page, [^;]*$"))  # the widget has gone
+    finally:
+        context.close()
+    expect(member_row(teacher, "alice")).to_have_count(0)
+
+
+def test_the_teachers_view_is_for_the_hubs_admins_only(hub, browser):
+    url = room_socket(hub, "teacher")
+    assert handshake_status(url, Authorization=f"token {hub.new_token('alice')}") == 403
+    assert handshake_status(url, Authorization=f"token {hub.new_token('teacher')}") == 101
+    context, page = student(browser, hub, "alice")  # a student's browser, logged in: the page is refused too
+    try:
+        response = page.goto(hub.url + ROOM + "teacher")
+        assert response.status == 403
+        assert "for the hub's admins only" in page.content()
+    finally:
+        context.close()
+
+
+def test_the_teacher_kicks_a_student_who_cannot_come_straight_back(hub, browser, teacher):
+    bob_token = hub.new_token("bob")
+    try:
+        with widget(hub, bob_token) as bob:
+            assert messages(bob, "bob comes in")
+            member_row(teacher, "bob").get_by_role("button", name="Kick").click()
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    bob.recv(timeout=WITHIN_SECONDS)
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "removed by the teacher")
+        expect(member_row(teacher, "bob")).to_have_count(0)
+        # His widget's reconnection and his browser's page are refused, until the teacher lets him in.
+        try:
+            widget(hub, bob_token).close()
+        except InvalidStatus as refused:
+            assert refused.response.status_code == 403
+            assert b"the teacher removed you from this room" in refused.response.body
+        else:
+            raise AssertionError("bob's widget came straight back in")
+        context, bob_page = student(browser, hub, "bob")
+        try:
+            expect(bob_page.locator("body")).to_contain_text("the teacher removed you from this room")
+        finally:
+            context.close()
+    finally:
+        teacher.locator('#banned tbody tr[data-key="bob"]').get_by_role("button", name="Let in").click()
+        expect(teacher.locator('#banned tbody tr[data-key="bob"]')).to_have_count(0)
+    assert handshake_status(room_socket(hub), Authorization=f"token {bob_token}") == 101
+
+
+def test_the_teacher_mutes_a_student(hub, teacher):
+    with widget(hub, hub.new_token("bob")) as bob:
+        assert messages(bob, "bob comes in")
+        with widget(hub, hub.new_token("alice")) as alice:
+            assert messages(bob, "alice comes in")
+            member_row(teacher, "alice").get_by_role("button", name="Mute").click()
+            expect(member_row(teacher, "alice").locator(".muted")).to_have_text("muted")
+            alice.send("can you hear me?")
+            assert messages(alice, "the teacher has muted you: your messages are not sent")
+            member_row(teacher, "alice").get_by_role("button", name="Unmute").click()
+            expect(member_row(teacher, "alice").locator(".muted")).to_have_text("")
+            alice.send("and now?")
+            # Bob heard nothing of what she said while muted.
+            assert messages(bob, "alice says: and now?") == ["alice says: and now?"]
+
+
+def test_the_big_screen_shows_a_late_joiner_what_was_said(hub, browser):
+    with widget(hub, hub.new_token("alice")) as alice:
+        alice.send("said before the screen opened")
+        assert messages(alice, "alice says: said before the screen opened")
+        context, screen = student(browser, hub, "bob", "screen")  # any hub user may open it
+        try:
+            expect(screen.locator("#messages div", has_text="said before")).to_have_text(
+                "alice says: said before the screen opened"
+            )
+            expect(screen.locator("#members li")).to_have_text(["alice"])
+            alice.send("said while it is open")
+            expect(screen.locator("#messages div").last).to_have_text("alice says: said while it is open")
+        finally:
+            context.close()

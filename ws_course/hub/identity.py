@@ -88,17 +88,22 @@ class IdentityWatch:
         self.auth = auth
         self.interval = interval
         self.connections: dict[ServerConnection, HubIdentity] = {}
+        self.admin_only: set[ServerConnection] = set()  # the teacher's views: for admins only
         self.revoked: set[str] = set()  # token_key of each token the hub stopped accepting
         self.task: asyncio.Task | None = None
         self.closing: set[asyncio.Task] = set()  # references to the close() tasks, until they end
 
-    def add(self, websocket: ServerConnection, identity: HubIdentity) -> None:
+    def add(self, websocket: ServerConnection, identity: HubIdentity, *, admin: bool = False) -> None:
+        """Watch ``websocket``; with ``admin=True``, close it too when its user stops being a hub admin."""
         self.connections[websocket] = identity
+        if admin:
+            self.admin_only.add(websocket)
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self.watch(), name="ws-course-identity-watch")
 
     def discard(self, websocket: ServerConnection) -> None:
         self.connections.pop(websocket, None)
+        self.admin_only.discard(websocket)
         if not self.connections and self.task is not None:
             self.task.cancel()  # nobody left to watch; the next add() starts again
             self.task = None
@@ -127,19 +132,27 @@ class IdentityWatch:
                 failed += 1  # the hub did not answer: not a reason to cut anyone
                 continue
             reason = self.refusal(identity, answer)
-            if reason is None:
-                continue
-            self.revoked.add(identity.token_key)
-            websockets = [ws for ws in by_token[token] if ws in self.connections]
-            logger.info("%s: %s; closing %d connection(s)", identity.name, reason, len(websockets))
-            for websocket in websockets:
-                self.connections.pop(websocket, None)
-                # close() waits for the closing handshake: don't let one slow client hold the round.
-                closing = asyncio.create_task(websocket.close(CloseCode.POLICY_VIOLATION, reason))
-                self.closing.add(closing)
-                closing.add_done_callback(self.closing.discard)
+            if reason is not None:
+                self.revoked.add(identity.token_key)
+                self.close(identity, by_token[token], reason)
+            elif not answer.get("admin"):
+                self.close(identity, [ws for ws in by_token[token] if ws in self.admin_only],
+                           "you are no longer one of the hub's admins")
         if failed:
             logger.warning("could not re-check %d of %d hub token(s) (is the hub up?): keeping them", failed, len(tokens))
+
+    def close(self, identity: HubIdentity, websockets: list[ServerConnection], reason: str) -> None:
+        """Close ``websockets`` (all ``identity``'s) with 1008 and ``reason``, without waiting for them."""
+        websockets = [ws for ws in websockets if ws in self.connections]
+        if not websockets:
+            return
+        logger.info("%s: %s; closing %d connection(s)", identity.name, reason, len(websockets))
+        for websocket in websockets:
+            self.discard(websocket)
+            # close() waits for the closing handshake: one slow client must not hold the round.
+            closing = asyncio.create_task(websocket.close(CloseCode.POLICY_VIOLATION, reason))
+            self.closing.add(closing)
+            closing.add_done_callback(self.closing.discard)
 
     def refusal(self, identity: HubIdentity, user: dict | None) -> str | None:
         """Why the hub's fresh answer ``user`` ends ``identity``'s connections, or None."""

@@ -58,6 +58,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import http
+import inspect
 import logging
 import os
 import re
@@ -73,6 +74,8 @@ from websockets.asyncio.server import serve as websockets_serve
 from websockets.http11 import Request, Response
 
 from ..chat import MAX_MESSAGE_BYTES
+from ..classroom.desk import TEACHER_PATH, Desk
+from ..classroom.moderated import Moderated
 from ..json_chat import JSONChatRoom
 from ..runtime.server import Demo, listen
 from ..safety import limits
@@ -89,42 +92,37 @@ __all__ = ["HubChatRoom", "HubLogin", "jupyterhub_config", "main", "serve"]
 logger = logging.getLogger("ws_course.hub.room")
 
 
-class HubChatRoom(JSONChatRoom):
-    """The JSON chat room, where each member is a hub user, called by their hub user name.
+class HubChatRoom(Moderated, JSONChatRoom):
+    """The JSON chat room, moderated, where each member is a hub user, called by their hub user name.
 
     :class:`~ws_course.chat.ChatRoom` makes each connection a member named
-    ``user1``, ``user2``... Here a member is a hub *user*, however many
-    connections they open: a student with the room's page open and two widgets
-    in a notebook is one member. The room hears ``alice comes in`` when her first
-    connection opens and ``alice left`` when her last one closes. (:class:`HubLogin`
-    has put who each connection is on it, as ``connection.hub_identity``, before
-    the handshake was accepted.)
+    ``user1``, ``user2``... Here the nickname is the connection's hub user name,
+    and :class:`~ws_course.classroom.moderated.Moderated` makes one member of all
+    the connections with one name: a student with the room's page open and two
+    widgets in a notebook is one member. The room hears ``alice comes in`` when
+    her first connection opens and ``alice left`` when her last one closes. A kick
+    bans the hub user name, whatever page or token they come back with.
+    (:class:`HubLogin` has put who each connection is on it, as
+    ``connection.hub_identity``, before the handshake was accepted.)
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.connections: dict[str, set[ServerConnection]] = {}  # each hub user -> their open connections
-
     def arrive(self, websocket: ServerConnection, nickname: str) -> None:
-        """The connection's hub user name replaces the room's own ``userN`` nickname."""
-        identity = websocket.hub_identity
-        self.members[websocket] = identity.name
-        theirs = self.connections.setdefault(identity.name, set())
-        theirs.add(websocket)
-        websocket.logger.info("%s opens a %s connection (%d open)", identity.name, identity.kind, len(theirs))
-        if len(theirs) == 1:  # their first: the room hears them come in
-            websocket.logger.info("%s comes in", identity.name)
-            self.tell_everyone(self.entered(identity.name))
+        super().arrive(websocket, websocket.hub_identity.name)  # not user3: alice
 
-    def depart(self, websocket: ServerConnection) -> None:
-        name = self.members.pop(websocket)
-        theirs = self.connections[name]
-        theirs.discard(websocket)
-        websocket.logger.info("%s closes a connection: code %s (%d open)", name, websocket.close_code, len(theirs))
-        if not theirs:  # their last: the room hears them leave
-            del self.connections[name]
-            websocket.logger.info("%s left", name)
-            self.tell_everyone(self.left(name))
+    def connection_kind(self, websocket: ServerConnection) -> str:
+        """``"page"`` (it logged in with the service's cookie) or ``"widget"`` (a token header)."""
+        return websocket.hub_identity.kind
+
+    def address(self, connection: ServerConnection) -> str:
+        """The address the hub's proxy saw (it adds it to ``X-Forwarded-For``), for the teacher to read."""
+        forwarded = connection.request.headers.get("X-Forwarded-For") if connection.request else None
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+        return super().address(connection)
+
+    def ban_identifiers(self, connection: ServerConnection) -> tuple[str, ...]:
+        """A kick bans the hub user name: every page and token of theirs."""
+        return (connection.hub_identity.name,)
 
 
 class HubLogin:
@@ -164,8 +162,9 @@ class HubLogin:
                 return connection.respond(http.HTTPStatus.FORBIDDEN, "Log in to the hub first\n")
             return self.login(connection, request)
         connection.hub_identity = identity
-        # The pages (and the handshakes) as ws_course.web.pages serves them, at "/", "/teacher"...
-        return self.serve_page(connection, dataclasses.replace(request, path=request.path[len(self.prefix) - 1 :]))
+        # The pages (and the handshakes) as the room serves them, at "/", "/teacher"...
+        response = self.serve_page(connection, dataclasses.replace(request, path=request.path[len(self.prefix) - 1 :]))
+        return await response if inspect.isawaitable(response) else response
 
     # -- who is it? -------------------------------------------------------------------
 
@@ -245,6 +244,13 @@ class HubLogin:
         response.headers["Set-Cookie"] = "; ".join(attributes)
 
 
+def admins_only(connection: ServerConnection, request: Request) -> str | None:
+    """Why this request may not open the teacher's view (it is not a hub admin's), or None."""
+    if connection.hub_identity.admin:
+        return None
+    return "the teacher's view is for the hub's admins only"
+
+
 def redirect(connection: ServerConnection, location: str) -> Response:
     response = connection.respond(http.HTTPStatus.FOUND, "")
     response.headers["Location"] = location
@@ -317,13 +323,17 @@ def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefi
         auth = HubOAuth(cache_max_age=60)
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/")
     room = HubChatRoom()
+    desk = Desk(room, prefix=prefix)
     watch = IdentityWatch(auth)
-    login = HubLogin(auth, prefix, page("json-chat.html"), revoked=watch.revoked)
+    login = HubLogin(auth, prefix, desk.process_request(page("json-chat.html"), admins_only), revoked=watch.revoked)
+    serve_connection = desk.handler(room.handler)
 
     async def handler(websocket: ServerConnection) -> None:
-        watch.add(websocket, websocket.hub_identity)  # re-checked with the hub while it stays open
+        # Re-checked with the hub while it stays open (the teacher's view: as an admin's too).
+        teacher = desk.route(websocket.request.path[len(prefix) - 1 :]) == TEACHER_PATH
+        watch.add(websocket, websocket.hub_identity, admin=teacher)
         try:
-            await room.handler(websocket)
+            await serve_connection(websocket)
         finally:
             watch.discard(websocket)
 
