@@ -17,6 +17,7 @@ from .judging import (
     NotYet,
     Result,
     describe,
+    exercise,
     join_room,
     judge,
     receive,
@@ -26,6 +27,7 @@ from .judging import (
 # check_scream_event wraps python-socketio's sio.handlers, which it does not document (see ws_course.contract).
 
 
+@exercise
 async def check_ask(ask: Callable[[str, str], Awaitable[Any]]) -> Result:
     """Lesson 01: ``await ask(url, text)`` connects to ``url``, sends ``text`` and returns the reply."""
 
@@ -43,6 +45,7 @@ async def check_ask(ask: Callable[[str, str], Awaitable[Any]]) -> Result:
     return await judge(conversation, f"ask(url, text) did not return within {judging.TIMEOUT} s")
 
 
+@exercise
 async def check_whisper(handler: Callable[[Any], Awaitable[None]]) -> Result:
     """Lesson 02: a handler that answers ``"HI"`` with ``"hi..."`` and closes with 1003 on bytes."""
 
@@ -72,6 +75,7 @@ async def check_whisper(handler: Callable[[Any], Awaitable[None]]) -> Result:
     return await judge(conversation, f"no answer within {judging.TIMEOUT} s (does your handler send a reply?)")
 
 
+@exercise
 async def check_headcount(room_class: type) -> Result:
     """Lesson 03: a ChatRoom whose arrivals say how many are in the room."""
 
@@ -96,6 +100,7 @@ async def check_headcount(room_class: type) -> Result:
     return await judge(conversation)
 
 
+@exercise
 async def check_nick(room_class: type) -> Result:
     """Lesson 04: a JSONChatRoom where ``/nick NAME`` renames the sender."""
 
@@ -128,6 +133,7 @@ async def check_nick(room_class: type) -> Result:
 _SOCKETIO_OWN_EVENTS = ("connect", "disconnect")
 
 
+@exercise
 async def check_scream_event(create_server: Callable[..., Any]) -> Result:
     """Lesson 05: a Socket.IO server whose ``scream`` event is acknowledged with the text screamed."""
     import socketio

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..demos import start
 from . import judging
-from .judging import Crashes, NotYet, Result, describe, judge
+from .judging import Crashes, NotYet, Result, describe, exercise, judge
 
 #: Items the client checks wait for, and how often their feed publishes one (seconds).
 FEED_ITEMS, FEED_PERIOD = 5, 0.2
@@ -96,6 +96,7 @@ def _same_items(name: str, yours: list[Any], theirs: list[Any], hint: str, other
             raise NotYet(f"your client got {item!r}; {others} got {same[item['id']]!r}")
 
 
+@exercise
 async def check_sse_reader(follow_events: Follow) -> Result:
     """Lesson 07a: ``await follow_events(url, on_item)`` follows the feed's Server-Sent Events.
 
@@ -140,6 +141,7 @@ async def check_sse_reader(follow_events: Follow) -> Result:
     return await judge(conversation, f"your client got fewer than {FEED_ITEMS + 1} items within {judging.TIMEOUT} s")
 
 
+@exercise
 async def check_long_poll(follow_long_poll: Follow) -> Result:
     """Lesson 07b: ``await follow_long_poll(url, on_item)`` follows the news feed by long-polling.
 
@@ -183,6 +185,7 @@ async def check_long_poll(follow_long_poll: Follow) -> Result:
     return await judge(conversation, f"your client got fewer than {FEED_ITEMS + 1} items within {judging.TIMEOUT} s")
 
 
+@exercise
 def check_poll_bytes(poll_bytes_per_item: Callable[[int, int, float, float], float], up: int, down: int) -> Result:
     """Lesson 07a: ``poll_bytes_per_item(up, down, interval, period)``, what one polling client spends per item.
 
@@ -222,6 +225,7 @@ def check_poll_bytes(poll_bytes_per_item: Callable[[int, int, float, float], flo
                         f"and the news may wait a second.")
 
 
+@exercise
 def check_sooner_or_later(sooner_or_later: Callable[[float, float], str], runs: Iterable[Any] = ()) -> Result:
     """Lesson 07b: ``sooner_or_later(before_ms, after_ms)`` says ``"sooner than"``, ``"later than"`` or ``"as soon as"``.
 

@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from ..demos import start
 from ..frames import RFC_KEY, open_raw_websocket
 from . import judging
-from .judging import Crashes, NotYet, Result, describe, judge
+from .judging import Crashes, NotYet, Result, describe, exercise, judge
 
 #: RFC 6455's fixed string, appended to the key (section 1.3).
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -78,6 +78,7 @@ def _accept_mistake(key: str, got: Any) -> str:
         return ""
 
 
+@exercise
 async def check_accept_key(accept_key: Callable[[str], Any]) -> Result:
     """Lesson 08a: ``accept_key(key)`` returns the ``Sec-WebSocket-Accept`` value for a ``Sec-WebSocket-Key``.
 
@@ -150,6 +151,7 @@ def _frame_mistake(frame: bytes, text: str, mask: bytes) -> str:
     return ""
 
 
+@exercise
 async def check_client_frame(text_frame: Callable[[str, bytes], Any]) -> Result:
     """Lesson 08a: ``text_frame(text, mask)`` returns a whole text frame, masked with the 4-byte ``mask``, as a client sends it.
 
@@ -201,6 +203,7 @@ async def check_client_frame(text_frame: Callable[[str, bytes], Any]) -> Result:
 # -- 08b: parsing a frame --------------------------------------------------------------------
 
 
+@exercise
 async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
     """Lesson 08b: ``parse_frame(data)`` returns ``(fin, opcode, payload)``, the payload unmasked.
 
@@ -290,6 +293,7 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
 # -- 08b: a server on websockets' Sans-I/O protocol --------------------------------------------
 
 
+@exercise
 async def check_sans_io_echo(on_data: Callable[[Any, bytes], Any]) -> Result:
     """Lesson 08b: ``on_data(protocol, data)`` gives a ``ServerProtocol`` the bytes that came, and answers its events.
 

@@ -11,6 +11,10 @@ the client would only notice a closed connection or a reply that never comes. So
 the check wraps your handler (:class:`Crashes`), and when it raised, the verdict
 is that exception and the line of your code that raised it, not a guess.
 
+On a JupyterHub, each verdict also goes to the class room, where the teacher
+sees who has passed what (:mod:`ws_course.classroom.progress`). Each check says
+which exercise it judges with the :func:`exercise` decorator.
+
 This module is the judging: :class:`Result`, :class:`Crashes` and "your line",
 and the helpers every check uses. The checks themselves are one module per part
 of the course (:mod:`~ws_course.exercises.primer`, :mod:`~ws_course.exercises.article`,
@@ -38,6 +42,8 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from ..classroom import progress
+
 #: Seconds a check waits for your code before it gives up.
 TIMEOUT = 5
 
@@ -47,11 +53,16 @@ PASS, TRY_AGAIN = "[PASS] Well done: ", "[TRY AGAIN] Not yet: "
 
 
 class Result:
-    """What a check found: true when the exercise is solved. Creating one prints it."""
+    """What a check found: true when the exercise is solved. Creating one prints it.
+
+    ``exercise`` is the exercise it judges (the check's name, ``"check_ask"``), once
+    the check has returned it (see :func:`exercise`).
+    """
 
     def __init__(self, ok: bool, message: str) -> None:
         self.ok = ok
         self.message = message
+        self.exercise: str | None = None
         print(self)
 
     def _ipython_display_(self) -> None:
@@ -62,6 +73,43 @@ class Result:
 
     def __repr__(self) -> str:
         return (PASS if self.ok else TRY_AGAIN) + self.message
+
+
+Check = Callable[..., Any]
+
+
+def exercise(check: Check) -> Check:
+    """Mark ``check`` as the check of a "Your turn" exercise: its verdict says so, and is reported.
+
+    The exercise's id is the check's name (``check_ask``), as listed in
+    :data:`ws_course.classroom.progress.EXERCISES`. Each :class:`Result` the check
+    returns gets that id as ``result.exercise`` and goes to
+    :func:`ws_course.classroom.progress.report`, which sends it to the class room
+    on a JupyterHub (in the background: the verdict is printed first, and never
+    waits) and does nothing anywhere else. Works for ``async def`` and ``def`` checks.
+    """
+    name = check.__name__
+
+    def reported(result: Any) -> Any:
+        if isinstance(result, Result):
+            result.exercise = name
+            progress.report(name, result.ok)
+        return result
+
+    if inspect.iscoroutinefunction(check):
+
+        @functools.wraps(check)
+        async def judged(*args: Any, **kwargs: Any) -> Any:
+            return reported(await check(*args, **kwargs))
+
+    else:
+
+        @functools.wraps(check)
+        def judged(*args: Any, **kwargs: Any) -> Any:
+            return reported(check(*args, **kwargs))
+
+    judged.exercise = name  # what tells an exercise's check from any other function
+    return judged
 
 
 class NotYet(Exception):

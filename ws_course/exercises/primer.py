@@ -13,6 +13,7 @@ from .judging import (
     Result,
     caller_line,
     describe,
+    exercise,
     judge,
     unawaited_calls,
     your_line,
@@ -22,6 +23,7 @@ from .judging import (
 NOT_AWAITED = "await wasn't used with future"
 
 
+@exercise
 async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
     """The asyncio primer: ``await boil_all(boil, kettles)`` boils every kettle at once.
 

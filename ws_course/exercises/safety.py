@@ -33,6 +33,7 @@ from .judging import (
     NotYet,
     Result,
     describe,
+    exercise,
     join_room,
     judge,
     receive,
@@ -103,6 +104,7 @@ def origin_cases(port: int) -> list[tuple[str | None, bool, str]]:
     ]
 
 
+@exercise
 async def check_origin_rule(origin_allowed: Any) -> Result:
     """Lesson 06a: ``origin_allowed(origin, host)``, true for the requests a room may admit.
 
@@ -146,6 +148,7 @@ HOST_CASES = [
 ]
 
 
+@exercise
 async def check_host_rule(host_allowed: Any) -> Result:
     """Lesson 06a: ``host_allowed(name)``, true for the names a room may be called by.
 
@@ -202,6 +205,7 @@ async def frozen_member(url: str, port: int, crashes: Crashes, clients: contextl
     return frozen, (await receive(frozen, crashes)).removesuffix(" comes in")
 
 
+@exercise
 async def check_buffer_cap(room_class: type) -> Result:
     """Lesson 06b: a ChatRoom that cuts a member with more than 256 KiB unsent.
 
@@ -305,6 +309,7 @@ def room_class_instance(room_class: type) -> Any:
 MEMBER_CAP = 3
 
 
+@exercise
 async def check_member_cap(room_class: type) -> Result:
     """Lesson 06b: a ChatRoom whose ``door(connection, request)`` keeps it to 3 members.
 
@@ -378,6 +383,7 @@ BAD_MESSAGES = [
 ]
 
 
+@exercise
 async def check_message_shape(room_class: type) -> Result:
     """Lesson 06c: a ChatRoom that passes on only ``{"text": <a string of at most 200 characters>}``.
 
@@ -439,6 +445,7 @@ FLOOD = 40
 CLOSE_WAIT = 1.5
 
 
+@exercise
 async def check_rate_limit(room_class: type) -> Result:
     """Lesson 06c: a ChatRoom where a member may send at most 5 messages in any one second.
 

@@ -22,6 +22,7 @@ from .judging import (
     NotYet,
     Result,
     describe,
+    exercise,
     join_room,
     judge,
     receive,
@@ -29,6 +30,7 @@ from .judging import (
 )
 
 
+@exercise
 async def check_count_members(count_members: Callable[..., Awaitable[int]]) -> Result:
     """Lesson 09b: ``await count_members(redis, room)`` counts the members of a room shared by several processes.
 
@@ -107,6 +109,7 @@ async def _call(function: Callable[..., Any], name: str, *args: Any) -> Any:
 CALLERS = 10
 
 
+@exercise
 async def check_new_nickname(new_nickname: Callable[..., Awaitable[str]]) -> Result:
     """Lesson 09a: ``await new_nickname(redis, room)`` gives ``userN``, N from one counter in Redis.
 
@@ -155,6 +158,7 @@ async def check_new_nickname(new_nickname: Callable[..., Awaitable[str]]) -> Res
     return await judge(conversation)
 
 
+@exercise
 async def check_hear(hear: Callable[..., Awaitable[list[str]]]) -> Result:
     """Lesson 09a: ``await hear(redis, channel, count)`` subscribes and returns the first ``count`` messages' texts.
 
@@ -206,6 +210,7 @@ async def check_hear(hear: Callable[..., Awaitable[list[str]]]) -> Result:
 ROOMS = ((3, 2), (1, 1), (5, 0), (6, 4))
 
 
+@exercise
 async def check_deliveries(deliveries: Callable[[int, int], int]) -> Result:
     """Lesson 09b: ``deliveries(members, messages)``: how many messages the members of a chat room receive.
 

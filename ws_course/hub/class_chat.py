@@ -12,42 +12,31 @@ The page is on the hub's own address, ``/services/class-chat/``: your browser
 logs in to it with your hub login. The widget runs in your kernel, which has no
 browser and no cookie; it proves who you are with the token the hub gave your
 server, ``$JUPYTERHUB_API_TOKEN``, sent in the handshake's ``Authorization``
-header. Either way the room calls you by your hub user name.
+header. Either way the room calls you by your hub user name, and either way the
+way in is the hub's proxy (when the hub says where it is; see
+:mod:`ws_course.classroom.on_a_hub`), so it works wherever your kernel runs.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
-from urllib.parse import urlsplit
-
 from IPython.display import HTML
 
+from ..classroom.on_a_hub import DEFAULT_NAME, hub_variable, hub_token, room_path, room_url
 from ..notebook import show_page
 from ..widgets.chat_client import ChatClient
 
 __all__ = ["class_chat_page", "join_class_chat", "show_class_chat"]
 
-#: The service's name in the teacher's ``jupyterhub_config.py``.
-DEFAULT_NAME = "class-chat"
-
-
-def _hub_variable(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise RuntimeError(
-            f"no ${name}: the class chat is a JupyterHub service, and this kernel does not run on a JupyterHub"
-        )
-    return value
-
 
 def class_chat_page(name: str = DEFAULT_NAME) -> str:
-    """The room's page, as a path on the hub's address: ``/services/class-chat/``."""
-    base_url = os.environ.get("JUPYTERHUB_BASE_URL") or "/"
-    _hub_variable("JUPYTERHUB_API_URL")
-    return f"{base_url.rstrip('/')}/services/{name}/"
+    """The room's page, as a path on the hub's address: ``/services/class-chat/``.
+
+    A path, not a full address: the browser that shows it is on the hub's pages
+    already (JupyterLab at ``/user/NAME/``), so it resolves the path against the
+    hub's address the student typed, whatever the kernel knows the hub by.
+    """
+    hub_variable("JUPYTERHUB_API_URL")
+    return room_path(name)
 
 
 def show_class_chat(name: str = DEFAULT_NAME, height: int = 300) -> HTML:
@@ -58,24 +47,8 @@ def show_class_chat(name: str = DEFAULT_NAME, height: int = 300) -> HTML:
 def join_class_chat(name: str = DEFAULT_NAME) -> ChatClient:
     """A :class:`~ws_course.widgets.chat_client.ChatClient` in the room, under your hub user name.
 
-    It asks the hub where the service listens (the hub's API, with this kernel's
-    token), and connects there directly: the kernel runs on the hub's side.
+    It connects through the hub's proxy, as your browser does
+    (:func:`ws_course.classroom.on_a_hub.room_url` says how it finds it), and
+    proves who you are with this kernel's token.
     """
-    api_url = _hub_variable("JUPYTERHUB_API_URL")
-    token = _hub_variable("JUPYTERHUB_API_TOKEN")
-    request = urllib.request.Request(f"{api_url.rstrip('/')}/services/{name}", headers={"Authorization": f"token {token}"})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the hub is near: no http_proxy
-    try:
-        with opener.open(request, timeout=10) as response:
-            service = json.load(response)
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(
-            f"the hub would not tell where its service {name!r} is (HTTP {error.code}): the teacher's "
-            "jupyterhub_config.py must give users read:services!service=... (see ws_course.hub.room)"
-        ) from None
-    if not service.get("url"):
-        raise RuntimeError(f"the hub's service {name!r} has no address: is it running? {service}")
-    address = urlsplit(service["url"])
-    scheme = "wss" if address.scheme == "https" else "ws"
-    prefix = service.get("prefix") or f"/services/{name}/"
-    return ChatClient(f"{scheme}://{address.netloc}{prefix}", json=True, headers={"Authorization": f"token {token}"})
+    return ChatClient(room_url(name), json=True, headers={"Authorization": f"token {hub_token()}"})
