@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 from websockets.sync.client import connect
 
+from ws_course.classroom import progress
 from ws_course.hub.identity import RECHECK_SECONDS
 
 ROOM = "/services/class-chat/"
@@ -230,3 +231,47 @@ def test_the_big_screen_shows_a_late_joiner_what_was_said(hub, browser):
             expect(screen.locator("#messages div").last).to_have_text("alice says: said while it is open")
         finally:
             context.close()
+
+
+# -- progress at a glance -----------------------------------------------------------------
+
+
+def test_a_students_verdict_and_sticky_note_reach_the_teachers_grid(hub, teacher, monkeypatch):
+    # This process plays alice's kernel on the hub: the variables the hub gives a kernel, her token.
+    monkeypatch.setenv("JUPYTERHUB_API_URL", hub.url + "/hub/api")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", hub.new_token("alice"))
+    monkeypatch.setenv("JUPYTERHUB_BASE_URL", "/")
+    monkeypatch.setenv("WS_COURSE_HUB_URL", hub.url)  # through the hub's proxy, as a kernel elsewhere would
+    answers = []
+    progress.report("check_rate_limit", False)
+    progress.report("check_rate_limit", True)
+    progress.set_stuck(True, "which close code?", done=answers.append)
+    assert progress.flush(timeout=WITHIN_SECONDS)
+    assert answers == [None]  # the room accepted it
+    row = teacher.locator('#grid tbody tr[data-user="alice"]')
+    expect(row.locator('td[data-exercise="check_rate_limit"]')).to_have_text("pass")
+    expect(row.locator('td[data-exercise="check_ask"]')).to_have_text("–")  # not tried
+    expect(row.locator(".flag")).to_have_text("stuck which close code?")
+    progress.set_stuck(False)
+    assert progress.flush(timeout=WITHIN_SECONDS)
+    expect(row.locator(".flag")).to_have_count(0)
+
+
+def test_the_progress_address_refuses_what_no_kernel_sends(hub, browser):
+    with widget(hub, hub.new_token("bob"), "progress") as kernel:
+        kernel.send(json.dumps({"exercise": "check_everything", "passed": True}))
+        assert json.loads(kernel.recv(timeout=WITHIN_SECONDS)) == {"ok": False, "error": "no exercise is called 'check_everything'"}
+        kernel.send(json.dumps({"exercise": "check_ask", "passed": True, "user": "alice"}))
+        assert json.loads(kernel.recv(timeout=WITHIN_SECONDS))["ok"] is False
+        kernel.send("not JSON")
+        with pytest.raises(ConnectionClosed) as closed:
+            kernel.recv(timeout=WITHIN_SECONDS)
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "progress messages are JSON text")
+    # A browser page's login (its cookie) is not a kernel's token.
+    context, _ = student(browser, hub, "bob")
+    try:
+        cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies(hub.url + ROOM))
+    finally:
+        context.close()
+    assert handshake_status(room_socket(hub, "progress"), Cookie=cookie, Origin=hub.url) == 403
+    assert handshake_status(room_socket(hub, "progress")) == 403

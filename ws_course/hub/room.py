@@ -76,6 +76,7 @@ from websockets.http11 import Request, Response
 from ..chat import MAX_MESSAGE_BYTES
 from ..classroom.desk import TEACHER_PATH, Desk
 from ..classroom.moderated import Moderated
+from ..classroom.progress import Board
 from ..json_chat import JSONChatRoom
 from ..runtime.server import Demo, listen
 from ..safety import limits
@@ -83,7 +84,9 @@ from ..safety.guard import Guard
 from ..safety.logs import log_to_stderr
 from ..safety.upgrade import wants_websocket
 from ..web.pages import page
+from . import progress_socket
 from .identity import PAGE, WIDGET, HubIdentity, IdentityWatch, may_use
+from .progress_socket import PROGRESS_PATH
 
 # HubLogin sets hub_identity on websockets' connections: a name websockets must not take (see ws_course.contract).
 
@@ -310,7 +313,17 @@ c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
 
 
 def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefix: str | None = None, **options):
-    """Create the class room's server: its page at ``prefix``, its WebSocket at ``prefix`` too.
+    """Create the class room's server (``await`` it), everything below ``prefix``:
+
+    - ``prefix``: the room's page and its WebSocket (:class:`HubChatRoom`), for any hub user;
+    - ``prefix + "teacher"``: the teacher's view, page and WebSocket, for the hub's admins only
+      (:class:`~ws_course.classroom.desk.Desk`);
+    - ``prefix + "screen"``: the big screen, page and WebSocket, for any hub user;
+    - ``prefix + "progress"``: the WebSocket where students' kernels report their
+      exercises and sticky notes (:mod:`~ws_course.hub.progress_socket`).
+
+    Every connection's hub token is checked again while it stays open
+    (:class:`~ws_course.hub.identity.IdentityWatch`).
 
     ``auth`` (a ``HubOAuth``) and ``prefix`` default to what the hub tells a
     service through its environment (``JUPYTERHUB_SERVICE_PREFIX`` and friends).
@@ -323,17 +336,29 @@ def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefi
         auth = HubOAuth(cache_max_age=60)
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/")
     room = HubChatRoom()
-    desk = Desk(room, prefix=prefix)
+    board = Board()
+    desk = Desk(room, progress=board, prefix=prefix)
     watch = IdentityWatch(auth)
-    login = HubLogin(auth, prefix, desk.process_request(page("json-chat.html"), admins_only), revoked=watch.revoked)
-    serve_connection = desk.handler(room.handler)
+    room_hook = desk.process_request(page("json-chat.html"), admins_only)
+
+    async def route(connection: ServerConnection, request: Request) -> Response | None:
+        """The progress address, or else the desk's pages and sockets, and the room's (paths below the prefix)."""
+        if urlsplit(request.path).path == PROGRESS_PATH:
+            return progress_socket.refusal(connection, request)
+        return await room_hook(connection, request)
+
+    login = HubLogin(auth, prefix, route, revoked=watch.revoked)
+    serve_room = desk.handler(room.handler)
 
     async def handler(websocket: ServerConnection) -> None:
+        path = urlsplit(websocket.request.path[len(prefix) - 1 :]).path
         # Re-checked with the hub while it stays open (the teacher's view: as an admin's too).
-        teacher = desk.route(websocket.request.path[len(prefix) - 1 :]) == TEACHER_PATH
-        watch.add(websocket, websocket.hub_identity, admin=teacher)
+        watch.add(websocket, websocket.hub_identity, admin=path == TEACHER_PATH)
         try:
-            await serve_connection(websocket)
+            if path == PROGRESS_PATH:
+                await progress_socket.serve_progress(websocket, board, desk.changed)
+            else:
+                await serve_room(websocket)
         finally:
             watch.discard(websocket)
 
