@@ -6,8 +6,17 @@
     ws-course serve chat --host 0.0.0.0 --allow-host teacher.school.example   # students use that name
     ws-course serve chat --allow-origin null      # the article's pages opened from disk (and any sandboxed frame)
     ws-course serve chat --port 8002 --redis redis://127.0.0.1:6379/0   # one room, many processes
+    ws-course serve chat --host 0.0.0.0 --teacher-key SECRET --rate-limit 10   # the teacher's view, its key
     python -m ws_course serve scream
     ws-course list
+
+In a classroom, ``chat`` and ``json-chat`` are moderated (:mod:`ws_course.classroom`):
+the command prints the address of the teacher's view, with a fresh secret key
+(``--teacher-key`` sets one), where the teacher sees who is in the room and can mute
+and kick, and the address of the big screen's page. Every member may send at most
+5 messages a second (``--rate-limit N``; 0 switches it off): the extra ones are
+dropped, and the log says who said what, by nickname and address. ``event-chat``
+gets the same log and rate limit (no teacher's view yet).
 
 Ctrl-C (SIGINT) and SIGTERM, what ``kill``, ``docker stop`` and systemd send,
 both stop the server cleanly: WebSocket clients get close code 1001 ("going
@@ -25,10 +34,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import signal
 import socket
 import sys
 
+from .classroom.roster import RATE_LIMIT
+from .classroom.server import ROOMS, moderated_demo
 from .demos import DEMOS, NAMES, find
 from .runtime.server import Library, PortInUseError, listen
 from .safety import limits
@@ -41,9 +53,14 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 async def serve_forever(
-    demo: str, host: str, port: int, guard: Guard | None = None, redis: str | None = None
+    demo: str, host: str, port: int, guard: Guard | None = None, redis: str | None = None,
+    *, teacher_key: str | None = None, rate_limit: int = RATE_LIMIT,
 ) -> str:
     """Run one demo server until SIGINT or SIGTERM, then close it; return the signal's name.
+
+    ``chat`` and ``json_chat`` run moderated (:mod:`ws_course.classroom.server`), with
+    the teacher's view behind ``teacher_key`` (a fresh one if None), unless their room
+    is shared through Redis; ``event_chat`` gets the rate limit and the log of who said what.
 
     The handlers are installed on the event loop for both signals: a server
     started in the background by a script inherits SIGINT *ignored* (so Ctrl-C's
@@ -52,6 +69,14 @@ async def serve_forever(
     connection break (1006) instead of a goodbye.
     """
     record = find(demo)
+    moderated = record.name in ROOMS and redis is None
+    if moderated:
+        teacher_key = teacher_key or secrets.token_urlsafe(16)
+        record = moderated_demo(record.name, teacher_key=teacher_key, rate_limit=rate_limit)
+    elif record.name == "event_chat":
+        from .classroom.event_room import moderated_demo as moderated_event_chat  # loads python-socketio
+
+        record = moderated_event_chat(rate_limit=rate_limit)
     server = await listen(record, host, port, guard=guard, redis=redis)
     port, name = server.port, record.name
     where = lan_address() if host in ("", "0.0.0.0") else host
@@ -64,6 +89,12 @@ async def serve_forever(
         print(f"(Socket.IO clients connect to http://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
     else:
         print(f"(its socket: ws://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
+    if moderated:
+        print(f"The teacher's view: http://{where}:{port}/teacher?key={teacher_key} "
+              "(its key is a secret: do not project this terminal)", flush=True)
+        print(f"The big screen: http://{where}:{port}/screen", flush=True)
+    elif record.name in ROOMS:
+        print("(A room shared through Redis is not moderated: no teacher's view, no rate limit.)", flush=True)
     try:
         signum = await stop
     finally:
@@ -138,6 +169,16 @@ def main(argv: list[str] | None = None) -> int:
         "--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
         help="the event loop: uvloop's when it is installed (auto, the default), or asyncio's own",
     )
+    serve.add_argument(
+        "--teacher-key", metavar="SECRET",
+        help="the key of the teacher's view, at /teacher?key=SECRET (chat, json-chat; default: a fresh random "
+        "one, printed at start)",
+    )
+    serve.add_argument(
+        "--rate-limit", type=int, metavar="N", default=RATE_LIMIT,
+        help=f"pass on at most N messages a second from each member, drop the others (chat, json-chat, "
+        f"event-chat; default {RATE_LIMIT}; 0 switches it off)",
+    )
     commands.add_parser("list", help="list the demos")
     args = parser.parse_args(argv)
 
@@ -164,7 +205,12 @@ def main(argv: list[str] | None = None) -> int:
             new_loop.__module__.split(".")[0],
         )
         with asyncio.Runner(loop_factory=new_loop) as runner:
-            stopped_by = runner.run(serve_forever(args.demo, args.host, args.port, guard, args.redis))
+            if args.rate_limit < 0:
+                raise ValueError("--rate-limit must be 0 (off) or more")
+            stopped_by = runner.run(serve_forever(
+                args.demo, args.host, args.port, guard, args.redis,
+                teacher_key=args.teacher_key, rate_limit=args.rate_limit,
+            ))
     except KeyboardInterrupt:  # a Ctrl-C that came before the handlers were installed
         stopped_by = "SIGINT"
     except (ValueError, PortInUseError, ConnectionError) as exc:  # ConnectionError: Redis unreachable

@@ -49,14 +49,10 @@ from ..chat import ChatRoom
 from ..json_chat import JSONChatRoom, to_json
 from .roster import Roster
 
-__all__ = ["KICKED", "WIDGET_USER_AGENT", "Moderated", "ModeratedChatRoom", "ModeratedJSONChatRoom"]
+__all__ = ["KICKED", "Moderated", "ModeratedChatRoom", "ModeratedJSONChatRoom"]
 
 #: The close reason a kicked member's connections get (with code 1008, policy violation).
 KICKED = "removed by the teacher"
-
-#: How the course's widgets (:mod:`ws_course.widgets`) begin their ``User-Agent``, so
-#: that the teacher's view can tell them from other programs.
-WIDGET_USER_AGENT = "ws-course-widget"
 
 
 class Moderated:
@@ -81,16 +77,12 @@ class Moderated:
         return nickname
 
     def connection_kind(self, websocket: ServerConnection) -> str:
-        """``"page"`` (a browser: it sends ``Origin``), ``"widget"`` (the course's), or ``"program"``.
+        """``"page"`` (a browser: it sends ``Origin``) or ``"program"``; the hub's room also knows ``"widget"``.
 
         A program can send any headers it likes: this is what the teacher sees, not a proof.
         """
-        headers = websocket.request.headers if websocket.request is not None else {}
-        if headers.get("Origin") is not None:
-            return "page"
-        if headers.get("User-Agent", "").startswith(WIDGET_USER_AGENT):
-            return "widget"
-        return "program"
+        request = websocket.request
+        return "page" if request is not None and request.headers.get("Origin") is not None else "program"
 
     def address(self, connection: ServerConnection) -> str:
         """Where a connection comes from, as the teacher sees it: its IP address."""
