@@ -171,6 +171,21 @@ def test_the_teachers_view_is_for_the_hubs_admins_only(hub, browser):
         context.close()
 
 
+def test_an_admin_who_stops_being_one_loses_the_teachers_view_within_seconds(hub):
+    head = hub.new_token("teacher")  # only an admin may make another
+    hub.api("POST", "/users/assistant", {"admin": True}, token=head)
+    try:
+        with widget(hub, hub.new_token("assistant"), "teacher") as view:
+            assert json.loads(view.recv(timeout=WITHIN_SECONDS))["type"] == "snapshot"
+            hub.api("PATCH", "/users/assistant", {"admin": False}, token=head)
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    view.recv(timeout=WITHIN_SECONDS)
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "you are no longer one of the hub's admins")
+    finally:
+        hub.api("DELETE", "/users/assistant")
+
+
 def test_the_teacher_kicks_a_student_who_cannot_come_straight_back(hub, browser, teacher):
     bob_token = hub.new_token("bob")
     try:
