@@ -6,7 +6,8 @@ teacher deletes on the hub, or whose token is revoked, would keep an open socket
 for as long as it stays open. So while connections are open, :class:`IdentityWatch`
 asks the hub about each distinct token again every :data:`RECHECK_SECONDS`
 (without the service's cache: ``use_cache=False``), and closes the connections of
-a token the hub no longer knows with code 1008 ("policy violation") and a reason.
+a token the hub no longer knows with code 1008 ("policy violation") and a reason;
+the teacher's view also closes when its user is no longer one of the hub's admins.
 
 A hub that does not answer is not a user who is gone: if the hub is down or slow,
 the watch keeps everyone in, logs it, and asks again next time.
@@ -23,7 +24,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode
 
-__all__ = ["RECHECK_SECONDS", "HubIdentity", "IdentityWatch", "may_use"]
+__all__ = ["PAGE", "RECHECK_SECONDS", "WIDGET", "HubIdentity", "IdentityWatch", "may_use", "token_key"]
 
 logger = logging.getLogger("ws_course.hub.identity")
 
@@ -51,10 +52,10 @@ class HubIdentity:
     kind: str
     admin: bool = False
 
-    @property
-    def token_key(self) -> str:
-        """A digest of the token, to keep and compare instead of the token itself."""
-        return hashlib.sha256(self.token.encode()).hexdigest()
+
+def token_key(token: str) -> str:
+    """A digest of ``token``, to keep and compare instead of the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def may_use(auth: Any, user: dict | None) -> bool:
@@ -133,7 +134,7 @@ class IdentityWatch:
                 continue
             reason = self.refusal(identity, answer)
             if reason is not None:
-                self.revoked.add(identity.token_key)
+                self.revoked.add(token_key(identity.token))
                 self.close(identity, by_token[token], reason)
             elif not answer.get("admin"):
                 self.close(identity, [ws for ws in by_token[token] if ws in self.admin_only],

@@ -85,7 +85,7 @@ from ..safety.logs import log_to_stderr
 from ..safety.upgrade import wants_websocket
 from ..web.pages import page
 from . import progress_socket
-from .identity import PAGE, WIDGET, HubIdentity, IdentityWatch, may_use
+from .identity import PAGE, WIDGET, HubIdentity, IdentityWatch, may_use, token_key
 from .progress_socket import PROGRESS_PATH
 
 # HubLogin sets hub_identity on websockets' connections: a name websockets must not take (see ws_course.contract).
@@ -180,16 +180,16 @@ class HubLogin:
                 token = None
         if token is None:
             return None
-        identity = HubIdentity("", token, kind)
-        if identity.token_key in self.revoked:  # the hub stopped accepting it: no need to ask again
+        if token_key(token) in self.revoked:  # the hub stopped accepting it: no need to ask again
             return None
         user = await self.auth.user_for_token(token, sync=False)
         if not may_use(self.auth, user):
             if user and user.get("kind", "user") == "user":
                 logger.info("%s may not use this service (no %s)", user["name"], " or ".join(self.auth.access_scopes))
             return None
-        # The hub's "who am I" answer carries "admin" whatever the token's scopes (read:users:name).
-        return dataclasses.replace(identity, name=user["name"], admin=bool(user.get("admin")))
+        # The hub's "who am I" answer always carries "admin", whatever the token's scopes
+        # (jupyterhub's /api/user adds read:users:name!user, which includes it).
+        return HubIdentity(user["name"], token, kind, admin=bool(user.get("admin")))
 
     def header_token(self, request: Request) -> str | None:
         found = re.fullmatch(r"(?:token|bearer)\s+(\S+)", request.headers.get("Authorization", ""), re.IGNORECASE)
