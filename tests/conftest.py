@@ -143,13 +143,18 @@ def hub(tmp_path_factory):
     Alice's JupyterLab starts at once, in the background, while other tests run;
     tests that need it call ``hub.wait_for_server("alice")``.
     """
-    from hub import IDLE_CULLER, JupyterHub
+    from hub import ADMIN_PASSWORD, IDLE_CULLER, JupyterHub
     from lab_helpers import free_port
 
     from ws_course.hub.room import jupyterhub_config
 
-    config = IDLE_CULLER + "\n" + jupyterhub_config(port=free_port())
-    hub = JupyterHub(tmp_path_factory.mktemp("hub"), config=config)
+    # "teacher" is the hub's admin: the class room's teacher's view is theirs (tests/test_hub_teacher.py).
+    # The idle culler's lines come first, as in a teacher's existing configuration.
+    config = IDLE_CULLER + "\n" + jupyterhub_config(port=free_port()) + (
+        'c.Authenticator.admin_users = {"teacher"}\n'
+        f"c.SharedPasswordAuthenticator.admin_password = {ADMIN_PASSWORD!r}\n"
+    )
+    hub = JupyterHub(tmp_path_factory.mktemp("hub"), users=("alice", "bob", "teacher"), config=config)
     try:
         hub.start_server("alice")
         yield hub

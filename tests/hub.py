@@ -58,6 +58,10 @@ c.JupyterHub.load_roles = [
 ]
 """
 
+#: The password of the hub's admins (``c.Authenticator.admin_users``): SharedPasswordAuthenticator
+#: wants another one for them, of at least 32 characters.
+ADMIN_PASSWORD = "the-teachers-own-password-for-the-hub"
+
 
 class JupyterHub:
     """A JupyterHub with its proxy, started now; :meth:`stop` stops it all.
@@ -274,15 +278,17 @@ def _get_json(url: str, token: str) -> Any:
         return json.load(response)
 
 
-def log_in(page, hub: JupyterHub, user: str, next_url: str = "/hub/home") -> None:
+def log_in(page, hub: JupyterHub, user: str, next_url: str = "/hub/home", password: str = PASSWORD) -> None:
     """Log in to the hub's login page as ``user``, as a student would; then go to ``next_url``.
+
+    (An admin logs in with :data:`ADMIN_PASSWORD`.)
 
     (The default, the hub's home page, starts no server; after a plain login the
     hub would start the user's.)
     """
     page.goto(f"{hub.url}/hub/login?next={next_url}")
     page.locator("#username_input").fill(user)
-    page.locator("#password_input").fill(PASSWORD)
+    page.locator("#password_input").fill(password)
     page.locator("#login_submit").click()
     expect(page).not_to_have_url(re.compile(r"/hub/login"))
 

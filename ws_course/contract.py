@@ -552,7 +552,7 @@ OWN_NAMES: tuple[OwnNames, ...] = (
     OwnNames(WEBSOCKETS, "websockets.asyncio.server:ServerConnection", "ws_course.safety.guard:GuardedConnection",
              names=("guard", "origins", "hosts", "page_key")),
     OwnNames(WEBSOCKETS, "websockets.asyncio.server:ServerConnection", "ws_course.hub.room:HubLogin.__call__",
-             names=("hub_user",)),
+             names=("hub_identity",)),
     OwnNames(SOCKETIO, "socketio.async_manager:AsyncManager", "ws_course.web.socketio_manager:EmitInTurn"),
     OwnNames(SOCKETIO, "socketio.async_redis_manager:AsyncRedisManager", "ws_course.scaleout.redis_socketio:RoomManager",
              names=("_left", "_back", "_arrivals", "_arriving", "room")),

@@ -58,6 +58,7 @@ import argparse
 import asyncio
 import dataclasses
 import http
+import inspect
 import logging
 import logging.handlers
 import os
@@ -75,6 +76,9 @@ from websockets.asyncio.server import serve as websockets_serve
 from websockets.http11 import Request, Response
 
 from ..chat import MAX_MESSAGE_BYTES
+from ..classroom.desk import TEACHER_PATH, Desk
+from ..classroom.moderated import Moderated
+from ..classroom.progress import Board
 from ..json_chat import JSONChatRoom
 from ..runtime.server import Demo, listen
 from ..safety import limits
@@ -82,48 +86,49 @@ from ..safety.guard import Guard
 from ..safety.logs import BatchedStreamHandler, ClockFormatter, OneLineTracebacks, QuietRepeats, ShortLines
 from ..safety.upgrade import wants_websocket
 from ..web.pages import page
+from . import progress_socket
+from .identity import PAGE, WIDGET, HubIdentity, IdentityWatch, may_use, token_key
+from .progress_socket import PROGRESS_PATH
 from .config import jupyterhub_config
 
-# HubLogin sets hub_user on websockets' connections: a name websockets must not take (see ws_course.contract).
+# HubLogin sets hub_identity on websockets' connections: a name websockets must not take (see ws_course.contract).
 
 __all__ = ["HubChatRoom", "HubLogin", "jupyterhub_config", "main", "serve"]
 
 logger = logging.getLogger("ws_course.hub.room")
 
 
-class HubChatRoom(JSONChatRoom):
-    """The JSON chat room, where each member is called by their hub user name.
+class HubChatRoom(Moderated, JSONChatRoom):
+    """The JSON chat room, moderated, where each member is a hub user, called by their hub user name.
 
-    :class:`~ws_course.chat.ChatRoom` names each newcomer ``user1``, ``user2``...
-    and passes that name to :meth:`entered`, :meth:`said` and :meth:`left`. Here
-    each of those says the hub user name of the connection that has that nickname
-    instead. (:class:`HubLogin` has put the name on the connection, as
-    ``connection.hub_user``, before the handshake was accepted.)
+    :class:`~ws_course.chat.ChatRoom` makes each connection a member named
+    ``user1``, ``user2``... Here the nickname is the connection's hub user name,
+    and :class:`~ws_course.classroom.moderated.Moderated` makes one member of all
+    the connections with one name: a student with the room's page open and two
+    widgets in a notebook is one member. The room hears ``alice comes in`` when
+    her first connection opens and ``alice left`` when her last one closes. A kick
+    bans the hub user name, whatever page or token they come back with.
+    (:class:`HubLogin` has put who each connection is on it, as
+    ``connection.hub_identity``, before the handshake was accepted.)
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.hub_users: dict[str, str] = {}  # the room's own nickname (user3) -> the hub user (alice)
+    def arrive(self, websocket: ServerConnection, nickname: str) -> None:
+        super().arrive(websocket, websocket.hub_identity.name)  # not user3: alice
 
-    def hub_user(self, nickname: str) -> str:
-        if nickname not in self.hub_users:  # a newcomer: the connection that has this nickname
-            websocket = next(ws for ws, name in self.members.items() if name == nickname)
-            self.hub_users[nickname] = websocket.hub_user
-            websocket.logger.info("%s is %s", nickname, websocket.hub_user)
-        return self.hub_users[nickname]
+    def connection_kind(self, websocket: ServerConnection) -> str:
+        """``"page"`` (it logged in with the service's cookie) or ``"widget"`` (a token header)."""
+        return websocket.hub_identity.kind
 
-    def entered(self, nickname: str) -> str:
-        return super().entered(self.hub_user(nickname))
+    def address(self, connection: ServerConnection) -> str:
+        """The address the hub's proxy saw (it adds it to ``X-Forwarded-For``), for the teacher to read."""
+        forwarded = connection.request.headers.get("X-Forwarded-For") if connection.request else None
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+        return super().address(connection)
 
-    def receive(self, websocket: ServerConnection, text: str) -> Any:
-        websocket.logger.info("says: %s", text)  # the room's log: who said what (Who adds who, and from where)
-        return super().receive(websocket, text)
-
-    def said(self, nickname: str, text: str) -> str:
-        return super().said(self.hub_user(nickname), text)
-
-    def left(self, nickname: str) -> str:
-        return super().left(self.hub_users.pop(nickname, nickname))
+    def ban_identifiers(self, connection: ServerConnection) -> tuple[str, ...]:
+        """A kick bans the hub user name: every page and token of theirs."""
+        return (connection.hub_identity.name,)
 
 
 class HubLogin:
@@ -134,14 +139,17 @@ class HubLogin:
             API and OAuth addresses and this service's client id and token (from the
             ``JUPYTERHUB_*`` variables the hub sets for a service).
         prefix: Where the service lives on the hub, ``/services/class-chat/``.
-        serve_page: The ``process_request`` hook that serves the page at ``/``
-            (:func:`ws_course.web.pages.page`); it sees paths with ``prefix`` cut off.
+        serve_page: The ``process_request`` hook that serves the pages; it sees
+            paths with ``prefix`` cut off (``/``, ``/teacher``, ``/course.js``).
+        revoked: Digests of tokens the hub no longer accepts
+            (:attr:`~ws_course.hub.identity.IdentityWatch.revoked`): refused at once.
     """
 
-    def __init__(self, auth: Any, prefix: str, serve_page: Any) -> None:
+    def __init__(self, auth: Any, prefix: str, serve_page: Any, revoked: set[str] | None = None) -> None:
         self.auth = auth
         self.prefix = prefix
         self.serve_page = serve_page
+        self.revoked = revoked if revoked is not None else set()
         # Signs the cookies this service sets; a new one at each start just means a new login.
         self.secret = secrets.token_bytes(32)
 
@@ -154,33 +162,37 @@ class HubLogin:
         if path == self.prefix + "oauth_callback":
             return await self.oauth_callback(connection, request)
         websocket = wants_websocket(request)
-        user = await self.identify(request, websocket)
-        if user is None:
+        identity = await self.identify(request, websocket)
+        if identity is None:
             if websocket:
                 return connection.respond(http.HTTPStatus.FORBIDDEN, "Log in to the hub first\n")
             return self.login(connection, request)
-        connection.hub_user = user["name"]
-        # The page (and the handshake) as ws_course.web.pages serves them, at "/".
-        return self.serve_page(connection, dataclasses.replace(request, path=request.path[len(self.prefix) - 1 :]))
+        connection.hub_identity = identity
+        # The pages (and the handshakes) as the room serves them, at "/", "/teacher"...
+        response = self.serve_page(connection, dataclasses.replace(request, path=request.path[len(self.prefix) - 1 :]))
+        return await response if inspect.isawaitable(response) else response
 
     # -- who is it? -------------------------------------------------------------------
 
-    async def identify(self, request: Request, websocket: bool) -> dict | None:
-        """The hub user who made ``request``, or None: by token (programs), or by cookie (browsers)."""
-        token = self.header_token(request)
+    async def identify(self, request: Request, websocket: bool) -> HubIdentity | None:
+        """Who made ``request``, or None: by token (programs, widgets), or by cookie (browser pages)."""
+        kind, token = WIDGET, self.header_token(request)
         if token is None:
-            token = self.cookie_token(request)
+            kind, token = PAGE, self.cookie_token(request)
             if token is not None and websocket and not (self.auth.allow_websocket_cookie_auth and same_origin(request)):
                 token = None
         if token is None:
             return None
+        if token_key(token) in self.revoked:  # the hub stopped accepting it: no need to ask again
+            return None
         user = await self.auth.user_for_token(token, sync=False)
-        if not user or user.get("kind", "user") != "user":
+        if not may_use(self.auth, user):
+            if user and user.get("kind", "user") == "user":
+                logger.info("%s may not use this service (no %s)", user["name"], " or ".join(self.auth.access_scopes))
             return None
-        if self.auth.access_scopes and not self.auth.check_scopes(self.auth.access_scopes, user):
-            logger.info("%s may not use this service (no %s)", user["name"], " or ".join(self.auth.access_scopes))
-            return None
-        return user
+        # The hub's "who am I" answer always carries "admin", whatever the token's scopes
+        # (jupyterhub's /api/user adds read:users:name!user, which includes it).
+        return HubIdentity(user["name"], token, kind, admin=bool(user.get("admin")))
 
     def header_token(self, request: Request) -> str | None:
         found = re.fullmatch(r"(?:token|bearer)\s+(\S+)", request.headers.get("Authorization", ""), re.IGNORECASE)
@@ -238,6 +250,13 @@ class HubLogin:
         response.headers["Set-Cookie"] = "; ".join(attributes)
 
 
+def admins_only(connection: ServerConnection, request: Request) -> str | None:
+    """Why this request may not open the teacher's view (it is not a hub admin's), or None."""
+    if connection.hub_identity.admin:
+        return None
+    return "the teacher's view is for the hub's admins only"
+
+
 def redirect(connection: ServerConnection, location: str) -> Response:
     response = connection.respond(http.HTTPStatus.FOUND, "")
     response.headers["Location"] = location
@@ -278,7 +297,17 @@ def same_origin(request: Request) -> bool:
 
 
 def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefix: str | None = None, **options):
-    """Create the class room's server: its page at ``prefix``, its WebSocket at ``prefix`` too.
+    """Create the class room's server (``await`` it), everything below ``prefix``:
+
+    - ``prefix``: the room's page and its WebSocket (:class:`HubChatRoom`), for any hub user;
+    - ``prefix + "teacher"``: the teacher's view, page and WebSocket, for the hub's admins only
+      (:class:`~ws_course.classroom.desk.Desk`);
+    - ``prefix + "screen"``: the big screen, page and WebSocket, for any hub user;
+    - ``prefix + "progress"``: the WebSocket where students' kernels report their
+      exercises and sticky notes (:mod:`~ws_course.hub.progress_socket`).
+
+    Every connection's hub token is checked again while it stays open
+    (:class:`~ws_course.hub.identity.IdentityWatch`).
 
     ``auth`` (a ``HubOAuth``) and ``prefix`` default to what the hub tells a
     service through its environment (``JUPYTERHUB_SERVICE_PREFIX`` and friends).
@@ -291,8 +320,33 @@ def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefi
         auth = HubOAuth(cache_max_age=60)
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/class-chat/")
     room = HubChatRoom()
-    login = HubLogin(auth, prefix, page("json-chat.html"))
-    return websockets_serve(room.handler, host, port, process_request=login, max_size=MAX_MESSAGE_BYTES, **options)
+    board = Board()
+    desk = Desk(room, progress=board, prefix=prefix)
+    watch = IdentityWatch(auth)
+    room_hook = desk.process_request(page("json-chat.html"), admins_only)
+
+    async def route(connection: ServerConnection, request: Request) -> Response | None:
+        """The progress address, or else the desk's pages and sockets, and the room's (paths below the prefix)."""
+        if urlsplit(request.path).path == PROGRESS_PATH:
+            return progress_socket.refusal(connection, request)
+        return await room_hook(connection, request)
+
+    login = HubLogin(auth, prefix, route, revoked=watch.revoked)
+    serve_room = desk.handler(room.handler)
+
+    async def handler(websocket: ServerConnection) -> None:
+        path = urlsplit(websocket.request.path[len(prefix) - 1 :]).path
+        # Re-checked with the hub while it stays open (the teacher's view: as an admin's too).
+        watch.add(websocket, websocket.hub_identity, admin=path == TEACHER_PATH)
+        try:
+            if path == PROGRESS_PATH:
+                await progress_socket.serve_progress(websocket, board, desk.changed)
+            else:
+                await serve_room(websocket)
+        finally:
+            watch.discard(websocket)
+
+    return websockets_serve(handler, host, port, process_request=login, max_size=MAX_MESSAGE_BYTES, **options)
 
 
 #: The room's own log: rotated at this size...
@@ -312,7 +366,8 @@ def who(websocket: Any) -> str:
     adds the address it saw to ``X-Forwarded-For``, as the list's last entry. (Earlier
     entries are whatever the client sent: not trusted, not shown.)
     """
-    user = getattr(websocket, "hub_user", None) or "(not logged in)"
+    identity = getattr(websocket, "hub_identity", None)
+    user = identity.name if identity is not None else "(not logged in)"
     peer = websocket.remote_address[0] if websocket.remote_address else "?"
     request = websocket.request
     forwarded = request.headers.get("X-Forwarded-For", "") if request is not None else ""
