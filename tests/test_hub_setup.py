@@ -110,7 +110,8 @@ async def test_the_room_logs_who_said_what_to_a_file_of_its_own(hub, alices_kern
     await joined("a line for the log")
     room_log = hub.folder / "class-chat.log"  # the hub's working folder
     said = wait_for(
-        lambda: re.search(r"\[alice (\S+) via 127\.0\.0\.1\] says: a line for the log", room_log.read_text()),
+        # The roster's line (ws_course.classroom.roster): the hub user, the address, page or widget.
+        lambda: re.search(r"alice \((\S+), widget\) says: a line for the log", room_log.read_text()),
         "alice's line in the room's log",
     )
     assert said[1] == "127.0.0.1"  # the address the hub's proxy saw
