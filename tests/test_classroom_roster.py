@@ -19,7 +19,7 @@ from ws_course.classroom.desk import Desk, key_check
 from ws_course.classroom.moderated import KICKED, Moderated
 from ws_course.classroom.roster import HISTORY_LINES, MUTED, RATE_LIMIT, Roster
 from ws_course.exercises.safety import RATE_LIMIT as EXERCISE_RATE_LIMIT
-from ws_course.hub.room import HubChatRoom
+from ws_course.json_chat import JSONChatRoom
 from ws_course.runtime.background import start
 from ws_course.runtime.server import Demo
 from ws_course.web.pages import page
@@ -171,26 +171,26 @@ def test_history_keeps_the_last_lines_and_listeners_hear_every_change():
 # -- the moderated room, with real sockets ---------------------------------------------
 
 
-class HubLikeRoom(Moderated, HubChatRoom):
-    """The hub's class room, moderated as helper "hubroom" does: members keyed by hub user name."""
+class NamedRoom(Moderated, JSONChatRoom):
+    """A moderated JSON room whose members are keyed by a name, as the hub's class room keys them by hub user."""
 
-    def member_key(self, websocket, nickname):
-        return websocket.hub_user
+    def arrive(self, websocket, nickname):
+        super().arrive(websocket, websocket.name_for_the_test)  # not user3: the name
 
     def ban_identifiers(self, connection):
-        return (connection.hub_user,)
+        return (connection.name_for_the_test,)
 
 
 def named_room() -> Demo:
     """A moderated hub-like room where a test says who it is in a header (the hub's login does it for real)."""
 
     def serve_it(host, port, **options):
-        room = HubLikeRoom()
+        room = NamedRoom()
         desk = Desk(room)
         hook = desk.process_request(page("json-chat.html"), key_check("k"))
 
         def login(connection, request):  # what HubLogin does after it has asked the hub
-            connection.hub_user = request.headers.get("X-Test-Name", "anonymous")
+            connection.name_for_the_test = request.headers.get("X-Test-Name", "anonymous")
             return hook(connection, request)
 
         return websockets_serve(desk.handler(room.handler), host, port, process_request=login, **options)

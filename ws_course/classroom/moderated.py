@@ -8,9 +8,10 @@ call the room's own::
 
     class ModeratedChatRoom(Moderated, ChatRoom): ...        # ws-course serve chat
     class ModeratedJSONChatRoom(Moderated, JSONChatRoom): ...  # ws-course serve json-chat
-    class ModeratedHubRoom(Moderated, HubChatRoom):            # the hub's class room
-        def member_key(self, websocket, nickname): return websocket.hub_user
-        def ban_identifiers(self, connection): return (connection.hub_user,)
+    class HubChatRoom(Moderated, JSONChatRoom):                # the hub's class room (ws_course.hub.room)
+        def arrive(self, websocket, nickname):                  # not user3: the hub user name
+            super().arrive(websocket, websocket.hub_identity.name)
+        def ban_identifiers(self, connection): return (connection.hub_identity.name,)
 
 What it changes:
 

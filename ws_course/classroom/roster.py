@@ -375,7 +375,7 @@ class Roster:
         member = self.members.get(key)
         identifiers: list[str] = []
         for connection in member.connections if member else ():
-            identifiers.extend(i for i in connection.identifiers if i not in identifiers)
+            identifiers.extend(i for i in connection.identifiers if i != key and i not in identifiers)
         seconds = self.ban_seconds if seconds is None else seconds
         self.bans = [ban for ban in self.bans if ban.key != key]
         self.bans.append(Ban(key, tuple(identifiers), time.time() + seconds))
