@@ -310,3 +310,9 @@ def test_the_link_command_prints_the_same_link():
     result = subprocess.run([*command[:5], "hub.example.org", *command[6:]], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("ws-course link: the hub's address must start with https:// or http://")
+
+
+def test_the_readme_shows_the_link_the_command_makes():
+    readme = (HERE / "README.md").read_text()
+    assert "ws-course link --hub https://hub.example.org --repo https://github.com/you/ws-course\n" in readme
+    assert f"\n   {nbgitpuller_link('https://hub.example.org', 'https://github.com/you/ws-course')}\n" in readme
