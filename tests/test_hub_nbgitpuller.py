@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 from hub import log_in
+from lab_helpers import NOTEBOOK_PANEL, run_cell
 from playwright.sync_api import expect
 
 from ws_course.lessons import nbgitpuller_link, reset_lesson
@@ -69,6 +70,16 @@ def test_the_link_brings_the_lessons_and_a_later_update_keeps_the_students_edit(
         every_lesson = sorted(path.name for path in COURSE_NOTEBOOKS.glob("*.ipynb"))
         assert sorted(path.name for path in (clone / "notebooks").glob("*.ipynb")) == every_lesson
 
+        # 00-start-here's cell finds out where it runs, and says what to do on a hub (its stored output is "local").
+        expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=LAB_TIMEOUT)
+        cell = page.locator(NOTEBOOK_PANEL).locator(".jp-CodeCell", has_text="from ws_course.lessons import instructions")
+        run_cell(page, cell)
+        expect(cell.locator(".jp-OutputArea-output").first).to_have_text("These notebooks run: hub")
+        said = cell.locator(".jp-RenderedMarkdown")
+        expect(said).to_contain_text("You are on a JupyterHub")
+        expect(said).to_contain_text("these lessons are in the folder ~/ws-course/notebooks")
+        assert "course.py" not in said.inner_text()
+
         # Alice writes in lesson 03; the teacher adds a lesson and improves lesson 01.
         with_a_cell(clone / "notebooks" / "03-chat.ipynb", "Alice's notes: broadcast() never waits.")
         (upstream / "notebooks" / "10-new-lesson.ipynb").write_text(json.dumps(nbformat.v4.new_notebook(
@@ -77,6 +88,7 @@ def test_the_link_brings_the_lessons_and_a_later_update_keeps_the_students_edit(
         git(upstream, "add", ".")
         git(upstream, "commit", "-q", "-m", "lesson 10, and an exercise in lesson 01")
 
+        page = context.new_page()  # she opens the link again, in a new tab
         page.goto(link)  # returns on nbgitpuller's page; it sends her on once the pull and merge are done
         expect(page).to_have_url(lesson_page, timeout=LAB_TIMEOUT)
     finally:
