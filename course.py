@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -164,40 +165,39 @@ def make_working_copy(course: Path = NOTEBOOKS, mine: Path = MY_NOTEBOOKS) -> li
     return added
 
 
+def lesson_rules():
+    """The package's ``ws_course/lessons.py``, loaded from its file: the rules for naming and backing up lessons.
+
+    Loaded, not imported: this script runs before the package is installed, and
+    lessons.py needs only the standard library. So ``reset`` here and
+    ``ws_course.lessons.reset_lesson()`` in a notebook (on a hub, with no course.py)
+    name lessons the same way and keep the learner's version the same way.
+    """
+    spec = importlib.util.spec_from_file_location("ws_course_lesson_rules", HERE / "ws_course" / "lessons.py")
+    rules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rules)
+    return rules
+
+
 def reset_lessons(names: list[str], course: Path = NOTEBOOKS, mine: Path = MY_NOTEBOOKS) -> list[str]:
     """Put lessons of ``mine`` back as ``course`` has them; the learner's versions go to ``mine/backups``.
 
     ``names`` are lesson numbers or file names (``03``, ``03-chat``, ``03-chat.ipynb``),
     or ``--all``. Returns the names of the lessons reset; an unknown name is an error.
     """
-    lessons = sorted(course.glob("*.ipynb"))
-    if names == ["--all"]:
-        chosen = lessons
-    else:
-        chosen = []
-        for name in names:
-            found = [lesson for lesson in lessons if lesson.name == name or lesson.stem == name
-                     or lesson.name.startswith(f"{name}-")]
-            if len(found) != 1:
-                raise SystemExit(f"no lesson {name!r}; the lessons are: {', '.join(lesson.stem for lesson in lessons)}")
-            chosen += found
+    rules = lesson_rules()
+    try:
+        chosen = rules.choose_lessons(names, [lesson.name for lesson in course.glob("*.ipynb")])
+    except LookupError as error:
+        raise SystemExit(str(error)) from None
     if not chosen:
         raise SystemExit("say which lesson to reset (for example: reset 03), or --all")
-    chosen = list(dict.fromkeys(chosen))  # "reset 03 03-chat" names one lesson twice: reset it once
-    backups = mine / "backups"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for lesson in chosen:
-        yours = mine / lesson.name
-        if yours.exists():
-            backups.mkdir(parents=True, exist_ok=True)
-            backup, count = backups / f"{lesson.stem}-{stamp}.ipynb", 1
-            while backup.exists():  # a reset within the same second: never overwrite a backup
-                count += 1
-                backup = backups / f"{lesson.stem}-{stamp}-{count}.ipynb"
-            shutil.move(yours, backup)
+        rules.keep_a_backup(mine / lesson, mine / rules.BACKUPS, stamp)  # never overwrites a backup
         mine.mkdir(exist_ok=True)
-        shutil.copy2(lesson, yours)
-    return [lesson.name for lesson in chosen]
+        shutil.copy2(course / lesson, mine / lesson)
+    return chosen
 
 
 def reset(args: list[str]) -> None:

@@ -9,6 +9,7 @@
     ws-course serve chat --host 0.0.0.0 --teacher-key SECRET --rate-limit 10   # the teacher's view, its key
     python -m ws_course serve scream
     ws-course list
+    ws-course link --hub https://hub.example.org --repo https://github.com/you/ws-course   # a teacher's nbgitpuller link
 
 In a classroom, ``chat`` and ``json-chat`` are moderated (:mod:`ws_course.classroom`):
 the command prints the address of the teacher's view, with a fresh secret key
@@ -127,6 +128,33 @@ def lan_address() -> str:
             return "127.0.0.1"
 
 
+def add_link_command(commands) -> None:
+    """``ws-course link``: the nbgitpuller link that hands the course to every student of a JupyterHub."""
+    link = commands.add_parser(
+        "link", help="print the nbgitpuller link that brings the lessons into each student's home on a JupyterHub",
+        description="Print the nbgitpuller link for your students: it clones the course into their home on the "
+        "hub (or pulls your updates, keeping their edits) and opens 00-start-here (see ws_course.lessons).",
+    )
+    link.add_argument("--hub", required=True, metavar="URL", help="the hub's address, e.g. https://hub.example.org")
+    link.add_argument("--repo", required=True, metavar="URL",
+                      help="the course's git repository, as git clones it, e.g. https://github.com/you/ws-course")
+    link.add_argument("--branch", default="main", help="the branch to hand out (default: main)")
+    link.add_argument("--lesson", default="00-start-here", help="the notebook it opens (default: 00-start-here)")
+    link.add_argument("--folder", help="the course's folder in each home (default: the repository's name)")
+
+
+def print_link(args: argparse.Namespace) -> int:
+    """Print the link ``ws-course link`` asked for; 2 and a sentence for an address that cannot be right."""
+    from .lessons import nbgitpuller_link
+
+    try:
+        print(nbgitpuller_link(args.hub, args.repo, branch=args.branch, lesson=args.lesson, folder=args.folder))
+    except ValueError as error:
+        print(f"ws-course link: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ws-course", description="Run the WebSocket course's demo servers.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -180,7 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         f"event-chat; default {RATE_LIMIT}; 0 switches it off)",
     )
     commands.add_parser("list", help="list the demos")
+    add_link_command(commands)
     args = parser.parse_args(argv)
+
+    if args.command == "link":
+        return print_link(args)
 
     if args.command == "list":
         print("\n".join(NAMES))
