@@ -534,7 +534,8 @@ def first_widget_answers(page, panel, text: str) -> str | None:
     filled at once, as the fastest typist would, and must send exactly that: the
     answer holds the whole text.
     """
-    boxes = panel.locator(".jp-OutputArea-output .widget-text input")
+    # A client widget's box (ws_course.widgets.message_box), not any text box (00's sticky note has one).
+    boxes = panel.locator(".jp-OutputArea-output .message-box input")
     if not boxes.count():
         return None
     for index in range(boxes.count()):

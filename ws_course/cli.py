@@ -55,13 +55,14 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 async def serve_forever(
     demo: str, host: str, port: int, guard: Guard | None = None, redis: str | None = None,
-    *, teacher_key: str | None = None, rate_limit: int = RATE_LIMIT,
+    *, teacher_key: str | None = None, rate_limit: int = RATE_LIMIT, plain: bool = False,
 ) -> str:
     """Run one demo server until SIGINT or SIGTERM, then close it; return the signal's name.
 
     ``chat`` and ``json_chat`` run moderated (:mod:`ws_course.classroom.server`), with
     the teacher's view behind ``teacher_key`` (a fresh one if None), unless their room
     is shared through Redis; ``event_chat`` gets the rate limit and the log of who said what.
+    ``plain``: the demo as the lessons show it, unmoderated (lesson 09's processes).
 
     The handlers are installed on the event loop for both signals: a server
     started in the background by a script inherits SIGINT *ignored* (so Ctrl-C's
@@ -70,11 +71,11 @@ async def serve_forever(
     connection break (1006) instead of a goodbye.
     """
     record = find(demo)
-    moderated = record.name in ROOMS and redis is None
+    moderated = record.name in ROOMS and redis is None and not plain
     if moderated:
         teacher_key = teacher_key or secrets.token_urlsafe(16)
         record = moderated_demo(record.name, teacher_key=teacher_key, rate_limit=rate_limit)
-    elif record.name == "event_chat":
+    elif record.name == "event_chat" and redis is None and not plain:
         from .classroom.event_room import moderated_demo as moderated_event_chat  # loads python-socketio
 
         record = moderated_event_chat(rate_limit=rate_limit)
@@ -94,7 +95,7 @@ async def serve_forever(
         print(f"The teacher's view: http://{where}:{port}/teacher?key={teacher_key} "
               "(its key is a secret: do not project this terminal)", flush=True)
         print(f"The big screen: http://{where}:{port}/screen", flush=True)
-    elif record.name in ROOMS:
+    elif record.name in ROOMS and not plain:
         print("(A room shared through Redis is not moderated: no teacher's view, no rate limit.)", flush=True)
     try:
         signum = await stop
@@ -207,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"pass on at most N messages a second from each member, drop the others (chat, json-chat, "
         f"event-chat; default {RATE_LIMIT}; 0 switches it off)",
     )
+    serve.add_argument(
+        "--plain", action="store_true",
+        help="the demo as the lessons show it: no teacher's view, no rate limit, no log of who said what "
+        "(what lesson 09's processes run)",
+    )
     commands.add_parser("list", help="list the demos")
     add_link_command(commands)
     args = parser.parse_args(argv)
@@ -241,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError("--rate-limit must be 0 (off) or more")
             stopped_by = runner.run(serve_forever(
                 args.demo, args.host, args.port, guard, args.redis,
-                teacher_key=args.teacher_key, rate_limit=args.rate_limit,
+                teacher_key=args.teacher_key, rate_limit=args.rate_limit, plain=args.plain,
             ))
     except KeyboardInterrupt:  # a Ctrl-C that came before the handlers were installed
         stopped_by = "SIGINT"

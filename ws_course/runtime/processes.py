@@ -152,7 +152,10 @@ class ServerProcess(StopsOnExit, WaitsForLog):
 
 def start_process(demo: str, *, name: str | None = None, redis: str | None = None, options: tuple[str, ...] = (),
                   timeout: float = START_TIMEOUT) -> ServerProcess:
-    """Start ``python -m ws_course serve DEMO --port 0`` in a process of its own; return its handle.
+    """Start ``python -m ws_course serve DEMO --port 0 --plain`` in a process of its own; return its handle.
+
+    ``--plain``: the demo as the lessons show it, not the classroom's moderated room
+    (whose rate limit would hold up lesson 09's measurement, one talker at full speed).
 
     ``redis``: the room is shared through that Redis (``--redis``; a password in
     the URL goes to the process in :data:`REDIS_PASSWORD`, not on its command line,
@@ -161,7 +164,7 @@ def start_process(demo: str, *, name: str | None = None, redis: str | None = Non
     where it listens within ``timeout`` seconds, or it is killed and
     :class:`TimeoutError` says what it logged.
     """
-    command = [sys.executable, "-m", "ws_course", "serve", demo, "--port", "0", *options]
+    command = [sys.executable, "-m", "ws_course", "serve", demo, "--port", "0", "--plain", *options]
     environment = None
     if redis is not None:
         url, password = without_password(redis)
