@@ -17,7 +17,7 @@ the command prints the address of the teacher's view, with a fresh secret key
 and kick, and the address of the big screen's page. Every member may send at most
 5 messages a second (``--rate-limit N``; 0 switches it off): the extra ones are
 dropped, and the log says who said what, by nickname and address. ``event-chat``
-gets the same log and rate limit (no teacher's view yet).
+(Socket.IO) gets all of it too (:mod:`ws_course.classroom.event_room`).
 
 Ctrl-C (SIGINT) and SIGTERM, what ``kill``, ``docker stop`` and systemd send,
 both stop the server cleanly: WebSocket clients get close code 1001 ("going
@@ -61,7 +61,8 @@ async def serve_forever(
 
     ``chat`` and ``json_chat`` run moderated (:mod:`ws_course.classroom.server`), with
     the teacher's view behind ``teacher_key`` (a fresh one if None), unless their room
-    is shared through Redis; ``event_chat`` gets the rate limit and the log of who said what.
+    is shared through Redis; so does ``event_chat`` (:mod:`ws_course.classroom.event_room`),
+    whose view, with Redis, shows and steers the members connected to this process.
 
     The handlers are installed on the event loop for both signals: a server
     started in the background by a script inherits SIGINT *ignored* (so Ctrl-C's
@@ -70,14 +71,14 @@ async def serve_forever(
     connection break (1006) instead of a goodbye.
     """
     record = find(demo)
-    moderated = record.name in ROOMS and redis is None
-    if moderated:
-        teacher_key = teacher_key or secrets.token_urlsafe(16)
-        record = moderated_demo(record.name, teacher_key=teacher_key, rate_limit=rate_limit)
-    elif record.name == "event_chat":
+    moderated = (record.name in ROOMS and redis is None) or record.name == "event_chat"
+    teacher_key = (teacher_key or secrets.token_urlsafe(16)) if moderated else None
+    if record.name == "event_chat":
         from .classroom.event_room import moderated_demo as moderated_event_chat  # loads python-socketio
 
-        record = moderated_event_chat(rate_limit=rate_limit)
+        record = moderated_event_chat(teacher_key=teacher_key, rate_limit=rate_limit)
+    elif moderated:
+        record = moderated_demo(record.name, teacher_key=teacher_key, rate_limit=rate_limit)
     server = await listen(record, host, port, guard=guard, redis=redis)
     port, name = server.port, record.name
     where = lan_address() if host in ("", "0.0.0.0") else host
@@ -94,6 +95,9 @@ async def serve_forever(
         print(f"The teacher's view: http://{where}:{port}/teacher?key={teacher_key} "
               "(its key is a secret: do not project this terminal)", flush=True)
         print(f"The big screen: http://{where}:{port}/screen", flush=True)
+        if redis is not None:
+            print("(A room shared through Redis: the teacher's view and the big screen show this process's "
+                  "members and what they say.)", flush=True)
     elif record.name in ROOMS:
         print("(A room shared through Redis is not moderated: no teacher's view, no rate limit.)", flush=True)
     try:
@@ -199,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument(
         "--teacher-key", metavar="SECRET",
-        help="the key of the teacher's view, at /teacher?key=SECRET (chat, json-chat; default: a fresh random "
-        "one, printed at start)",
+        help="the key of the teacher's view, at /teacher?key=SECRET (chat, json-chat, event-chat; default: a "
+        "fresh random one, printed at start)",
     )
     serve.add_argument(
         "--rate-limit", type=int, metavar="N", default=RATE_LIMIT,
