@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import queue
 import re
+import socket
 import time
 import urllib.request
 
@@ -21,6 +22,7 @@ from test_classroom_serve import DEADLINE, Served, status_of
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from ws_course.classroom import aiohttp_desk
 from ws_course.classroom.event_room import moderated_demo
 from ws_course.classroom.roster import MUTED, RATE_LIMIT
 from ws_course.runtime.background import start
@@ -297,3 +299,40 @@ def test_the_big_screen_shows_history_to_a_late_opener_then_each_new_line_and_th
         expect(screen.locator("#hint")).to_contain_text("This screen reconnects by itself")
     finally:
         room.stop()
+
+
+def frozen_screen(port: int) -> socket.socket:
+    """A big screen's WebSocket that reads nothing after the handshake, with a small receive window."""
+    frozen = socket.socket()
+    frozen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the server's writes back up soon
+    frozen.connect(("127.0.0.1", port))
+    frozen.sendall(f"GET /screen HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    assert frozen.recv(12) == b"HTTP/1.1 101"
+    return frozen
+
+
+def test_a_big_screen_that_does_not_read_is_cut_the_room_goes_on_and_the_server_still_stops(monkeypatch):
+    monkeypatch.setattr(aiohttp_desk, "MAX_PENDING", 50)  # cut it sooner: fewer messages to send
+    room = start(moderated_demo(teacher_key=KEY, rate_limit=0))
+    port = int(room.page_url.rsplit(":", 1)[1].strip("/"))
+    padding = "x" * 2000  # large lines: a few fill the buffers, the rest wait in the viewer's outbox
+    frozen = [frozen_screen(port)]
+    try:
+        talker = Member().join(room.page_url)
+        for number in range(400):
+            talker.sio.emit("message", f"line {number} {padding}")
+        wait_for_log(room, "cut a viewer of /screen that does not read: 50 messages waiting for it")
+        talker.until("mes", f"user1 says: line 399 {padding}")  # the room went on
+        # Another one, backed up but not cut yet when the server stops: it cannot take its close.
+        monkeypatch.setattr(aiohttp_desk, "MAX_PENDING", 10**6)
+        frozen.append(frozen_screen(port))
+        for number in range(400):
+            talker.sio.emit("message", f"again {number} {padding}")
+        talker.until("mes", f"user1 says: again 399 {padding}")
+        talker.leave()
+        room.stop()  # within its 15 s, or it raises TimeoutError
+    finally:
+        room.stop()
+        for each in frozen:
+            each.close()

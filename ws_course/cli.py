@@ -49,6 +49,9 @@ from .safety.guard import Guard
 from .safety.logs import log_to_stderr
 from .web.jupyter import proxy_in_front
 
+#: The demos that run moderated, with the teacher's view, in one process.
+MODERATED = (*ROOMS, "event_chat")
+
 #: The signals that stop the server: Ctrl-C, and what service managers send.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -59,10 +62,11 @@ async def serve_forever(
 ) -> str:
     """Run one demo server until SIGINT or SIGTERM, then close it; return the signal's name.
 
-    ``chat`` and ``json_chat`` run moderated (:mod:`ws_course.classroom.server`), with
-    the teacher's view behind ``teacher_key`` (a fresh one if None), unless their room
-    is shared through Redis; so does ``event_chat`` (:mod:`ws_course.classroom.event_room`),
-    whose view, with Redis, shows and steers the members connected to this process.
+    ``chat``, ``json_chat`` (:mod:`ws_course.classroom.server`) and ``event_chat``
+    (:mod:`ws_course.classroom.event_room`) run moderated, with the teacher's view behind
+    ``teacher_key`` (a fresh one if None), unless their room is shared through Redis
+    (one process's view would see only its own members, and its rate limit would
+    hold back lesson 09's bursts).
 
     The handlers are installed on the event loop for both signals: a server
     started in the background by a script inherits SIGINT *ignored* (so Ctrl-C's
@@ -71,14 +75,15 @@ async def serve_forever(
     connection break (1006) instead of a goodbye.
     """
     record = find(demo)
-    moderated = (record.name in ROOMS and redis is None) or record.name == "event_chat"
-    teacher_key = (teacher_key or secrets.token_urlsafe(16)) if moderated else None
-    if record.name == "event_chat":
-        from .classroom.event_room import moderated_demo as moderated_event_chat  # loads python-socketio
+    moderated = record.name in MODERATED and redis is None
+    if moderated:
+        teacher_key = teacher_key or secrets.token_urlsafe(16)
+        if record.name == "event_chat":
+            from .classroom.event_room import moderated_demo as moderated_event_chat  # loads python-socketio
 
-        record = moderated_event_chat(teacher_key=teacher_key, rate_limit=rate_limit)
-    elif moderated:
-        record = moderated_demo(record.name, teacher_key=teacher_key, rate_limit=rate_limit)
+            record = moderated_event_chat(teacher_key=teacher_key, rate_limit=rate_limit)
+        else:
+            record = moderated_demo(record.name, teacher_key=teacher_key, rate_limit=rate_limit)
     server = await listen(record, host, port, guard=guard, redis=redis)
     port, name = server.port, record.name
     where = lan_address() if host in ("", "0.0.0.0") else host
@@ -95,10 +100,7 @@ async def serve_forever(
         print(f"The teacher's view: http://{where}:{port}/teacher?key={teacher_key} "
               "(its key is a secret: do not project this terminal)", flush=True)
         print(f"The big screen: http://{where}:{port}/screen", flush=True)
-        if redis is not None:
-            print("(A room shared through Redis: the teacher's view and the big screen show this process's "
-                  "members and what they say.)", flush=True)
-    elif record.name in ROOMS:
+    elif record.name in MODERATED:
         print("(A room shared through Redis is not moderated: no teacher's view, no rate limit.)", flush=True)
     try:
         signum = await stop

@@ -13,12 +13,14 @@ as Socket.IO's ``/socket.io/``::
 
 aiohttp's ``send_str`` is a coroutine (it waits while the client is slow to read),
 and a feed's ``send`` must never wait: each WebSocket gets an :class:`Outbox`, a
-queue that a task of its own empties in order. A viewer that stops reading is
-closed once :data:`MAX_PENDING` messages wait for it, instead of the server keeping
-them all; its page reconnects, and gets the whole picture again.
+queue that a task of its own empties in order. A viewer that stops reading is cut
+once :data:`MAX_PENDING` messages wait for it, instead of the server keeping them
+all; its page reconnects, and gets the whole picture again.
 
 When the server stops, every viewer's WebSocket is closed with 1001 ("going away"),
-and the pages reconnect by themselves when it is back.
+and the pages reconnect by themselves when it is back. A viewer that does not take
+its close within :data:`CLOSE_TIMEOUT` seconds is cut: aiohttp's ``close()`` would
+wait for it for ever, and the server with it.
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from ..safety.upgrade import wants_websocket
 from .desk import PAGES, SCREEN_PATH, TEACHER_PATH, Desk, Send, key_refusal
 
-__all__ = ["MAX_PENDING", "MAX_TEXT_BYTES", "DeskRoutes", "Outbox"]
+__all__ = ["CLOSE_TIMEOUT", "MAX_PENDING", "MAX_TEXT_BYTES", "DeskRoutes", "Outbox"]
 
-#: A viewer with this many messages waiting for it is closed (1008): it does not read.
+#: A viewer with this many messages waiting for it is cut: it does not read.
 MAX_PENDING = 1000
+
+#: Seconds a viewer has to take its close when the server stops, before it is cut.
+CLOSE_TIMEOUT = 1.0
 
 #: The largest message a viewer may send (the teacher's commands are a few dozen bytes).
 MAX_TEXT_BYTES = 64 * 1024
@@ -48,21 +53,23 @@ Feed = Callable[[Send, AsyncIterator[str | bytes]], Awaitable[None]]
 class Outbox:
     """What a feed sends one aiohttp WebSocket, sent in order by a task of its own; :meth:`send` never waits."""
 
-    def __init__(self, websocket: web.WebSocketResponse, logger: logging.Logger) -> None:
+    def __init__(self, websocket: web.WebSocketResponse, request: web.Request, logger: logging.Logger) -> None:
         self.websocket = websocket
+        self.request = request
         self.logger = logger
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.writer = asyncio.create_task(self.write())
-        self.closing: asyncio.Task | None = None
+        self.gone = False  # cut: nothing more for it
 
     def send(self, text: str) -> None:
-        """Queue ``text`` for the viewer; a viewer :data:`MAX_PENDING` messages behind is closed instead."""
-        if self.closing is not None:
+        """Queue ``text`` for the viewer; a viewer :data:`MAX_PENDING` messages behind is cut instead."""
+        if self.gone:
             return
         if self.queue.qsize() >= MAX_PENDING:
-            self.logger.warning("closed a viewer that does not read: %d messages waiting for it", MAX_PENDING)
-            self.closing = asyncio.create_task(
-                self.websocket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too far behind"))
+            self.logger.warning("cut a viewer of %s that does not read: %d messages waiting for it",
+                                self.request.path, MAX_PENDING)
+            self.gone = True
+            cut(self.request)  # (a close frame would wait behind all the rest)
             return
         self.queue.put_nowait(text)
 
@@ -75,6 +82,12 @@ class Outbox:
 
     def stop(self) -> None:
         self.writer.cancel()
+
+
+def cut(request: web.Request) -> None:
+    """End a request's TCP connection now, whatever is still unsent."""
+    if request.transport is not None:
+        request.transport.abort()
 
 
 async def texts(websocket: web.WebSocketResponse) -> AsyncIterator[str | bytes]:
@@ -101,7 +114,7 @@ class DeskRoutes:
         self.desk = desk
         self.teacher_key = teacher_key
         self.logger = logger or logging.getLogger("ws_course.classroom")
-        self.viewers: set[web.WebSocketResponse] = set()
+        self.viewers: dict[web.WebSocketResponse, web.Request] = {}  # each viewer's WebSocket, and its request
 
     def add_to(self, app: web.Application) -> None:
         """Add ``/teacher`` and ``/screen`` (GET and HEAD) to ``app``, and the goodbye when it shuts down."""
@@ -127,16 +140,21 @@ class DeskRoutes:
             return web.FileResponse(PAGES[path], headers={"Cache-Control": "no-store"})
         websocket = web.WebSocketResponse(compress=False, max_msg_size=MAX_TEXT_BYTES, timeout=1)
         await websocket.prepare(request)  # the opening handshake
-        self.viewers.add(websocket)
-        outbox = Outbox(websocket, self.logger)
+        self.viewers[websocket] = request
+        outbox = Outbox(websocket, request, self.logger)
         try:
             await feed(outbox.send, texts(websocket))
         finally:
             outbox.stop()
-            self.viewers.discard(websocket)
+            self.viewers.pop(websocket, None)
         return websocket
 
     async def goodbye(self, app: web.Application) -> None:
-        """The server stops: every viewer's WebSocket closes with 1001, "going away"."""
-        await asyncio.gather(*(websocket.close(code=WSCloseCode.GOING_AWAY, message=b"going away")
-                               for websocket in list(self.viewers)))
+        """The server stops: every viewer's WebSocket closes with 1001, "going away" (or is cut)."""
+        await asyncio.gather(*(self.close(websocket, request) for websocket, request in list(self.viewers.items())))
+
+    async def close(self, websocket: web.WebSocketResponse, request: web.Request) -> None:
+        try:
+            await asyncio.wait_for(websocket.close(code=WSCloseCode.GOING_AWAY, message=b"going away"), CLOSE_TIMEOUT)
+        except asyncio.TimeoutError:
+            cut(request)  # a viewer that does not read cannot take its close either
