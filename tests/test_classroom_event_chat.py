@@ -1,4 +1,4 @@
-"""``ws-course serve event-chat`` in a classroom (issue 18): who said what, the rate limit, the teacher's view, kick, mute, the big screen.
+"""``ws-course serve event-chat`` in a classroom (issue 18): log, rate limit, teacher's view, kick, mute, big screen.
 
 Real servers on real sockets: the command line as a subprocess where what it prints
 matters, the same moderated room started in this process otherwise. Members are the

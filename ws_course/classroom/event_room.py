@@ -1,4 +1,4 @@
-"""``ws-course serve event-chat`` in a classroom: demo 5's Socket.IO chat, moderated, with the teacher's view and a big screen.
+"""``ws-course serve event-chat`` in a classroom: demo 5's Socket.IO chat, moderated, with a teacher's view and a screen.
 
 One port serves it all, as for ``ws-course serve chat`` (:mod:`ws_course.classroom.server`)::
 
@@ -154,7 +154,7 @@ def serve(
     host: str = "127.0.0.1", port: int = 3000, *, teacher_key: str, rate_limit: int | None = RATE_LIMIT,
     **options: Any,
 ) -> SocketIOServer:
-    """Create the moderated event chat's server (``await`` it): the room, its page, the teacher's view, the big screen."""
+    """Create the moderated event chat's server (``await`` it): the room, its page, the teacher's view, the screen."""
     server = SocketIOServer(event_chat.create_server, "event-chat.html", host, port, **options)
     room = ModeratedEventChat(server.sio, Roster(rate_limit=rate_limit))
     DeskRoutes(Desk(room), teacher_key, options.get("logger")).add_to(server.app)
