@@ -17,7 +17,7 @@ the command prints the address of the teacher's view, with a fresh secret key
 and kick, and the address of the big screen's page. Every member may send at most
 5 messages a second (``--rate-limit N``; 0 switches it off): the extra ones are
 dropped, and the log says who said what, by nickname and address. ``event-chat``
-gets the same log and rate limit (no teacher's view yet).
+(Socket.IO) gets all of it too (:mod:`ws_course.classroom.event_room`).
 
 Ctrl-C (SIGINT) and SIGTERM, what ``kill``, ``docker stop`` and systemd send,
 both stop the server cleanly: WebSocket clients get close code 1001 ("going
@@ -49,6 +49,9 @@ from .safety.guard import Guard
 from .safety.logs import log_to_stderr
 from .web.jupyter import proxy_in_front
 
+#: The demos that run moderated, with the teacher's view, in one process.
+MODERATED = (*ROOMS, "event_chat")
+
 #: The signals that stop the server: Ctrl-C, and what service managers send.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -59,10 +62,12 @@ async def serve_forever(
 ) -> str:
     """Run one demo server until SIGINT or SIGTERM, then close it; return the signal's name.
 
-    ``chat`` and ``json_chat`` run moderated (:mod:`ws_course.classroom.server`), with
-    the teacher's view behind ``teacher_key`` (a fresh one if None), unless their room
-    is shared through Redis; ``event_chat`` gets the rate limit and the log of who said what.
-    ``plain``: the demo as the lessons show it, unmoderated (lesson 09's processes).
+    ``chat``, ``json_chat`` (:mod:`ws_course.classroom.server`) and ``event_chat``
+    (:mod:`ws_course.classroom.event_room`) run moderated, with the teacher's view behind
+    ``teacher_key`` (a fresh one if None), unless their room is shared through Redis
+    (one process's view would see only its own members, and its rate limit would
+    hold back lesson 09's bursts). ``plain``: the demo as the lessons show it,
+    unmoderated (what lesson 09's processes run).
 
     The handlers are installed on the event loop for both signals: a server
     started in the background by a script inherits SIGINT *ignored* (so Ctrl-C's
@@ -71,14 +76,15 @@ async def serve_forever(
     connection break (1006) instead of a goodbye.
     """
     record = find(demo)
-    moderated = record.name in ROOMS and redis is None and not plain
+    moderated = record.name in MODERATED and redis is None and not plain
     if moderated:
         teacher_key = teacher_key or secrets.token_urlsafe(16)
-        record = moderated_demo(record.name, teacher_key=teacher_key, rate_limit=rate_limit)
-    elif record.name == "event_chat" and redis is None and not plain:
-        from .classroom.event_room import moderated_demo as moderated_event_chat  # loads python-socketio
+        if record.name == "event_chat":
+            from .classroom.event_room import moderated_demo as moderated_event_chat  # loads python-socketio
 
-        record = moderated_event_chat(rate_limit=rate_limit)
+            record = moderated_event_chat(teacher_key=teacher_key, rate_limit=rate_limit)
+        else:
+            record = moderated_demo(record.name, teacher_key=teacher_key, rate_limit=rate_limit)
     server = await listen(record, host, port, guard=guard, redis=redis)
     port, name = server.port, record.name
     where = lan_address() if host in ("", "0.0.0.0") else host
@@ -95,7 +101,7 @@ async def serve_forever(
         print(f"The teacher's view: http://{where}:{port}/teacher?key={teacher_key} "
               "(its key is a secret: do not project this terminal)", flush=True)
         print(f"The big screen: http://{where}:{port}/screen", flush=True)
-    elif record.name in ROOMS and not plain:
+    elif record.name in MODERATED and not plain:
         print("(A room shared through Redis is not moderated: no teacher's view, no rate limit.)", flush=True)
     try:
         signum = await stop
@@ -200,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument(
         "--teacher-key", metavar="SECRET",
-        help="the key of the teacher's view, at /teacher?key=SECRET (chat, json-chat; default: a fresh random "
-        "one, printed at start)",
+        help="the key of the teacher's view, at /teacher?key=SECRET (chat, json-chat, event-chat; default: a "
+        "fresh random one, printed at start)",
     )
     serve.add_argument(
         "--rate-limit", type=int, metavar="N", default=RATE_LIMIT,

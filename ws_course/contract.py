@@ -230,11 +230,19 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         SOCKETIO, "socketio.async_server:AsyncServer.handlers", Shape.ATTRIBUTE,
         users=("ws_course.exercises.article:check_scream_event", "ws_course.safety.socketio_packets:event_handler",
-               "ws_course.classroom.event_room:moderate"),
+               "ws_course.classroom.event_room:ModeratedEventChat"),
         why="lesson 05's check wraps the learner's event handlers (handlers[namespace][event]), so that "
             "one that raises becomes a verdict, and sees whether 'scream' has one; CheckedPacket finds the "
             "handler an event will reach (and how many arguments it takes) as _get_event_handler does; "
             "the classroom's event chat wraps the demo's handlers with its roster's rules",
+    ),
+    Internal(
+        SOCKETIO, "socketio.async_server:AsyncServer.always_connect", Shape.ATTRIBUTE,
+        users=("ws_course.classroom.event_room:ModeratedEventChat",),
+        why="the classroom's event chat turns off what the demo's constructor turned on, so that its connect "
+            "handler's ConnectionRefusedError (a banned address) reaches the client as a CONNECT_ERROR with "
+            "the reason; python-socketio must still read it at each connect",
+        used_in=("socketio.async_server:AsyncServer._handle_connect",), text="self.always_connect",
     ),
     Internal(
         SOCKETIO, "socketio.async_server:AsyncServer.reserved_events", Shape.ATTRIBUTE,

@@ -12,9 +12,10 @@ screen's view, and the students' exercise verdicts and "stuck" flags.
   under a roster;
 - :mod:`~ws_course.classroom.desk`: the teacher's view and the big screen, their live
   feeds and their pages (``static/teacher.html``, ``static/screen.html``), whatever
-  login is in front;
+  login is in front; served by websockets there, and by aiohttp in
+  :mod:`~ws_course.classroom.aiohttp_desk`;
 - :mod:`~ws_course.classroom.server`: ``ws-course serve chat`` and ``json-chat``, moderated;
-- :mod:`~ws_course.classroom.event_room`: ``ws-course serve event-chat``'s rate limit and log;
+- :mod:`~ws_course.classroom.event_room`: ``ws-course serve event-chat`` (Socket.IO), moderated;
 - :mod:`~ws_course.classroom.on_a_hub`: where a student's kernel runs, and the class room's address;
 - :mod:`~ws_course.classroom.progress`: the students' verdicts and "stuck" flags.
 """

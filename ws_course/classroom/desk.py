@@ -1,10 +1,10 @@
 """The teacher's desk: the live feeds of the teacher's view and of the big screen, and their pages.
 
-A :class:`Desk` watches a moderated room (:class:`~ws_course.classroom.moderated.Moderated`)
-through its :class:`~ws_course.classroom.roster.Roster`, and serves two kinds of
-WebSocket, whatever server and login are in front of it:
+A :class:`Desk` watches a moderated room through its
+:class:`~ws_course.classroom.roster.Roster`, and feeds two kinds of WebSocket,
+whatever server, library and login are in front of it:
 
-- :meth:`Desk.serve_teacher`: the teacher's view (``static/teacher.html``). It
+- :meth:`Desk.teacher_feed`: the teacher's view (``static/teacher.html``). It
   receives a **snapshot** after every change (at most one each :data:`FEED_DELAY`
   seconds, so a flood of messages is a few snapshots, not thousands)::
 
@@ -23,7 +23,7 @@ WebSocket, whatever server and login are in front of it:
       {"do": "mute", "key": "user3"}      # {"do": "unmute", ...} too
       {"do": "let_in", "key": "user2"}    # lift a ban (a key or an address)
 
-- :meth:`Desk.serve_screen`: the big screen (``static/screen.html``): what members
+- :meth:`Desk.screen_feed`: the big screen (``static/screen.html``): what members
   see, and the members' names, never their addresses::
 
       {"type": "screen", "lines": [{"kind": "message", "who": "user3", "text": "hi", "at": ...}, ...],
@@ -31,11 +31,19 @@ WebSocket, whatever server and login are in front of it:
       {"type": "line", "line": {...}}        # then each new line
       {"type": "members", "members": [...]}  # and the names, when they change
 
-Who may open which is the caller's business: :meth:`Desk.process_request` takes a
+A feed knows nothing of sockets: it is given ``send(text)``, which sends its viewer
+one message and never waits, and the texts its viewer sends, as an async iterator.
+So the same feeds run on a websockets server (here: :meth:`Desk.handler`, the rooms
+of ``ws-course serve chat`` and of the hub) and on aiohttp, next to Socket.IO
+(:mod:`ws_course.classroom.aiohttp_desk`, ``ws-course serve event-chat``). The room
+is anything :class:`Steered`: a roster, and ``kick``, ``mute`` and ``unmute``.
+
+On a websockets server, who may open which is the caller's business: :meth:`Desk.process_request` takes a
 ``teacher_refusal(connection, request)`` function (on ``ws-course serve``:
 :func:`key_check`, the secret it printed; on the hub: "is this an admin?"). It
 serves both pages, refuses banned members (:meth:`~ws_course.classroom.moderated.Moderated.refusal`),
-and hands everything else to the room's own page hook. :meth:`Desk.handler` sends
+and hands everything else to the room's own page hook (the room is then a
+:class:`~ws_course.classroom.moderated.Moderated` one). :meth:`Desk.handler` sends
 each accepted WebSocket to the teacher's feed, the screen's, or the room::
 
     room = ModeratedJSONChatRoom()
@@ -53,12 +61,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import http
 import inspect
 import json
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterable, Awaitable, Callable
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection
@@ -69,10 +78,9 @@ from ..broadcast import broadcast
 from ..safety.upgrade import wants_websocket
 from ..web.pages import file_response
 from ..web.static import STATIC
-from .moderated import Moderated
-from .roster import Line
+from .roster import Line, Roster
 
-__all__ = ["FEED_DELAY", "SCREEN_PATH", "TEACHER_PATH", "Desk", "key_check"]
+__all__ = ["FEED_DELAY", "SCREEN_PATH", "TEACHER_PATH", "Desk", "Send", "Steered", "key_check", "key_refusal"]
 
 #: Where the teacher's view is (its page, and its WebSocket), below the server's prefix.
 TEACHER_PATH = "/teacher"
@@ -89,20 +97,46 @@ PAGES = {TEACHER_PATH: STATIC / "teacher.html", SCREEN_PATH: STATIC / "screen.ht
 #: A function that says why a request may not open the teacher's view, or None when it may.
 TeacherRefusal = Callable[[ServerConnection, Request], "str | None"]
 
+#: What a feed sends its viewer one text message with. It never waits: a viewer that
+#: does not read falls behind (and is cut by its server's rules), the room does not.
+Send = Callable[[str], None]
 
-def key_check(key: str) -> TeacherRefusal:
-    """A ``teacher_refusal`` for :meth:`Desk.process_request`: the request must carry ``?key=KEY``.
+
+class Steered(Protocol):
+    """What a :class:`Desk` steers: a room with a roster, whose members it can kick and mute.
+
+    :class:`~ws_course.classroom.moderated.Moderated` rooms are (``ws-course serve chat``, the
+    hub's class room), and so is :class:`~ws_course.classroom.event_room.ModeratedEventChat`.
+    """
+
+    roster: Roster
+
+    async def kick(self, key: str) -> int:
+        """Ban member ``key`` and close their connections; return how many."""
+
+    def mute(self, key: str) -> bool:
+        """Mute member ``key``; False if there is no such member."""
+
+    def unmute(self, key: str) -> bool:
+        """Unmute member ``key``; False if there is no such member."""
+
+
+def key_refusal(key: str, given: str) -> str | None:
+    """Why ``given`` does not open the teacher's view whose key is ``key``, or None when it does.
 
     The comparison takes the same time whatever the guess (:func:`secrets.compare_digest`).
     """
-    expected = key.encode()
+    if secrets.compare_digest(given.encode(), key.encode()):
+        return None
+    return ("the teacher's view needs its key: open the address that ws-course serve printed "
+            "(it ends with /teacher?key=...)" if given else "the teacher's view needs its key (?key=...)")
+
+
+def key_check(key: str) -> TeacherRefusal:
+    """A ``teacher_refusal`` for :meth:`Desk.process_request`: the request must carry ``?key=KEY``."""
 
     def teacher_refusal(connection: ServerConnection, request: Request) -> str | None:
-        given = parse_qs(urlsplit(request.path).query).get("key", [""])[0]
-        if secrets.compare_digest(given.encode(), expected):
-            return None
-        return ("the teacher's view needs its key: open the address that ws-course serve printed "
-                "(it ends with /teacher?key=...)" if given else "the teacher's view needs its key (?key=...)")
+        return key_refusal(key, parse_qs(urlsplit(request.path).query).get("key", [""])[0])
 
     return teacher_refusal
 
@@ -111,19 +145,19 @@ class Desk:
     """The teacher's view and the big screen of one moderated room (see the module's documentation).
 
     Args:
-        room: The moderated room.
+        room: The moderated room (:class:`Steered`).
         progress: A progress board (:class:`ws_course.classroom.progress.Board`), or None:
             its ``snapshot()`` goes into the teacher's snapshots as ``"progress"``.
         prefix: Where the server lives, ``/`` (``ws-course serve``) or ``/services/class-chat/``.
     """
 
-    def __init__(self, room: Moderated, *, progress: Any = None, prefix: str = "/") -> None:
+    def __init__(self, room: Steered, *, progress: Any = None, prefix: str = "/") -> None:
         self.room = room
         self.roster = room.roster
         self.progress = progress
         self.prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
-        self.teachers: set[ServerConnection] = set()
-        self.screens: set[ServerConnection] = set()
+        self.teachers: set[Send] = set()  # the viewers of each feed, by their send()
+        self.screens: set[Send] = set()
         self.pending: asyncio.TimerHandle | None = None  # the next snapshot, when one is due
         self.names: list[str] = []  # the names the screens last got
         self.roster.on_change(self.roster_changed)
@@ -142,32 +176,44 @@ class Desk:
         return {"type": "screen", "lines": [line.as_dict() for line in self.roster.history],
                 "members": self.roster.names()}
 
-    # -- the feeds --------------------------------------------------------------------
+    # -- the feeds, whatever carries them -----------------------------------------------
+
+    async def teacher_feed(self, send: Send, received: AsyncIterable[str | bytes]) -> None:
+        """The teacher's view: snapshots out, commands in, until ``received`` ends. The caller has checked who it is."""
+        self.teachers.add(send)
+        try:
+            send(dump(self.snapshot()))
+            async for message in received:
+                answer = await self.command(message)
+                send(dump({"type": "answer", **answer}))
+        finally:
+            self.teachers.discard(send)
+
+    async def screen_feed(self, send: Send, received: AsyncIterable[str | bytes]) -> None:
+        """The big screen: the room's lines and names out, until ``received`` ends; what it sends is ignored."""
+        self.screens.add(send)
+        try:
+            send(dump(self.screen()))
+            async for _ in received:
+                pass  # a screen only watches
+        finally:
+            self.screens.discard(send)
+
+    # -- the feeds on a websockets server -------------------------------------------------
 
     async def serve_teacher(self, websocket: ServerConnection) -> None:
-        """The teacher's WebSocket: snapshots out, commands in. The caller has checked who it is."""
-        self.teachers.add(websocket)
+        """The teacher's feed on a websockets connection."""
         try:
-            await websocket.send(dump(self.snapshot()))
-            async for message in websocket:
-                answer = await self.command(message)
-                await websocket.send(dump({"type": "answer", **answer}))
+            await self.teacher_feed(sender(websocket), websocket)
         except ConnectionClosed:
             pass
-        finally:
-            self.teachers.discard(websocket)
 
     async def serve_screen(self, websocket: ServerConnection) -> None:
-        """The big screen's WebSocket: the room's lines and names out; what it sends is ignored."""
-        self.screens.add(websocket)
+        """The big screen's feed on a websockets connection."""
         try:
-            await websocket.send(dump(self.screen()))
-            async for _ in websocket:
-                pass  # a screen only watches
+            await self.screen_feed(sender(websocket), websocket)
         except ConnectionClosed:
             pass
-        finally:
-            self.screens.discard(websocket)
 
     async def command(self, message: str | bytes) -> dict[str, Any]:
         """Do one of the teacher's commands; return the answer (``ok``, and ``error`` when not)."""
@@ -204,18 +250,18 @@ class Desk:
 
     def roster_changed(self, what: str, line: Line | None) -> None:
         if line is not None and self.screens:
-            broadcast(self.screens, dump({"type": "line", "line": line.as_dict()}))
+            tell(self.screens, dump({"type": "line", "line": line.as_dict()}))
         self.changed()
 
     def send_snapshots(self) -> None:
         self.pending = None
         if self.teachers:
-            broadcast(self.teachers, dump(self.snapshot()))
+            tell(self.teachers, dump(self.snapshot()))
         names = self.roster.names()
         if names != self.names:
             self.names = names
             if self.screens:
-                broadcast(self.screens, dump({"type": "members", "members": names}))
+                tell(self.screens, dump({"type": "members", "members": names}))
 
     # -- the server's hooks -----------------------------------------------------------
 
@@ -269,6 +315,17 @@ class Desk:
                 await room_handler(websocket)
 
         return handler
+
+
+def tell(viewers: set[Send], message: str) -> None:
+    """Send ``message`` to every viewer of a feed."""
+    for send in list(viewers):  # (a send may end its viewer's feed)
+        send(message)
+
+
+def sender(websocket: ServerConnection) -> Send:
+    """``send(text)`` for a websockets connection: the rooms' own :func:`~ws_course.broadcast.broadcast`, to one."""
+    return functools.partial(broadcast, [websocket])
 
 
 def serve_file(connection: ServerConnection, request: Request, path: Any) -> Response:

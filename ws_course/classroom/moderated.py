@@ -48,9 +48,9 @@ from websockets.protocol import State
 from ..broadcast import broadcast
 from ..chat import ChatRoom
 from ..json_chat import JSONChatRoom, to_json
-from .roster import Roster
+from .roster import Ban, Roster
 
-__all__ = ["KICKED", "Moderated", "ModeratedChatRoom", "ModeratedJSONChatRoom"]
+__all__ = ["KICKED", "Moderated", "ModeratedChatRoom", "ModeratedJSONChatRoom", "kept_out"]
 
 #: The close reason a kicked member's connections get (with code 1008, policy violation).
 KICKED = "removed by the teacher"
@@ -182,14 +182,9 @@ class Moderated:
         ban = self.roster.banned(*self.ban_identifiers(connection))
         if ban is None:
             return None
-        minutes = max(1, round(ban.seconds_left() / 60))
         connection.logger.info("refused %s %s: %s is banned (%d s left)", request.method, request.path,
                                ban.key, ban.seconds_left())
-        return connection.respond(
-            http.HTTPStatus.FORBIDDEN,
-            f"Forbidden: the teacher removed you from this room. You may come back in {minutes} "
-            f"minute{'s' if minutes != 1 else ''}, or as soon as the teacher lets you in.\n",
-        )
+        return connection.respond(http.HTTPStatus.FORBIDDEN, f"Forbidden: {kept_out(ban)}\n")
 
     async def kick(self, key: str, *, seconds: float | None = None) -> int:
         """Ban member ``key`` and close their connections with 1008, "removed by the teacher"; return how many."""
@@ -211,6 +206,13 @@ class Moderated:
             broadcast([c.handle for c in member.connections],
                       self.notice("the teacher has unmuted you: your messages are sent again"))
         return member is not None
+
+
+def kept_out(ban: Ban) -> str:
+    """What a banned member is told when they try to come back: by whom, and for how long."""
+    minutes = max(1, round(ban.seconds_left() / 60))
+    return (f"the teacher removed you from this room. You may come back in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or as soon as the teacher lets you in.")
 
 
 class ModeratedChatRoom(Moderated, ChatRoom):

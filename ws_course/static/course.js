@@ -113,10 +113,12 @@ function ioOptions() {
 function showIoState(socket) {
     var state = document.getElementById("state");
     var sendBtn = document.getElementById("sendBtn");
+    var wait = 1;  // after a refusal, seconds before the next try: 1, 2, 4, ... at most 30
     function enable(on) {
         if (sendBtn) { sendBtn.disabled = !on; }
     }
     socket.on("connect", function () {
+        wait = 1;
         // Socket.IO starts with HTTP long-polling, then upgrades to a WebSocket when it can.
         var engine = socket.io.engine;
         state.textContent = "connected (" + engine.transport.name + ")";
@@ -133,7 +135,14 @@ function showIoState(socket) {
             state.className = "closed";
         }
         // socket.active: Socket.IO's client tries again by itself, waiting longer each time.
-        if (socket.active) { showHint(serverGone()); }
+        if (socket.active) { showHint(serverGone()); return; }
+        // Not active: the server refused this page and said why (its connect handler raised
+        // ConnectionRefusedError, as a class's room does after the teacher's kick). Socket.IO's
+        // client gives up; the page tries again by itself, waiting longer each time.
+        showHint("The server refused this page: " + error.message + " This page tries again by itself: "
+            + "next try in " + wait + " s.");
+        setTimeout(function () { socket.connect(); }, wait * 1000);
+        wait = Math.min(wait * 2, 30);
     });
     socket.on("disconnect", function (reason) {
         state.textContent = "disconnected (" + reason + ")";
