@@ -18,6 +18,7 @@ import pytest
 from hub import ADMIN_PASSWORD, PASSWORD, log_in
 from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
+from test_hub_class_room import handshake_status
 from websockets.sync.client import connect
 
 from ws_course.classroom import progress
@@ -36,15 +37,6 @@ def room_socket(hub, path: str = "") -> str:
 def widget(hub, token: str, path: str = ""):
     """A program's connection to the room, proving who it is with ``token`` (as a notebook's widget does)."""
     return connect(room_socket(hub, path), additional_headers={"Authorization": f"token {token}"}, proxy=None, open_timeout=10)
-
-
-def handshake_status(url: str, **headers: str) -> int:
-    """The HTTP status the room answers a WebSocket handshake with (101: let in)."""
-    try:
-        with connect(url, additional_headers=headers, proxy=None, open_timeout=10):
-            return 101
-    except InvalidStatus as refused:
-        return refused.response.status_code
 
 
 def student(browser, hub, name: str, path: str = ""):
