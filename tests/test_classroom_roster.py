@@ -214,7 +214,9 @@ def test_a_member_with_two_connections_comes_in_once_and_leaves_once():
             with connect(server.ws_url, proxy=None, additional_headers={"X-Test-Name": "alice"}) as page:
                 texts(watcher, "alice comes in")
                 with connect(server.ws_url, proxy=None, additional_headers={"X-Test-Name": "alice"}) as widget:
-                    widget.send("from the widget")
+                    # The second connection hears its own greeting (a widget learns its name from it) ...
+                    assert texts(widget, "alice comes in") == ["enter: alice comes in"]
+                    widget.send("from the widget")  # ... and the watcher heard no second "alice comes in":
                     assert texts(watcher, "alice says: from the widget") == ["message: alice says: from the widget"]
                 page.close()  # not her last connection: nothing said; then the widget closes, her last
             assert texts(watcher, "alice left") == ["leave: alice left"]

@@ -17,7 +17,8 @@ What it changes:
 
 - a member may have several connections (on the hub: a page and a widget). The
   room says ``alice comes in`` for the first and ``alice left`` after the last; the
-  others come and go silently;
+  others come and go silently (each hears its own ``alice comes in``, to itself only:
+  a widget learns its name so);
 - a message from a muted member, or beyond the rate limit, is not passed on, and
   the sender alone is told why, in the room's own format (:meth:`Moderated.notice`:
   plain text in ``chat``, ``{"type":"notice","data":"..."}`` in ``json-chat``);
@@ -106,9 +107,12 @@ class Moderated:
             key, websocket, kind=self.connection_kind(websocket), address=self.address(websocket),
             identifiers=self.ban_identifiers(websocket),
         )
-        if len(member.connections) > 1:  # one more tab or widget of someone here: no "comes in"
+        if len(member.connections) > 1:  # one more tab or widget of someone here: no "comes in" for the room
             self.members[websocket] = nickname
             websocket.logger.info("%s: one more connection of %s", nickname, key)
+            # ... but the newcomer itself hears it, as every newcomer does first: a widget learns its
+            # name from it (otherwise one opened after the room's page would stay "joining" for good).
+            broadcast([websocket], self.entered(self.announced.get(key, nickname)))
             return
         self.announced[key] = nickname
         self.speaking = ("enter", key)
