@@ -154,7 +154,9 @@ def test_an_embedded_page_whose_server_is_not_running_says_so_instead_of_500(pre
     embedded = show_page(server.page_url).data
     assert f'data-src="{PREFIX}proxy/{port}/"' in embedded
     # A page of the Jupyter server's own origin, logged in (a cookie), with the notebook's output in it.
-    page.goto(f"{prefixed_lab.url}/lab?token={prefixed_lab.token}")
+    # (?reset: without it JupyterLab reopens the last test's notebook and starts a kernel, which
+    # the server, stopped at the end of this module, then waits 20 s for.)
+    page.goto(f"{prefixed_lab.url}/lab?reset&token={prefixed_lab.token}")
     page.set_content(embedded)
     frame = page.frame_locator("iframe")
     expect(frame.locator("#note")).to_contain_text("This page's server is not running (HTTP 500). Run the cell "
