@@ -31,8 +31,10 @@ NOTEBOOK_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
 #: What a page embedded through jupyter-server-proxy shows when its server shuts down.
 #: The server closes with 1001 (going away), but jupyter-server-proxy 4.6 closes the
-#: browser's side without a code, which the browser reports as 1005 (no status).
-PROXIED_SERVER_SHUTDOWN = "closed (code 1005)"
+#: browser's side without a code, which the browser reports as 1005 (no status). The page
+#: then tries again by itself (static/course.js): a try that meets no server ends in 1006,
+#: and on a busy machine that may be what the page shows by the time the test looks.
+PROXIED_SERVER_SHUTDOWN = re.compile(r"closed \(code 100[56]\)")
 
 
 def free_port() -> int:
