@@ -10,6 +10,7 @@ import struct
 import threading
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import expect as async_expect
 from playwright.sync_api import expect
 
@@ -107,14 +108,20 @@ def browser(tmp_path_factory):
         browser.close()
 
 
-@pytest.fixture
-async def async_browser(tmp_path):
-    """Headless Chromium through Playwright's async API, for tests that also run widgets on their loop."""
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def async_browser(tmp_path_factory):
+    """Headless Chromium through Playwright's async API, for tests that also run widgets on their loop.
+
+    One per module, as :func:`browser` (a launch costs a second or two of CPU); it lives on
+    the module's event loop, so a module that uses it runs its tests on that loop:
+    ``pytestmark = pytest.mark.asyncio(loop_scope="module")``.
+    """
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True, env=_chromium_env(tmp_path)
+            executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True,
+            env=_chromium_env(tmp_path_factory.mktemp("chromium-home")),
         )
         yield browser
         await browser.close()

@@ -12,6 +12,9 @@ from websockets.exceptions import InvalidStatus
 from ws_course import start
 from ws_course.widgets import ChatClient
 
+#: The module's Chromium (the async_browser fixture) lives on one event loop for all its tests.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 ARTICLE = Path(__file__).parent.parent / "static" / "article"
 
 #: Markup that runs script if a page puts it into innerHTML; it records that it ran.

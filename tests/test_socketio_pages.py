@@ -11,6 +11,9 @@ from ws_course import start
 from ws_course.web.static import SOCKETIO_CLIENT
 from ws_course.widgets import EventChatClient
 
+#: The module's Chromium (the async_browser fixture) lives on one event loop: its browser tests run on it.
+on_the_modules_loop = pytest.mark.asyncio(loop_scope="module")
+
 FAST = {"ping_interval": 1, "ping_timeout": 2}
 XSS = '<img src=x onerror="window.pwned = 1"><script>window.pwned = 2</script>'
 
@@ -45,6 +48,7 @@ def test_the_client_served_is_the_one_npm_installs():
     )
 
 
+@on_the_modules_loop
 async def test_news_round_trip_in_the_browser(async_browser):
     with start("news") as server:
         page = await open_page(async_browser, server.page_url)
@@ -55,6 +59,7 @@ async def test_news_round_trip_in_the_browser(async_browser):
 
 
 @pytest.mark.parametrize("transports", ["websocket", "polling"])
+@on_the_modules_loop
 async def test_the_javascript_client_chats_with_a_python_client(async_browser, transports):
     with start("event_chat", **FAST) as server:
         python = EventChatClient(server.page_url)  # user1
@@ -82,6 +87,7 @@ async def test_the_javascript_client_chats_with_a_python_client(async_browser, t
         await python.closed()
 
 
+@on_the_modules_loop
 async def test_markup_is_shown_as_text_and_runs_nothing(async_browser):
     with start("event_chat") as server:
         sender = await open_page(async_browser, server.page_url)
@@ -94,6 +100,7 @@ async def test_markup_is_shown_as_text_and_runs_nothing(async_browser):
             assert await page.evaluate("window.pwned") is None
 
 
+@on_the_modules_loop
 async def test_leave_is_red_and_the_page_shows_the_server_going_away(async_browser):
     server = start("event_chat")
     watcher = await open_page(async_browser, server.page_url)
