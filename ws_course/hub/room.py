@@ -348,6 +348,10 @@ def serve(host: str = "127.0.0.1", port: int = 10101, *, auth: Any = None, prefi
     return websockets_serve(handler, host, port, process_request=login, max_size=MAX_MESSAGE_BYTES, **options)
 
 
+#: Seconds the room gives its connections to close when it is told to stop.
+STOP_SECONDS = 5
+
+
 async def run(host: str, port: int) -> None:
     """Serve until SIGTERM (the hub stops its services so) or Ctrl-C."""
     # The hub's proxy is in front: browsers name the hub, by whatever name it has (the host check).
@@ -361,8 +365,17 @@ async def run(host: str, port: int) -> None:
     try:
         await stop.wait()
     finally:
-        await server.aclose()
-        logger.info("The class room has stopped", extra=FOR_THE_HUB)
+        try:
+            # The hub waits 10 s for a service to end after its SIGINT, then sends SIGTERM and
+            # SIGKILL: whatever still waits then (a handshake asking the hub, which is itself
+            # shutting down, who a token is) must not hold the room, nor the hub, that long.
+            async with asyncio.timeout(STOP_SECONDS):
+                await server.aclose()
+        except TimeoutError:
+            logger.warning("The class room stopped after %d s, without waiting any longer for what was "
+                           "still open", STOP_SECONDS, extra=FOR_THE_HUB)
+        else:
+            logger.info("The class room has stopped", extra=FOR_THE_HUB)
 
 
 def main(argv: list[str] | None = None) -> None:
