@@ -246,6 +246,14 @@ c.JupyterHub.load_roles.append({{
         except psutil.NoSuchProcess:
             pass
 
+    def _services(self) -> list[psutil.Process]:
+        """The services the hub runs (its direct children but the proxy)."""
+        try:
+            children = psutil.Process(self.process.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+        return [child for child in children if "configurable-http-proxy" not in _command(child)]
+
     def processes(self) -> dict[int, str]:
         """Every process the hub has started so far, by PID, with the start of its command line."""
         self._remember_processes()
@@ -260,6 +268,11 @@ c.JupyterHub.load_roles.append({{
                     self.api("DELETE", f"/users/{user}/server")
                 except (OSError, urllib.error.HTTPError):
                     pass
+            # Then its services (the class room, the idle culler), SIGTERM by PID, each within
+            # its own 10 s: the hub stops them one after the other at its shutdown, and its
+            # stopping of the idle culler has been seen to stall for over 30 s (cause not found:
+            # the culler ends on SIGINT when tried by hand); stopped here, they are gone first.
+            stop_processes(self._services())
         self.process.terminate()
         try:
             self.process.wait(timeout=30)
