@@ -48,11 +48,13 @@ def check_pages_and_widgets_talk(panel, base_url: str) -> set[int]:
     assert re.fullmatch(proxy + r"\?transports=polling", io_src), io_src
 
     # JSON chat over a WebSocket. Two members: the widget and the page (in whichever
-    # order they got in; a newcomer's first message is its own arrival).
+    # order they got in; a newcomer's first message is its own arrival, and the
+    # second one in, user2, is announced to both).
     chat, member = chat_frame.content_frame, cells.nth(1).locator(".jp-OutputArea-output")
     expect(chat.locator("#state")).to_have_text("open")
     page_user, widget_user = arrivals(chat)
-    expect(member).to_contain_text(f"{page_user} comes in")
+    expect(member).to_contain_text("user2 comes in")
+    expect(chat.locator("#messages")).to_contain_text("user2 comes in")
     chat.locator("#sendTxt").fill("hello from the page")
     chat.locator("#sendBtn").click()
     expect(member).to_contain_text(f"{page_user} says: hello from the page")
