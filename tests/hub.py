@@ -268,10 +268,9 @@ c.JupyterHub.load_roles.append({{
                     self.api("DELETE", f"/users/{user}/server")
                 except (OSError, urllib.error.HTTPError):
                     pass
-            # Then its services (the class room, the idle culler), SIGTERM by PID, each within
-            # its own 10 s: the hub stops them one after the other at its shutdown, and its
-            # stopping of the idle culler has been seen to stall for over 30 s (cause not found:
-            # the culler ends on SIGINT when tried by hand); stopped here, they are gone first.
+            # Then its services (the class room, the idle culler), SIGTERM by PID: the hub
+            # stops them one after the other at its shutdown, and its stopping of the idle
+            # culler has been seen to stall for over 30 s; stopped here, they are gone first.
             stop_processes(self._services())
         self.process.terminate()
         try:
@@ -331,11 +330,32 @@ def stop_processes(processes: list[psutil.Process], timeout: float = 10) -> dict
             process.terminate()
         except psutil.NoSuchProcess:
             pass
-    _, alive = psutil.wait_procs([process for process, _ in running], timeout=timeout)
+    alive = _wait_until_ended([process for process, _ in running], timeout)
     for process in alive:
         try:
             process.kill()
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(alive, timeout=timeout)
+    _wait_until_ended(alive, timeout)
     return {process.pid: command for process, command in running}
+
+
+def _wait_until_ended(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until each process has ended or ``timeout`` passed; return those still running.
+
+    A process that has exited but that its parent has not reaped yet (a zombie: the
+    hub's services, until the hub's event loop gets to them) counts as ended.
+    ``psutil.wait_procs`` would wait for such a process (not our child) until the timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for process in processes:
+            try:
+                if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(process)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
