@@ -1,6 +1,6 @@
 """Every test run: Jupyter's files out of the home folder, markers, and the workers' schedule.
 
-nbval's kernels, the notebooks test's kernels and the JupyterLab test all inherit
+nbval's kernels and the JupyterLab tests' all inherit
 the variables set here, so they read and write only a temporary folder.
 
 Each test gets its markers (``browser``, ``jupyterlab``, ``hub``, ``notebook``) from the
@@ -29,7 +29,7 @@ os.environ["JUPYTER_PLATFORM_DIRS"] = "1"  # the modern folder layout, and no wa
 
 #: Lessons 07b and 09b measure polling with 1, 10 and 100 clients and rooms of 10, 100 and
 #: 1000 members, which takes a minute or more. Every kernel of the tests (nbval's, the
-#: run-twice test's, JupyterLab's) inherits these smaller sizes: what the tests prove there
+#: second run's, JupyterLab's) inherits these smaller sizes: what the tests prove there
 #: is that the measurement runs and the lesson reads its numbers right (the sentences are
 #: tested with data of both shapes in tests/test_fanout.py and tests/test_news_feed.py);
 #: the lessons' cells whose output depends on the sizes are tagged nbval-ignore-output.
@@ -51,8 +51,8 @@ MARK_BY_FIXTURE = {
     "jupyterlab": "jupyterlab", "prefixed_lab": "jupyterlab",
     "hub": "hub",
 }
-#: Tests that execute a notebook in a kernel of their own (nbval's cells are marked too).
-NOTEBOOK_TESTS = {"test_notebooks.py"}
+#: nbval's cells, then each notebook's second run in the same kernel (tests/run_all_twice.py).
+pytest_plugins = ["tests.run_all_twice"]
 
 #: Which work units the test command's workers take first: the units that start JupyterHub
 #: or JupyterLab, then those that run notebooks, then browser tests, then the rest.
@@ -64,6 +64,9 @@ _UNIT = pytest.StashKey[str | None]()
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config, items):
+    from tests.run_all_twice import add_second_runs
+
+    add_second_runs(items)
     for item in items:
         for mark in marks_of(item):
             item.add_marker(mark)
@@ -90,7 +93,7 @@ def pytest_collection_modifyitems(config, items):
 
 def marks_of(item) -> set[str]:
     marks = {MARK_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in MARK_BY_FIXTURE}
-    if item.path.suffix == ".ipynb" or item.path.name in NOTEBOOK_TESTS:
+    if item.path.suffix == ".ipynb":
         marks.add("notebook")
     return marks
 
