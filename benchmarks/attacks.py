@@ -543,11 +543,13 @@ async def _discard(reader: asyncio.StreamReader) -> None:
 
 
 async def socketio_flood(slow: int = 198, seconds: float = 17, size: int = 60 * 1024, max_messages: int = 100_000,
-                         pause: float = 0.0, options: tuple[str, ...] = ()) -> Result:
+                         pause: float = 0.0, options: tuple[str, ...] = (), until_all_cut: bool = False) -> Result:
     """Point 1 for Socket.IO: slow WebSocket members while one emits ``size``-byte messages flat out.
 
     ``pause``: seconds between two messages. Flat out, a Python client in this
     process may not keep up with the flood itself, and falls behind like a slow member.
+    ``until_all_cut``: end the flood as soon as the server's log says it cut every
+    slow member (else it goes on for ``seconds`` or ``max_messages``).
     """
     import socketio
 
@@ -565,6 +567,8 @@ async def socketio_flood(slow: int = 198, seconds: float = 17, size: int = 60 * 
             sent = 0
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline and flooder.connected and sent < max_messages:
+                if until_all_cut and sent % 10 == 0 and server.stderr_text().count(CUT) >= slow:
+                    break
                 await flooder.emit("message", text)
                 sent += 1
                 # It reads the room too: it is a flooder, not a frozen member. Each message
