@@ -119,7 +119,10 @@ class WhenDone(pytest.Item):
     def runtest(self):
         outputs = run_code(self.parent, DONE)
         assert not stray(outputs), stray(outputs)
-        left = ast.literal_eval(outputs[-1]["text"])
+        # (stdout may come in more than one message, after what a stopping server printed)
+        printed = "".join(output["text"] for output in outputs if output.get("name") == "stdout")
+        assert "{'registered'" in printed, outputs
+        left = ast.literal_eval(printed[printed.rindex("{'registered'"):].strip())
         plays = left.pop("plays")
         assert left == {"registered": 0, "processes": 0, "open clients": 0, "button": is_lesson(self.path.name)}, left
         if self.path.name in WITH_WIDGETS:
