@@ -66,6 +66,21 @@ def install(npm: bool = True) -> None:
     """Install what the course needs (``npm``: and what its tests need): again only when a lock file changed."""
     if sys.version_info < (3, 11):
         sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    # The tests' JavaScript (the pages and their JavaScript are in the package: a learner needs
+    # no Node.js): npm ci runs while pip installs, both mostly waiting on downloads.
+    npm_wanted = hashlib.sha256(
+        (HERE / "package-lock.json").read_bytes() + (BENCHMARK_NODE / "package-lock.json").read_bytes()
+    ).hexdigest()
+    npm = npm and not (NPM_STAMP.exists() and NPM_STAMP.read_text() == npm_wanted and NODE_MODULES.exists()
+                       and (BENCHMARK_NODE / "node_modules").exists())
+    npm_ci = []
+    if npm:
+        ensure_debian_package("npm", "nodejs npm", "Node.js and npm (https://nodejs.org/)")
+        # Exactly the versions in package-lock.json; and the Node.js servers that
+        # benchmarks/node_vs_python.py compares the course's with (their own lockfile).
+        for folder in (HERE, BENCHMARK_NODE):
+            print(f"+ npm ci --no-audit --no-fund (in {folder})", flush=True)
+            npm_ci.append(subprocess.Popen(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder))
     wanted = hashlib.sha256((HERE / "pyproject.toml").read_bytes()).hexdigest()
     if not (STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists()):
         if not PYTHON.exists():
@@ -75,19 +90,11 @@ def install(npm: bool = True) -> None:
         run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{HERE}[test,fast]")
         STAMP.write_text(wanted)
     install_kernel_config()
-    if not npm:
-        return  # the pages and their JavaScript are in the package: a learner needs no Node.js
-    wanted = hashlib.sha256(
-        (HERE / "package-lock.json").read_bytes() + (BENCHMARK_NODE / "package-lock.json").read_bytes()
-    ).hexdigest()
-    if NPM_STAMP.exists() and NPM_STAMP.read_text() == wanted and NODE_MODULES.exists() \
-            and (BENCHMARK_NODE / "node_modules").exists():
-        return
-    ensure_debian_package("npm", "nodejs npm", "Node.js and npm (https://nodejs.org/)")
-    run("npm", "ci", "--no-audit", "--no-fund", cwd=HERE)  # exactly the versions in package-lock.json
-    # The Node.js servers that benchmarks/node_vs_python.py compares the course's with (its own lockfile).
-    run("npm", "ci", "--no-audit", "--no-fund", cwd=BENCHMARK_NODE)
-    NPM_STAMP.write_text(wanted)
+    if npm:
+        if [process.wait() for process in npm_ci] != [0] * len(npm_ci):
+            sys.exit("npm ci failed: see its output above.")
+        VENV.mkdir(exist_ok=True)
+        NPM_STAMP.write_text(npm_wanted)
 
 
 def install_kernel_config(source: Path = HERE, venv: Path = VENV) -> bool:
@@ -124,13 +131,21 @@ def ensure_debian_package(command: str, packages: str, what: str) -> None:
              f"Install it, then run this command again.")
 
 
+#: Debian's Chromium for the tests: its headless shell, the build of Chromium without a
+#: screen that Playwright itself uses for headless runs. It does the same work for half the
+#: CPU of the full browser started with --headless (measured on the browser page tests).
+DEBIAN_CHROMIUM = "chromium-headless-shell"
+
+
 def find_chromium() -> str | None:
-    """A Chromium for Playwright: $WS_COURSE_CHROMIUM, Debian's, or one Playwright downloaded."""
-    for candidate in (os.environ.get("WS_COURSE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
+    """A Chromium for Playwright: $WS_COURSE_CHROMIUM, Debian's (headless shell first), or one Playwright downloaded."""
+    for candidate in (os.environ.get("WS_COURSE_CHROMIUM"), shutil.which(DEBIAN_CHROMIUM), shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
         if candidate and Path(candidate).exists():
             return candidate
     cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache" / "ms-playwright"))
-    found = sorted(glob.glob(str(cache / "chromium-*" / "chrome-linux*" / "chrome")))
+    found = sorted(glob.glob(str(cache / "chromium_headless_shell-*" / "chrome-*" / "chrome-headless-shell")))
+    found = found or sorted(glob.glob(str(cache / "chromium-*" / "chrome-linux*" / "chrome")))
     return found[-1] if found else None
 
 
@@ -138,14 +153,14 @@ def ensure_chromium() -> str:
     chromium = find_chromium()
     if chromium:
         return chromium
-    if apt_install("chromium"):
+    if apt_install(DEBIAN_CHROMIUM):
         chromium = find_chromium()
         if chromium:
             return chromium
     sys.exit(
         "The browser tests need Chromium, and none was found or could be installed.\n"
         "Do one of these, then run this command again:\n"
-        "  - on Debian or Ubuntu, as root:  apt-get install chromium\n"
+        f"  - on Debian or Ubuntu, as root:  apt-get install {DEBIAN_CHROMIUM}  (or chromium)\n"
         f"  - anywhere Playwright can download:  {PYTHON} -m playwright install chromium\n"
         "  - or point WS_COURSE_CHROMIUM at a Chromium or Chrome binary."
     )
@@ -227,8 +242,16 @@ def lab(args: list[str]) -> None:
 
 
 def test(args: list[str]) -> None:
+    # What the tests need from Debian, when missing, in one apt-get: Node.js and npm (for npm ci),
+    # the Redis server (lesson 09 and its tests start a private one; conda: redis, from conda-forge),
+    # and a Chromium for the browser tests.
+    missing = [packages for command, packages in (("npm", "nodejs npm"), ("redis-server", "redis-server"))
+               if not shutil.which(command)]
+    if not find_chromium():
+        missing.append(DEBIAN_CHROMIUM)
+    if missing:
+        apt_install(" ".join(missing))
     install()
-    # Lesson 09 and its tests start a private Redis: Debian's redis-server (conda: redis, from conda-forge).
     ensure_debian_package("redis-server", "redis-server", "the Redis server (Debian: redis-server; conda: redis)")
     env = {**os.environ, "WS_COURSE_CHROMIUM": ensure_chromium()}
     os.chdir(HERE)

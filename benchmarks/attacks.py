@@ -17,7 +17,7 @@ stderr goes to a file), attacks it over loopback with bounded loops, and prints:
 The Redis cases run two servers sharing a room through a private ``redis-server``:
 their figures add up both processes (stderr) or take the larger (peak RSS). On the
 handmade server (lesson 08's echo), the bystander is a client whose echoes are timed.
-The Chromium cases need Debian's ``chromium`` (or ``$WS_COURSE_CHROMIUM``) and Playwright.
+The Chromium cases need Debian's ``chromium-headless-shell`` or ``chromium`` (or ``$WS_COURSE_CHROMIUM``) and Playwright.
 
 Clients that read slowly or not at all shrink their socket's receive buffer
 (``SO_RCVBUF``), as a phone on a bad network would: otherwise the kernel's own
@@ -1043,8 +1043,8 @@ SOCKETIO_PATH = "/socket.io/?EIO=4&transport=websocket"
 
 
 def chromium_executable() -> str | None:
-    """The Chromium to drive: ``$WS_COURSE_CHROMIUM``, else ``chromium`` on the PATH, else Playwright's own."""
-    return os.environ.get("WS_COURSE_CHROMIUM") or shutil.which("chromium")
+    """The Chromium to drive: ``$WS_COURSE_CHROMIUM``, else Debian's (its headless shell, or ``chromium``), else Playwright's own."""
+    return os.environ.get("WS_COURSE_CHROMIUM") or shutil.which("chromium-headless-shell") or shutil.which("chromium")
 
 
 def _is_socketio(demo: str) -> bool:

@@ -78,8 +78,7 @@ async def stopped(server) -> None:
 
 def chromium_executable() -> str | None:
     """The Chromium the test command found or installed; None means Playwright's own."""
-    path = os.environ.get("WS_COURSE_CHROMIUM") or shutil.which("chromium")
-    return path
+    return os.environ.get("WS_COURSE_CHROMIUM") or shutil.which("chromium-headless-shell") or shutil.which("chromium")
 
 
 CHROMIUM_ARGS = [
