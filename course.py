@@ -118,8 +118,12 @@ def apt_install(packages: str) -> bool:
         return False
     print(f"Installing Debian's {packages}", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run("apt-get", "update", "-q", env=env)
-    run("apt-get", "install", "-y", "-q", *packages.split(), env=env)
+    try:
+        run("apt-get", "update", "-q", env=env)
+        run("apt-get", "install", "-y", "-q", *packages.split(), env=env)
+    except subprocess.CalledProcessError:
+        print(f"Could not install {packages} with apt-get (see above).", flush=True)
+        return False
     return True
 
 
@@ -137,26 +141,30 @@ def ensure_debian_package(command: str, packages: str, what: str) -> None:
 DEBIAN_CHROMIUM = "chromium-headless-shell"
 
 
-def find_chromium() -> str | None:
-    """A Chromium for Playwright: $WS_COURSE_CHROMIUM, Debian's (headless shell first), or one Playwright downloaded."""
-    for candidate in (os.environ.get("WS_COURSE_CHROMIUM"), shutil.which(DEBIAN_CHROMIUM), shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+def find_chromium(headless_shell: bool = False) -> str | None:
+    """A Chromium for Playwright: $WS_COURSE_CHROMIUM, else a headless shell (Debian's, then one
+    Playwright downloaded), else (unless ``headless_shell``) a full Chromium (Debian's, Playwright's)."""
+    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache" / "ms-playwright"))
+    shells = [shutil.which(DEBIAN_CHROMIUM),
+              *sorted(glob.glob(str(cache / "chromium_headless_shell-*" / "chrome-*" / "chrome-headless-shell")))[-1:],
+              *sorted(glob.glob(str(cache / "chromium_headless_shell-*" / "chrome-*" / "headless_shell")))[-1:]]
+    browsers = [shutil.which("chromium"), shutil.which("chromium-browser"),
+                *sorted(glob.glob(str(cache / "chromium-*" / "chrome-linux*" / "chrome")))[-1:]]
+    for candidate in [os.environ.get("WS_COURSE_CHROMIUM"), *shells, *([] if headless_shell else browsers)]:
         if candidate and Path(candidate).exists():
             return candidate
-    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache" / "ms-playwright"))
-    found = sorted(glob.glob(str(cache / "chromium_headless_shell-*" / "chrome-*" / "chrome-headless-shell")))
-    found = found or sorted(glob.glob(str(cache / "chromium-*" / "chrome-linux*" / "chrome")))
-    return found[-1] if found else None
+    return None
 
 
 def ensure_chromium() -> str:
+    """The Chromium the tests drive: a headless shell if there is one or Debian's can be installed, else any."""
+    chromium = find_chromium(headless_shell=True)
+    if chromium:
+        return chromium
+    apt_install(DEBIAN_CHROMIUM)
     chromium = find_chromium()
     if chromium:
         return chromium
-    if apt_install(DEBIAN_CHROMIUM):
-        chromium = find_chromium()
-        if chromium:
-            return chromium
     sys.exit(
         "The browser tests need Chromium, and none was found or could be installed.\n"
         "Do one of these, then run this command again:\n"
@@ -247,7 +255,7 @@ def test(args: list[str]) -> None:
     # and a Chromium for the browser tests.
     missing = [packages for command, packages in (("npm", "nodejs npm"), ("redis-server", "redis-server"))
                if not shutil.which(command)]
-    if not find_chromium():
+    if not find_chromium(headless_shell=True) and shutil.which("apt-get"):
         missing.append(DEBIAN_CHROMIUM)
     if missing:
         apt_install(" ".join(missing))
