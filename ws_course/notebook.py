@@ -12,6 +12,7 @@ from typing import Any
 
 from IPython.display import HTML, Markdown
 
+from .language import _
 from .web.jupyter import browser_may_be_local, browser_url
 from .web.static import STATIC
 
@@ -47,10 +48,11 @@ def show_page(url: str, height: int = 260) -> HTML:
     and otherwise say in words that its server is not running, trying again.
     """
     address = browser_url(url)
-    loader = PAGE_LOADER.replace("PAGE_ADDRESS", json.dumps(address).replace("<", "\\u003c"))
+    loader = page_loader(address)
     url = html.escape(address, quote=True)
+    link = html.escape(_("Open the page in a new browser tab: {url}")).format(url=url)
     return HTML(
-        f'<p><a href="{url}" target="_blank">Open the page in a new browser tab: {url}</a></p>'
+        f'<p><a href="{url}" target="_blank">{link}</a></p>'
         f'<iframe class="course-page" data-src="{url}" srcdoc="{html.escape(loader, quote=True)}" '
         f'width="100%" height="{height}" style="border: 1px solid #ccc"></iframe>'
     )
@@ -61,15 +63,14 @@ def show_page(url: str, height: int = 260) -> HTML:
 #: try again, waiting longer each time (1 s, 2 s, 4 s, ... at most 30 s). ``no-cors``:
 #: without a Jupyter server the page is on another origin, whose answer the frame
 #: may not read, but a server that is not running gives no answer at all.
+#: The capital words are filled in by :func:`page_loader`: the address, and the words in the course's language.
 PAGE_LOADER = """<!DOCTYPE html>
 <html><body style="font-family: sans-serif; margin: 1.5em">
-<p id="note">Opening the page...</p>
+<p id="note">OPENING</p>
 <script>
-var page = PAGE_ADDRESS, wait = 1;
+var page = PAGE_ADDRESS, wait = 1, words = WORDS;
 function tryAgain(why) {
-    document.getElementById("note").textContent = "This page's server is not running (" + why + "). "
-        + "Run the cell that starts it, then this cell again: a server started again gets a new port. "
-        + "Trying this address again in " + wait + " s.";
+    document.getElementById("note").textContent = words.notRunning.replace("{why}", why).replace("{seconds}", wait);
     setTimeout(load, wait * 1000);
     wait = Math.min(wait * 2, 30);
 }
@@ -80,12 +81,27 @@ function load() {
         } else {
             tryAgain("HTTP " + response.status);
         }
-    }, function () { tryAgain("no answer"); });
+    }, function () { tryAgain(words.noAnswer); });
 }
 load();
 </script>
 </body></html>
 """
+
+
+def page_loader(address: str) -> str:
+    """:data:`PAGE_LOADER` for the page at ``address``, saying its words in the current language."""
+    words = {
+        "notRunning": _("This page's server is not running ({why}). Run the cell that starts it, then this cell "
+                        "again: a server started again gets a new port. Trying this address again in {seconds} s."),
+        "noAnswer": _("no answer"),
+    }
+
+    def script_value(value: Any) -> str:  # JSON, safe inside <script>: no "</script>" can end it
+        return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
+
+    filled = PAGE_LOADER.replace("OPENING", html.escape(_("Opening the page..."))).replace("WORDS", script_value(words))
+    return filled.replace("PAGE_ADDRESS", script_value(address))  # last: an address may hold any of those words
 
 
 def show_another_site(page_url: str, height: int = 160) -> HTML:
@@ -212,11 +228,13 @@ def give_memory_back() -> None:
 def memory_sentence(before: int | None, after: int | None) -> str:
     """What the memory of the kernel did when the lesson stopped, in words, from the two measurements."""
     if before is None or after is None:
-        return "This system does not say how much memory the kernel holds."
-    said = f"This kernel and the processes it started held {before / 2**20:.0f} MB; now {after / 2**20:.0f} MB"
+        return _("This system does not say how much memory the kernel holds.")
+    numbers = {"before": f"{before / 2**20:.0f}", "after": f"{after / 2**20:.0f}", "back": f"{(before - after) / 2**20:.0f}"}
     if before - after >= 2**20:
-        return f"{said}: {(before - after) / 2**20:.0f} MB given back."
-    return f"{said}: nothing given back, Python keeps freed memory for its next objects."
+        return _("This kernel and the processes it started held {before} MB; now {after} MB: "
+                 "{back} MB given back.").format(**numbers)
+    return _("This kernel and the processes it started held {before} MB; now {after} MB: "
+             "nothing given back, Python keeps freed memory for its next objects.").format(**numbers)
 
 
 class WhenDone:
@@ -237,7 +255,7 @@ class WhenDone:
         self._loop = asyncio.get_running_loop()
         self._done = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
-        self.button = widgets.Button(description="I am done: stop this lesson's servers", icon="stop",
+        self.button = widgets.Button(description=_("I am done: stop this lesson's servers"), icon="stop",
                                      layout=widgets.Layout(width="auto"))
         self.report = widgets.HTML()
         self.view = widgets.VBox([self.button, self.report])
@@ -275,12 +293,12 @@ class WhenDone:
         await asyncio.to_thread(stop_all)
         give_memory_back()
         self.memory = (before, memory_in_use())
-        self.report.value = (
-            f"<p>Closed {len(clients)} client widget(s) and stopped {running} server(s) or process(es). "
-            f"{html.escape(memory_sentence(*self.memory))} "
-            "Now shut this kernel down to give all its memory back: <b>Kernel → Shut Down Kernel</b>. "
-            "To play again, run the lesson from the top.</p>"
-        )
+        said = _("Closed {clients} client widget(s) and stopped {servers} server(s) or process(es).").format(
+            clients=len(clients), servers=running)
+        # Translators: "Kernel → Shut Down Kernel" is JupyterLab's menu; say it as the learner's JupyterLab does.
+        shut_down = _("Now shut this kernel down to give all its memory back: <b>Kernel → Shut Down Kernel</b>. "
+                      "To play again, run the lesson from the top.")
+        self.report.value = f"<p>{html.escape(said)} {html.escape(memory_sentence(*self.memory))} {shut_down}</p>"
         self._done.set()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
