@@ -93,6 +93,21 @@ def test_every_marked_message_is_a_plain_string_the_extraction_can_read():
     assert wrong == [], "mark a message as a plain string literal, with .format() for its values"
 
 
+
+def test_no_module_that_speaks_through_underscore_uses_it_as_a_throwaway_name():
+    """``first, _ = ...`` in a module that imported ``_`` hides it: the next ``_("...")`` calls a string."""
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if not any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_" for node in ast.walk(tree)):
+            continue
+        for node in ast.walk(tree):
+            bound = (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id == "_") or (
+                isinstance(node, ast.arg) and node.arg == "_")
+            if bound:
+                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert wrong == [], "name a throwaway value (_arrival, _button), not _"
+
 # -- choosing the language ------------------------------------------------------------------
 
 
@@ -141,6 +156,18 @@ def test_a_message_the_catalog_lacks_stays_english_and_plurals_follow_each_langu
     assert ngettext("{start}… ({count} character)", "{start}… ({count} characters)", 1).endswith("character)")
     assert ngettext("{start}… ({count} character)", "{start}… ({count} characters)", 2).endswith("characters)")
 
+
+
+def test_an_embedded_pages_loader_says_its_words_in_chinese_and_stays_as_it_was_in_english():
+    from ws_course.notebook import PAGE_LOADER, page_loader
+
+    use_language("en")
+    assert page_loader("http://127.0.0.1:1/") == PAGE_LOADER.replace("PAGE_ADDRESS", '"http://127.0.0.1:1/"')
+    use_language("zh")
+    chinese = page_loader("http://127.0.0.1:1/")
+    assert "正在打开页面" in chinese and '"没有应答"' in chinese
+    assert '"这个页面的服务器没有在运行（" + why + "）。' in chinese and '" + wait + " 秒后' in chinese
+    assert "Opening the page" not in chinese and "not running" not in chinese and "no answer" not in chinese
 
 # -- a real kernel ---------------------------------------------------------------------------------
 

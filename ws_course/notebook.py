@@ -7,12 +7,13 @@ import html
 import inspect
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from IPython.display import HTML, Markdown
 
-from .language import _
+from .language import _, language
 from .web.jupyter import browser_may_be_local, browser_url
 from .web.static import STATIC
 
@@ -63,14 +64,15 @@ def show_page(url: str, height: int = 260) -> HTML:
 #: try again, waiting longer each time (1 s, 2 s, 4 s, ... at most 30 s). ``no-cors``:
 #: without a Jupyter server the page is on another origin, whose answer the frame
 #: may not read, but a server that is not running gives no answer at all.
-#: The capital words are filled in by :func:`page_loader`: the address, and the words in the course's language.
 PAGE_LOADER = """<!DOCTYPE html>
 <html><body style="font-family: sans-serif; margin: 1.5em">
-<p id="note">OPENING</p>
+<p id="note">Opening the page...</p>
 <script>
-var page = PAGE_ADDRESS, wait = 1, words = WORDS;
+var page = PAGE_ADDRESS, wait = 1;
 function tryAgain(why) {
-    document.getElementById("note").textContent = words.notRunning.replace("{why}", why).replace("{seconds}", wait);
+    document.getElementById("note").textContent = "This page's server is not running (" + why + "). "
+        + "Run the cell that starts it, then this cell again: a server started again gets a new port. "
+        + "Trying this address again in " + wait + " s.";
     setTimeout(load, wait * 1000);
     wait = Math.min(wait * 2, 30);
 }
@@ -81,27 +83,51 @@ function load() {
         } else {
             tryAgain("HTTP " + response.status);
         }
-    }, function () { tryAgain(words.noAnswer); });
+    }, function () { tryAgain("no answer"); });
 }
 load();
 </script>
 </body></html>
 """
 
+#: The sentence of :data:`PAGE_LOADER` that says the server is not running, as JavaScript.
+NOT_RUNNING_EXPRESSION = (
+    '"This page\'s server is not running (" + why + "). "\n'
+    '        + "Run the cell that starts it, then this cell again: a server started again gets a new port. "\n'
+    '        + "Trying this address again in " + wait + " s."'
+)
+
 
 def page_loader(address: str) -> str:
-    """:data:`PAGE_LOADER` for the page at ``address``, saying its words in the current language."""
-    words = {
-        "notRunning": _("This page's server is not running ({why}). Run the cell that starts it, then this cell "
-                        "again: a server started again gets a new port. Trying this address again in {seconds} s."),
-        "noAnswer": _("no answer"),
+    """:data:`PAGE_LOADER` for the page at ``address``, in the current language.
+
+    The template is written in English; in another language its words are replaced
+    with their translations (:func:`loader_words`).
+    """
+    loader = PAGE_LOADER
+    if language() != "en":
+        for english, words in loader_words().items():
+            loader = loader.replace(english, words)
+    return loader.replace("PAGE_ADDRESS", script_value(address))  # last: an address may hold any text
+
+
+def loader_words() -> dict[str, str]:
+    """Each piece of English in :data:`PAGE_LOADER`, and what replaces it in the current language."""
+    not_running = _("This page's server is not running ({why}). Run the cell that starts it, then this cell "
+                    "again: a server started again gets a new port. Trying this address again in {seconds} s.")
+    # The sentence as JavaScript: its text in quotes, its two placeholders the script's variables.
+    pieces = re.split(r"(\{why\}|\{seconds\})", not_running)
+    variables = {"{why}": "why", "{seconds}": "wait"}
+    return {
+        "Opening the page...": html.escape(_("Opening the page...")),
+        NOT_RUNNING_EXPRESSION: " + ".join(variables.get(piece) or script_value(piece) for piece in pieces if piece),
+        '"no answer"': script_value(_("no answer")),
     }
 
-    def script_value(value: Any) -> str:  # JSON, safe inside <script>: no "</script>" can end it
-        return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
 
-    filled = PAGE_LOADER.replace("OPENING", html.escape(_("Opening the page..."))).replace("WORDS", script_value(words))
-    return filled.replace("PAGE_ADDRESS", script_value(address))  # last: an address may hold any of those words
+def script_value(value: Any) -> str:
+    """``value`` as JavaScript (JSON), safe inside ``<script>``: no ``</script>`` can end it."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
 
 
 def show_another_site(page_url: str, height: int = 160) -> HTML:

@@ -118,6 +118,6 @@ def sticky_note() -> ipywidgets.VBox:
         except ValueError as wrong:
             status.value = _("not sent: {error}").format(error=wrong)
 
-    red.on_click(lambda _: send(True))
-    green.on_click(lambda _: send(False))
+    red.on_click(lambda _button: send(True))
+    green.on_click(lambda _button: send(False))
     return ipywidgets.VBox([ipywidgets.HBox([red, green]), note, status])

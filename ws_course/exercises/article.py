@@ -100,7 +100,7 @@ async def check_headcount(room_class: type) -> Result:
                 if arrival != "user3 comes in (2 in the room)":
                     raise NotYet(_("after user2 left, user3's arrival said {said!r}; expected {expected!r}").format(
                         said=arrival, expected="user3 comes in (2 in the room)"))
-                heard = [await receive(first, crashes) for _ in range(3)]
+                heard = [await receive(first, crashes) for _arrival in range(3)]
                 if heard != ["user2 comes in (2 in the room)", "user2 left", "user3 comes in (2 in the room)"]:
                     raise NotYet(_("user1 heard {heard!r}").format(heard=heard))
         return _("every arrival says how many are in the room, departures included.")
@@ -115,8 +115,8 @@ async def check_nick(room_class: type) -> Result:
     async def conversation(crashes: Crashes) -> str:
         with start(watched_room(room_class, crashes), name="check-nick") as server:
             async with contextlib.AsyncExitStack() as clients:
-                first, _ = await join_room(server.ws_url, clients, crashes)
-                second, _ = await join_room(server.ws_url, clients, crashes)
+                first, _arrival = await join_room(server.ws_url, clients, crashes)
+                second, _arrival = await join_room(server.ws_url, clients, crashes)
                 await receive(first, crashes)  # user2 comes in
                 await first.send("/nick alice")
                 expected = '{"type":"nick","data":"user1 is now alice"}'

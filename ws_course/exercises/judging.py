@@ -212,7 +212,7 @@ def unawaited_calls(function: Callable[..., Any], name: str) -> list[str]:
             if called == name:
                 number = first + node.lineno - 1
                 found.append((number, line_of_yours(number, lines[node.lineno - 1].strip())))
-    return [line for _, line in sorted(found)]
+    return [line for _number, line in sorted(found)]
 
 
 def describe(error: BaseException) -> str:
