@@ -207,8 +207,12 @@ def test_the_wheel_holds_the_package_its_pages_and_the_socketio_client_and_nothi
         for path in (REPO / "ws_course").rglob("*.py")
         if "__pycache__" not in path.parts
     }
+    # The message catalogs, read at run time (ws_course.language): the template and the Chinese .po.
+    catalogs = {path.relative_to(REPO).as_posix() for path in (REPO / "ws_course" / "language" / "locale").rglob("*.po*")}
+    assert "ws_course/language/locale/zh_CN/LC_MESSAGES/ws_course.po" in catalogs
     assert static - names == set(), "files of ws_course/static/ missing from the wheel"
     assert modules - names == set(), "modules missing from the wheel"
+    assert catalogs - names == set(), "message catalogs missing from the wheel"
     # By name too, in case a file went missing from ws_course/static/ itself:
     for demo in DEMOS.values():
         assert f"ws_course/static/{demo.page}" in names
@@ -224,6 +228,16 @@ def test_the_wheel_holds_the_package_its_pages_and_the_socketio_client_and_nothi
     not_the_package = re.compile(r"(^|/)(tests?|notebooks|benchmarks|seed)/|\.ipynb$|conftest")
     assert not [name for name in names if not_the_package.search(name)]
 
+
+def test_the_installed_course_speaks_chinese_in_a_folder_named_zh_from_the_wheels_catalog(venv, outside):
+    (outside / "zh").mkdir(exist_ok=True)
+    said = json.loads(in_venv(venv, """
+import json
+from ws_course.language import _, catalogs
+print(json.dumps({"catalog": str(catalogs.catalog_path("zh")), "send": _("Send")}))
+""", cwd=outside / "zh"))
+    assert Path(said["catalog"]).is_relative_to(venv)
+    assert said["send"] == "发送"
 
 def test_the_wheel_declares_the_ws_course_command(wheel, venv, outside):
     with zipfile.ZipFile(wheel) as archive:

@@ -22,7 +22,9 @@ A teacher makes the link with :func:`nbgitpuller_link` (or ``ws-course link``).
 This module uses only the standard library, and no other module of the package:
 ``course.py`` loads this file by its path, before anything is installed, so that its
 ``reset`` command and :func:`reset_lesson` follow the same rules (:func:`choose_lessons`,
-:func:`backup_path`).
+:func:`backup_path`). What it says to a learner goes through :func:`_`, which asks
+:mod:`ws_course.language` only when it is called, and speaks English when that cannot
+be imported (``course.py`` before the course is installed).
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ MY_NOTEBOOKS = "my-notebooks"
 COURSE_NOTEBOOKS = "notebooks"
 #: Where a reset keeps your version of a lesson: a folder next to your lessons.
 BACKUPS = "backups"
+
+
+def _(message: str) -> str:
+    """``message`` in the course's language (:func:`ws_course.language._`), imported only now; English without it."""
+    try:
+        from ws_course.language import _ as translate
+    except ImportError:  # loaded by course.py, before the course is installed
+        return message
+    return translate(message)
 
 
 def where(environ: dict[str, str] | None = None) -> str:
@@ -84,7 +95,7 @@ def choose_lessons(names: list[str], lessons: list[str]) -> list[str]:
                  if lesson == name or lesson.removesuffix(".ipynb") == name or lesson.startswith(f"{name}-")]
         if len(found) != 1:
             known = ", ".join(lesson.removesuffix(".ipynb") for lesson in lessons)
-            raise LookupError(f"no lesson {name!r}; the lessons are: {known}")
+            raise LookupError(_("no lesson {name!r}; the lessons are: {lessons}").format(name=name, lessons=known))
         chosen += found
     return list(dict.fromkeys(chosen))  # "03 03-chat" names one lesson twice: once is enough
 
@@ -129,8 +140,10 @@ class Reset(NamedTuple):
     source: str  #: where the course's version came from: a git commit, or the course's folder
 
     def __repr__(self) -> str:
-        kept = f"; yours is kept in {BACKUPS}/{self.backup.name}" if self.backup else ""
-        return f"{self.lesson.name} is the course's version again (from {self.source}){kept}"
+        if self.backup:
+            return _("{lesson} is the course's version again (from {source}); yours is kept in {backup}").format(
+                lesson=self.lesson.name, source=self.source, backup=f"{BACKUPS}/{self.backup.name}")
+        return _("{lesson} is the course's version again (from {source})").format(lesson=self.lesson.name, source=self.source)
 
 
 class LessonError(Exception):
@@ -157,7 +170,7 @@ def reset_lesson(name: str, folder: str | Path | None = None) -> Reset:
     """
     folder = Path.cwd() if folder is None else Path(folder)
     if not folder.is_dir():
-        raise LessonError(f"{folder} is not a folder")
+        raise LessonError(_("{folder} is not a folder").format(folder=folder))
     course = folder.parent / COURSE_NOTEBOOKS
     if folder.name == MY_NOTEBOOKS and course.is_dir():
         return _reset_from_folder(name, folder, course)
@@ -172,10 +185,10 @@ def _reset_from_folder(name: str, folder: Path, course: Path) -> Reset:
 
 
 def _reset_from_git(name: str, folder: Path) -> Reset:
-    top = _git(folder, "rev-parse", "--show-toplevel", missing=(
-        f"{folder} is neither your {MY_NOTEBOOKS}/ copy (course.py lab) nor a git clone (an nbgitpuller "
+    top = _git(folder, "rev-parse", "--show-toplevel", missing=_(
+        "{folder} is neither your {copy}/ copy (course.py lab) nor a git clone (an nbgitpuller "
         "link, Binder): there is no course's version here to reset from"
-    )).decode().strip()
+    ).format(folder=folder, copy=MY_NOTEBOOKS)).decode().strip()
     prefix = _git(folder, "rev-parse", "--show-prefix").decode().strip()  # the folder, within the clone
     try:
         commit = _git(folder, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}").decode().strip()
@@ -192,9 +205,10 @@ def _reset_from_git(name: str, folder: Path) -> Reset:
 
 def _choose_one(name: str, lessons: list[str]) -> str:
     if not isinstance(name, str) or not name or name == "--all":
-        raise LessonError(f"say which lesson to reset, by its number or name, like reset_lesson('03'), not {name!r}")
+        raise LessonError(_("say which lesson to reset, by its number or name, like reset_lesson('03'), not {name!r}").format(
+            name=name))
     if not lessons:
-        raise LessonError("this folder has no lessons to reset")
+        raise LessonError(_("this folder has no lessons to reset"))
     try:
         [lesson] = choose_lessons([name], lessons)
     except LookupError as error:
@@ -208,7 +222,7 @@ def _git(folder: Path, *arguments: str, missing: str | None = None) -> bytes:
         result = subprocess.run(["git", *arguments], cwd=folder, capture_output=True, timeout=30,
                                 env={**os.environ, "LANG": "C"})
     except FileNotFoundError:
-        raise LessonError("resetting a lesson of a git clone needs git, and there is no 'git' command here") from None
+        raise LessonError(_("resetting a lesson of a git clone needs git, and there is no 'git' command here")) from None
     if result.returncode != 0:
         raise LessonError(missing or f"git {' '.join(arguments)}: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
@@ -216,20 +230,29 @@ def _git(folder: Path, *arguments: str, missing: str | None = None) -> bytes:
 
 # -- what to do, wherever you are -----------------------------------------------------
 
-_REDIS = {
-    "local": "Lesson 09 also needs the Redis server, `redis-server`: `python3 course.py lab` installs it when "
-             "it can (Debian or Ubuntu, as root); otherwise install it yourself (Debian: `apt-get install "
-             "redis-server`; conda: `conda install -c conda-forge redis`). The other lessons run without it.",
-    "hub": "Lesson 09 also needs the Redis server, `redis-server`, on the machine that runs your kernel. If "
-           "lesson 09 says \"redis-server was not found\", ask your teacher: it is installed once for everyone (Debian: "
-           "`apt-get install redis-server`; conda: `conda install -c conda-forge redis`). The other lessons "
-           "run without it.",
-    "binder": "Lesson 09 also needs the Redis server, `redis-server`: Binder installed it for you, from the "
-              "course's `environment.yml`.",
-}
+def _redis(place: str) -> str:
+    """What lesson 09 needs, for ``place``, in the course's language."""
+    if place == "local":
+        return _("Lesson 09 also needs the Redis server, `redis-server`: `python3 course.py lab` installs it when "
+                 "it can (Debian or Ubuntu, as root); otherwise install it yourself (Debian: `apt-get install "
+                 "redis-server`; conda: `conda install -c conda-forge redis`). The other lessons run without it.")
+    if place == "hub":
+        return _("Lesson 09 also needs the Redis server, `redis-server`, on the machine that runs your kernel. If "
+                 "lesson 09 says \"redis-server was not found\", ask your teacher: it is installed once for everyone (Debian: "
+                 "`apt-get install redis-server`; conda: `conda install -c conda-forge redis`). The other lessons "
+                 "run without it.")
+    return _("Lesson 09 also needs the Redis server, `redis-server`: Binder installed it for you, from the "
+             "course's `environment.yml`.")
 
-_TEXT = {
-    "local": """\
+
+#: The places :func:`instructions` knows.
+PLACES = ("local", "hub", "binder")
+
+
+def _text(place: str) -> str:
+    """How to open, reset and update the lessons in ``place``, in the course's language (``{folder}`` to fill in)."""
+    if place == "local":
+        return _("""\
 **You are on your own machine.** `python3 course.py lab` opened *your* copy of the lessons, in the
 folder `my-notebooks/` of the course's folder (made the first time, kept between runs, never touched
 by `git pull`). Write in it freely.
@@ -241,8 +264,9 @@ by `git pull`). Write in it freely.
   in `my-notebooks/backups/`.
 - **New lessons** that arrive with a `git pull` appear in your copy the next time you run
   `python3 course.py lab`.
-""",
-    "hub": """\
+""")
+    if place == "hub":
+        return _("""\
 **You are on a JupyterHub.** Your teacher's link copied the course into your home folder on the hub:
 these lessons are in the folder `{folder}` (a git clone of the course; there is nothing to install).
 They stay there between sessions. Write in them freely.
@@ -254,8 +278,8 @@ They stay there between sessions. Write in them freely.
   lesson comes back as new.)
 - **Updates**: when your teacher changes the course, open the teacher's link again. New lessons
   arrive and your edits are kept; where you and the teacher changed the same lines, yours win.
-""",
-    "binder": """\
+""")
+    return _("""\
 **You are on Binder.** These lessons are a copy in a temporary server made for you alone: it is
 deleted, with everything you wrote, a few minutes after you close its tab or leave it idle.
 Download what you want to keep (*File → Download*).
@@ -264,8 +288,7 @@ Download what you want to keep (*File → Download*).
 - **Start a lesson again**: close its tab, then run in a cell of any notebook:
   `from ws_course.lessons import reset_lesson; reset_lesson("03")`. Your version is kept in
   `backups/` next to the lessons. (Or launch Binder again for a fresh copy of everything.)
-""",
-}
+""")
 
 
 class Instructions:
@@ -289,14 +312,14 @@ def instructions(place: str | None = None, folder: str | Path | None = None) -> 
     as the learner sees it, from their home folder.
     """
     place = where() if place is None else place
-    if place not in _TEXT:
-        raise ValueError(f"no instructions for {place!r}: the places are {', '.join(_TEXT)}")
+    if place not in PLACES:
+        raise ValueError(_("no instructions for {place!r}: the places are {places}").format(place=place, places=", ".join(PLACES)))
     folder = Path.cwd() if folder is None else Path(folder)
     try:
         shown = f"~/{folder.resolve().relative_to(Path.home().resolve()).as_posix()}"
     except ValueError:
         shown = str(folder)
-    return Instructions(place, _TEXT[place].format(folder=shown) + "\n" + _REDIS[place] + "\n")
+    return Instructions(place, _text(place).format(folder=shown) + "\n" + _redis(place) + "\n")
 
 
 # -- the link a teacher hands out --------------------------------------------------------

@@ -7,11 +7,13 @@ import html
 import inspect
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from IPython.display import HTML, Markdown
 
+from .language import _, language
 from .web.jupyter import browser_may_be_local, browser_url
 from .web.static import STATIC
 
@@ -47,10 +49,11 @@ def show_page(url: str, height: int = 260) -> HTML:
     and otherwise say in words that its server is not running, trying again.
     """
     address = browser_url(url)
-    loader = PAGE_LOADER.replace("PAGE_ADDRESS", json.dumps(address).replace("<", "\\u003c"))
+    loader = page_loader(address)
     url = html.escape(address, quote=True)
+    link = html.escape(_("Open the page in a new browser tab: {url}")).format(url=url)
     return HTML(
-        f'<p><a href="{url}" target="_blank">Open the page in a new browser tab: {url}</a></p>'
+        f'<p><a href="{url}" target="_blank">{link}</a></p>'
         f'<iframe class="course-page" data-src="{url}" srcdoc="{html.escape(loader, quote=True)}" '
         f'width="100%" height="{height}" style="border: 1px solid #ccc"></iframe>'
     )
@@ -86,6 +89,45 @@ load();
 </script>
 </body></html>
 """
+
+#: The sentence of :data:`PAGE_LOADER` that says the server is not running, as JavaScript.
+NOT_RUNNING_EXPRESSION = (
+    '"This page\'s server is not running (" + why + "). "\n'
+    '        + "Run the cell that starts it, then this cell again: a server started again gets a new port. "\n'
+    '        + "Trying this address again in " + wait + " s."'
+)
+
+
+def page_loader(address: str) -> str:
+    """:data:`PAGE_LOADER` for the page at ``address``, in the current language.
+
+    The template is written in English; in another language its words are replaced
+    with their translations (:func:`loader_words`).
+    """
+    loader = PAGE_LOADER
+    if language() != "en":
+        for english, words in loader_words().items():
+            loader = loader.replace(english, words)
+    return loader.replace("PAGE_ADDRESS", script_value(address))  # last: an address may hold any text
+
+
+def loader_words() -> dict[str, str]:
+    """Each piece of English in :data:`PAGE_LOADER`, and what replaces it in the current language."""
+    not_running = _("This page's server is not running ({why}). Run the cell that starts it, then this cell "
+                    "again: a server started again gets a new port. Trying this address again in {seconds} s.")
+    # The sentence as JavaScript: its text in quotes, its two placeholders the script's variables.
+    pieces = re.split(r"(\{why\}|\{seconds\})", not_running)
+    variables = {"{why}": "why", "{seconds}": "wait"}
+    return {
+        "Opening the page...": html.escape(_("Opening the page...")),
+        NOT_RUNNING_EXPRESSION: " + ".join(variables.get(piece) or script_value(piece) for piece in pieces if piece),
+        '"no answer"': script_value(_("no answer")),
+    }
+
+
+def script_value(value: Any) -> str:
+    """``value`` as JavaScript (JSON), safe inside ``<script>``: no ``</script>`` can end it."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
 
 
 def show_another_site(page_url: str, height: int = 160) -> HTML:
@@ -212,11 +254,13 @@ def give_memory_back() -> None:
 def memory_sentence(before: int | None, after: int | None) -> str:
     """What the memory of the kernel did when the lesson stopped, in words, from the two measurements."""
     if before is None or after is None:
-        return "This system does not say how much memory the kernel holds."
-    said = f"This kernel and the processes it started held {before / 2**20:.0f} MB; now {after / 2**20:.0f} MB"
+        return _("This system does not say how much memory the kernel holds.")
+    numbers = {"before": f"{before / 2**20:.0f}", "after": f"{after / 2**20:.0f}", "back": f"{(before - after) / 2**20:.0f}"}
     if before - after >= 2**20:
-        return f"{said}: {(before - after) / 2**20:.0f} MB given back."
-    return f"{said}: nothing given back, Python keeps freed memory for its next objects."
+        return _("This kernel and the processes it started held {before} MB; now {after} MB: "
+                 "{back} MB given back.").format(**numbers)
+    return _("This kernel and the processes it started held {before} MB; now {after} MB: "
+             "nothing given back, Python keeps freed memory for its next objects.").format(**numbers)
 
 
 class WhenDone:
@@ -237,7 +281,7 @@ class WhenDone:
         self._loop = asyncio.get_running_loop()
         self._done = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
-        self.button = widgets.Button(description="I am done: stop this lesson's servers", icon="stop",
+        self.button = widgets.Button(description=_("I am done: stop this lesson's servers"), icon="stop",
                                      layout=widgets.Layout(width="auto"))
         self.report = widgets.HTML()
         self.view = widgets.VBox([self.button, self.report])
@@ -275,12 +319,12 @@ class WhenDone:
         await asyncio.to_thread(stop_all)
         give_memory_back()
         self.memory = (before, memory_in_use())
-        self.report.value = (
-            f"<p>Closed {len(clients)} client widget(s) and stopped {running} server(s) or process(es). "
-            f"{html.escape(memory_sentence(*self.memory))} "
-            "Now shut this kernel down to give all its memory back: <b>Kernel → Shut Down Kernel</b>. "
-            "To play again, run the lesson from the top.</p>"
-        )
+        said = _("Closed {clients} client widget(s) and stopped {servers} server(s) or process(es).").format(
+            clients=len(clients), servers=running)
+        # Translators: "Kernel → Shut Down Kernel" is JupyterLab's menu; say it as the learner's JupyterLab does.
+        shut_down = _("Now shut this kernel down to give all its memory back: <b>Kernel → Shut Down Kernel</b>. "
+                      "To play again, run the lesson from the top.")
+        self.report.value = f"<p>{html.escape(said)} {html.escape(memory_sentence(*self.memory))} {shut_down}</p>"
         self._done.set()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

@@ -37,11 +37,20 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-#: What the note says, whatever the notebook.
-HINT = (
-    "If you restarted the kernel, the cells above have not run in this one: "
-    "Run → Run All Above Selected Cell, then this cell again."
-)
+
+def hint_text() -> str:
+    """What the note says, whatever the notebook, in the notebook's language (see :mod:`ws_course.language`)."""
+    from .language import _
+
+    # Translators: "Run → Run All Above Selected Cell" is JupyterLab's menu; say it as the learner's JupyterLab does.
+    return _("If you restarted the kernel, the cells above have not run in this one: "
+             "Run → Run All Above Selected Cell, then this cell again.")
+
+
+def __getattr__(name: str) -> str:
+    if name == "HINT":  # the note's old name, a constant before the course spoke two languages
+        return hint_text()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Where a kernel learns its notebook's path: Jupyter Server's (via ipykernel), then VS Code's.
 NOTEBOOK_NAMES = ("__session__", "__vsc_ipynb_file__")
@@ -87,12 +96,14 @@ def hint(error: BaseException, namespace: dict[str, Any]) -> str | None:
         return None
     notebook = notebook_path(namespace)
     if notebook is None:
-        return HINT
+        return hint_text()
     current = (namespace.get("_ih") or [""])[-1]
     line = line_that_makes(name, code_cells(notebook), current)
     if line is None:
         return None
-    return f"{HINT}\n(`{name}` is made by the cell above that runs: {line})"
+    from .language import _
+
+    return hint_text() + "\n" + _("(`{name}` is made by the cell above that runs: {line})").format(name=name, line=line)
 
 
 def notebook_path(namespace: dict[str, Any]) -> Path | None:

@@ -26,11 +26,21 @@ import ipywidgets
 
 from .classroom import progress
 from .classroom.on_a_hub import on_a_hub
+from .language import _
 
 __all__ = ["stuck", "sticky_note", "unstuck"]
 
-#: What is said, and sent, outside a hub.
-NOT_ON_A_HUB = "not on a JupyterHub: nothing is sent"
+
+
+def not_on_a_hub() -> str:
+    """What is said outside a hub, in the current language."""
+    return _("not on a JupyterHub: nothing is sent")
+
+
+def __getattr__(name: str) -> str:
+    if name == "NOT_ON_A_HUB":  # the name this sentence had, before it spoke two languages
+        return not_on_a_hub()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def stuck(note: str = "") -> None:
@@ -46,7 +56,7 @@ def unstuck() -> None:
 def _put_up(on: bool, note: str = "") -> None:
     """Send the note and say how it went, waiting a few seconds at most for the class room."""
     if not on_a_hub():
-        print(f"{NOT_ON_A_HUB} (in a room, a real sticky note on your laptop works too)")
+        print(_("{not_sent} (in a room, a real sticky note on your laptop works too)").format(not_sent=not_on_a_hub()))
         return
     answered = threading.Event()
     heard: list[str | None] = []
@@ -58,21 +68,21 @@ def _put_up(on: bool, note: str = "") -> None:
     try:
         progress.set_stuck(on, note, done)
     except ValueError as wrong:
-        print(f"not sent: {wrong}")
+        print(_("not sent: {error}").format(error=wrong))
         return
     if not answered.wait(2 * progress.TIMEOUT):
-        print("sent; the class room has not answered yet")
+        print(_("sent; the class room has not answered yet"))
     elif heard[0] is not None:
-        print(f"not sent: {heard[0]}")
+        print(_("not sent: {error}").format(error=heard[0]))
     else:
-        print(f"the teacher sees: {_said(on, note)}")
+        print(_("the teacher sees: {note}").format(note=_said(on, note)))
 
 
 def _said(on: bool, note: str = "") -> str:
     note = " ".join(note.split())
     if not on:
-        return "I'm fine (your red note is down)"
-    return f"I'm stuck: {note}" if note else "I'm stuck"
+        return _("I'm fine (your red note is down)")
+    return _("I'm stuck: {note}").format(note=note) if note else _("I'm stuck")
 
 
 def sticky_note() -> ipywidgets.VBox:
@@ -81,31 +91,33 @@ def sticky_note() -> ipywidgets.VBox:
     The line under the buttons says what the teacher sees once the class room has
     it. Outside a JupyterHub the buttons are greyed out and nothing is sent.
     """
-    note = ipywidgets.Text(placeholder=f"what are you stuck on? (optional, {progress.MAX_NOTE} characters)")
-    red = ipywidgets.Button(description="I'm stuck", button_style="danger")
-    green = ipywidgets.Button(description="I'm fine / done", button_style="success")
+    note = ipywidgets.Text(placeholder=_("what are you stuck on? (optional, {count} characters)").format(
+        count=progress.MAX_NOTE))
+    red = ipywidgets.Button(description=_("I'm stuck"), button_style="danger")
+    green = ipywidgets.Button(description=_("I'm fine / done"), button_style="success")
     status = ipywidgets.Label()
 
     if not on_a_hub():
         red.disabled = green.disabled = note.disabled = True
-        status.value = NOT_ON_A_HUB
+        status.value = not_on_a_hub()
 
     def send(on: bool) -> None:
         if not on_a_hub():
-            status.value = NOT_ON_A_HUB
+            status.value = not_on_a_hub()
             return
         text = note.value if on else ""
         said = _said(on, text)
 
         def done(error: str | None) -> None:  # called from the sender's thread: setting a value is safe
-            status.value = f"not sent: {error}" if error else f"the teacher sees: {said}"
+            status.value = (_("not sent: {error}").format(error=error) if error
+                            else _("the teacher sees: {note}").format(note=said))
 
-        status.value = f"sending: {said}"  # before sending: the answer may come at once
+        status.value = _("sending: {note}").format(note=said)  # before sending: the answer may come at once
         try:
             progress.set_stuck(on, text, done)
         except ValueError as wrong:
-            status.value = f"not sent: {wrong}"
+            status.value = _("not sent: {error}").format(error=wrong)
 
-    red.on_click(lambda _: send(True))
-    green.on_click(lambda _: send(False))
+    red.on_click(lambda _button: send(True))
+    green.on_click(lambda _button: send(False))
     return ipywidgets.VBox([ipywidgets.HBox([red, green]), note, status])

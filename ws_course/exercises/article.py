@@ -11,6 +11,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from ..demos import start
+from ..language import _
 from . import judging
 from .judging import (
     Crashes,
@@ -37,12 +38,13 @@ async def check_ask(ask: Callable[[str, str], Awaitable[Any]]) -> Result:
                 try:
                     reply = await ask(server.ws_url, text)
                 except Exception as error:
-                    raise NotYet(f"ask(url, {text!r}) raised {describe(error)}") from None
+                    raise NotYet(_("ask(url, {text!r}) raised {error}").format(text=text, error=describe(error))) from None
                 if reply != text:
-                    raise NotYet(f"ask(url, {text!r}) returned {reply!r}; the echo server replied {text!r}")
-        return "ask() sends a message and returns the echo server's reply."
+                    raise NotYet(_("ask(url, {text!r}) returned {reply!r}; the echo server replied {text!r}").format(
+                        text=text, reply=reply))
+        return _("ask() sends a message and returns the echo server's reply.")
 
-    return await judge(conversation, f"ask(url, text) did not return within {judging.TIMEOUT} s")
+    return await judge(conversation, _("ask(url, text) did not return within {seconds} s").format(seconds=judging.TIMEOUT))
 
 
 @exercise
@@ -57,22 +59,25 @@ async def check_whisper(handler: Callable[[Any], Awaitable[None]]) -> Result:
                     try:
                         reply = await crashes.race(websocket.recv())
                     except ConnectionClosed as closed:
-                        raise NotYet(f"after {text!r} your server closed the connection ({closed})") from None
+                        raise NotYet(_("after {text!r} your server closed the connection ({closed})").format(
+                            text=text, closed=closed)) from None
                     if reply != text.lower() + "...":
-                        raise NotYet(f"{text!r} got the reply {reply!r}; expected {text.lower() + '...'!r}")
+                        raise NotYet(_("{text!r} got the reply {reply!r}; expected {expected!r}").format(
+                            text=text, reply=reply, expected=text.lower() + "..."))
                 await websocket.send(b"\x00")
                 try:
                     reply = await crashes.race(websocket.recv())
-                    raise NotYet(f"bytes got the reply {reply!r}; expected the connection to close with 1003")
+                    raise NotYet(_("bytes got the reply {reply!r}; expected the connection to close with 1003").format(reply=reply))
                 except ConnectionClosed as closed:
                     code = closed.rcvd.code if closed.rcvd else None
                     if code != 1003:
-                        raise NotYet(f"bytes closed the connection with code {code}; expected 1003") from None
+                        raise NotYet(_("bytes closed the connection with code {code}; expected 1003").format(code=code)) from None
         # Leaving "with start(...)" stopped the server, after your handler finished:
         # if it raised after closing, judge sees it now.
-        return "your whisper server whispers, and refuses bytes with 1003."
+        return _("your whisper server whispers, and refuses bytes with 1003.")
 
-    return await judge(conversation, f"no answer within {judging.TIMEOUT} s (does your handler send a reply?)")
+    return await judge(conversation, _("no answer within {seconds} s (does your handler send a reply?)").format(
+        seconds=judging.TIMEOUT))
 
 
 @exercise
@@ -84,18 +89,21 @@ async def check_headcount(room_class: type) -> Result:
             async with contextlib.AsyncExitStack() as clients:
                 first, arrival = await join_room(server.ws_url, clients, crashes)
                 if arrival != "user1 comes in (1 in the room)":
-                    raise NotYet(f"the first arrival said {arrival!r}; expected 'user1 comes in (1 in the room)'")
+                    raise NotYet(_("the first arrival said {said!r}; expected {expected!r}").format(
+                        said=arrival, expected="user1 comes in (1 in the room)"))
                 second, arrival = await join_room(server.ws_url, clients, crashes)
                 if arrival != "user2 comes in (2 in the room)":
-                    raise NotYet(f"the second arrival said {arrival!r}; expected 'user2 comes in (2 in the room)'")
+                    raise NotYet(_("the second arrival said {said!r}; expected {expected!r}").format(
+                        said=arrival, expected="user2 comes in (2 in the room)"))
                 await second.close()
                 third, arrival = await join_room(server.ws_url, clients, crashes)
                 if arrival != "user3 comes in (2 in the room)":
-                    raise NotYet(f"after user2 left, user3's arrival said {arrival!r}; expected 'user3 comes in (2 in the room)'")
-                heard = [await receive(first, crashes) for _ in range(3)]
+                    raise NotYet(_("after user2 left, user3's arrival said {said!r}; expected {expected!r}").format(
+                        said=arrival, expected="user3 comes in (2 in the room)"))
+                heard = [await receive(first, crashes) for _arrival in range(3)]
                 if heard != ["user2 comes in (2 in the room)", "user2 left", "user3 comes in (2 in the room)"]:
-                    raise NotYet(f"user1 heard {heard!r}")
-        return "every arrival says how many are in the room, departures included."
+                    raise NotYet(_("user1 heard {heard!r}").format(heard=heard))
+        return _("every arrival says how many are in the room, departures included.")
 
     return await judge(conversation)
 
@@ -107,24 +115,25 @@ async def check_nick(room_class: type) -> Result:
     async def conversation(crashes: Crashes) -> str:
         with start(watched_room(room_class, crashes), name="check-nick") as server:
             async with contextlib.AsyncExitStack() as clients:
-                first, _ = await join_room(server.ws_url, clients, crashes)
-                second, _ = await join_room(server.ws_url, clients, crashes)
+                first, _arrival = await join_room(server.ws_url, clients, crashes)
+                second, _arrival = await join_room(server.ws_url, clients, crashes)
                 await receive(first, crashes)  # user2 comes in
                 await first.send("/nick alice")
                 expected = '{"type":"nick","data":"user1 is now alice"}'
                 for websocket in (first, second):
                     got = await receive(websocket, crashes)
                     if got != expected:
-                        raise NotYet(f"after '/nick alice' the room said {got!r}; expected {expected!r}")
+                        raise NotYet(_("after '/nick alice' the room said {got!r}; expected {expected!r}").format(
+                            got=got, expected=expected))
                 await first.send("hello")
                 got = await receive(second, crashes)
                 if got != '{"type":"message","data":"alice says: hello"}':
-                    raise NotYet(f"alice's next message arrived as {got!r}; expected it from 'alice'")
+                    raise NotYet(_("alice's next message arrived as {got!r}; expected it from 'alice'").format(got=got))
                 await first.close()
                 got = await receive(second, crashes)
                 if got != '{"type":"leave","data":"alice left"}':
-                    raise NotYet(f"when alice left the room said {got!r}; expected 'alice left'")
-        return "/nick renames a member, for their messages and their departure too."
+                    raise NotYet(_("when alice left the room said {got!r}; expected 'alice left'").format(got=got))
+        return _("/nick renames a member, for their messages and their departure too.")
 
     return await judge(conversation)
 
@@ -146,7 +155,7 @@ async def check_scream_event(create_server: Callable[..., Any]) -> Result:
             handlers = sio.handlers.get("/", {})
             for event, handler in list(handlers.items()):
                 if event not in _SOCKETIO_OWN_EVENTS:
-                    handlers[event] = crashes.guard(handler, f"handler for '{event}'", "handler(sid, data)")
+                    handlers[event] = crashes.guard(handler, _("handler for '{event}'").format(event=event), "handler(sid, data)")
             return sio
 
         return create
@@ -158,24 +167,26 @@ async def check_scream_event(create_server: Callable[..., Any]) -> Result:
             try:
                 server = await SocketIOServer(watched_server(crashes), "event-chat.html", "127.0.0.1", 0, close_timeout=1)
             except Exception as error:
-                raise NotYet(f"create_server(...) raised {describe(error)}") from None
+                raise NotYet(_("create_server(...) raised {error}").format(error=describe(error))) from None
             if "scream" not in server.sio.handlers.get("/", {}):
-                raise NotYet("your server has no handler for the event 'scream' yet")
+                raise NotYet(_("your server has no handler for the event 'scream' yet"))
             await client.connect(f"http://127.0.0.1:{server.port}/", transports=["websocket"])
             for text in ["hi", "Socket.IO"]:
                 reply = await crashes.race(client.call("scream", text, timeout=judging.TIMEOUT + 1))  # waits for the ack
                 if reply != text.upper() + "!!!":
-                    raise NotYet(f"'scream' with {text!r} was acknowledged with {reply!r}; expected {text.upper() + '!!!'!r}")
+                    raise NotYet(_("'scream' with {text!r} was acknowledged with {reply!r}; expected {expected!r}").format(
+                        text=text, reply=reply, expected=text.upper() + "!!!"))
             chat = asyncio.get_running_loop().create_future()
             client.on("mes", lambda data: chat.done() or chat.set_result(data))
             await client.emit("message", "still a chat room?")
             if await crashes.race(chat) != "user1 says: still a chat room?":
-                raise NotYet("the chat room's own events stopped working")
+                raise NotYet(_("the chat room's own events stopped working"))
         finally:
             if client.connected:
                 await client.disconnect()
             if server is not None:
                 await server.aclose()
-        return "'scream' is acknowledged with the text screamed, and the room still chats."
+        return _("'scream' is acknowledged with the text screamed, and the room still chats.")
 
-    return await judge(conversation, f"no acknowledgement within {judging.TIMEOUT} s (does the 'scream' handler return the reply?)")
+    return await judge(conversation, _(
+        "no acknowledgement within {seconds} s (does the 'scream' handler return the reply?)").format(seconds=judging.TIMEOUT))

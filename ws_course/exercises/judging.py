@@ -43,13 +43,20 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from ..classroom import progress
+from ..language import _
 
 #: Seconds a check waits for your code before it gives up.
 TIMEOUT = 5
 
 
-#: What a verdict starts with: plain text, which every font can show.
-PASS, TRY_AGAIN = "[PASS] Well done: ", "[TRY AGAIN] Not yet: "
+def verdict(ok: bool, message: str) -> str:
+    """A verdict as printed, ``[PASS] Well done: ...`` or ``[TRY AGAIN] Not yet: ...``, in the current language.
+
+    Plain text, which every font can show.
+    """
+    if ok:
+        return _("[PASS] Well done: {message}").format(message=message)
+    return _("[TRY AGAIN] Not yet: {message}").format(message=message)
 
 
 class Result:
@@ -72,7 +79,7 @@ class Result:
         return self.ok
 
     def __repr__(self) -> str:
-        return (PASS if self.ok else TRY_AGAIN) + self.message
+        return verdict(self.ok, self.message)
 
 
 Check = Callable[..., Any]
@@ -164,7 +171,12 @@ def your_line(error: BaseException) -> str:
         return ""
     frame = yours[-1]
     text = (frame.line or linecache.getline(frame.filename, frame.lineno or 0)).strip()
-    return f"line {frame.lineno} of your code: {text}"
+    return line_of_yours(frame.lineno, text)
+
+
+def line_of_yours(number: int | None, text: str) -> str:
+    """``line 5 of your code: return text.upper() + 1``, in the current language."""
+    return _("line {number} of your code: {line}").format(number=number, line=text)
 
 
 def caller_line() -> str:
@@ -179,7 +191,7 @@ def caller_line() -> str:
     if frame is None:
         return ""
     text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    return f"line {frame.f_lineno} of your code: {text}"
+    return line_of_yours(frame.f_lineno, text)
 
 
 def unawaited_calls(function: Callable[..., Any], name: str) -> list[str]:
@@ -199,15 +211,15 @@ def unawaited_calls(function: Callable[..., Any], name: str) -> list[str]:
             called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
             if called == name:
                 number = first + node.lineno - 1
-                found.append((number, f"line {number} of your code: {lines[node.lineno - 1].strip()}"))
-    return [line for _, line in sorted(found)]
+                found.append((number, line_of_yours(number, lines[node.lineno - 1].strip())))
+    return [line for _number, line in sorted(found)]
 
 
 def describe(error: BaseException) -> str:
     """An exception as a learner needs it: its type, its message, and the line of yours that raised it."""
     where = your_line(error)
     said = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return f"{said}\n    at {where}" if where else said
+    return _("{error}\n    at {line}").format(error=said, line=where) if where else said
 
 
 class Crashes:
@@ -267,11 +279,12 @@ class Crashes:
         """The first exception, said for a learner (the others usually follow from it)."""
         with self._lock:
             name, error = self.errors[0]
-        verdict = f"your {name} raised {describe(error)}"
+        said = _("your {name} raised {error}").format(name=name, error=describe(error))
         if isinstance(error, TypeError) and not your_line(error) and self._called_as.get(name):
             # It failed before a line of yours ran: the server could not call it as it was written.
-            verdict += f"\n    (the server calls it as {self._called_as[name]}: do its parameters match?)"
-        return verdict
+            said += "\n    " + _("(the server calls it as {call}: do its parameters match?)").format(
+                call=self._called_as[name])
+        return said
 
     async def race(self, awaitable: Awaitable[Any]) -> Any:
         """Await ``awaitable``, but stop waiting as soon as your handler has raised.
@@ -305,9 +318,9 @@ async def judge(check: Callable[[Crashes], Awaitable[str]], silence: str = "") -
     except NotYet as wrong:
         ok, message = False, str(wrong)
     except TimeoutError:
-        ok, message = False, silence or f"no answer within {TIMEOUT} s (does your code answer?)"
+        ok, message = False, silence or _("no answer within {seconds} s (does your code answer?)").format(seconds=TIMEOUT)
     except Exception as error:
-        ok, message = False, f"talking to your code failed with {describe(error)}"
+        ok, message = False, _("talking to your code failed with {error}").format(error=describe(error))
     if crashes:
         return Result(False, crashes.verdict())
     return Result(ok, message)
@@ -323,7 +336,7 @@ async def receive(websocket: Any, crashes: Crashes) -> str:
     try:
         return await crashes.race(websocket.recv())
     except ConnectionClosed as closed:
-        raise NotYet(f"the room closed a member's connection ({closed})") from None
+        raise NotYet(_("the room closed a member's connection ({closed})").format(closed=closed)) from None
 
 
 def watched_room(room_class: type, crashes: Crashes) -> Callable[..., Any]:
@@ -331,7 +344,7 @@ def watched_room(room_class: type, crashes: Crashes) -> Callable[..., Any]:
     try:
         room = room_class()
     except Exception as error:
-        raise NotYet(f"{room_class.__name__}() raised {describe(error)}") from None
+        raise NotYet(_("{room}() raised {error}").format(room=room_class.__name__, error=describe(error))) from None
     return crashes.guard(room.handler, f"{room_class.__name__}")
 
 

@@ -55,6 +55,7 @@ from websockets.exceptions import (
 )
 from websockets.frames import CloseCode
 
+from ..language import _, ngettext
 from .message_box import MessageBox
 
 __all__ = ["ClientWidget", "WebSocketClient", "open_clients"]
@@ -84,7 +85,8 @@ def shorten(text: str) -> str:
     """``text`` as the log shows it: whole, or cut with a note of its length."""
     if len(text) <= LOG_LINE_CHARACTERS:
         return text
-    return f"{text[:LOG_LINE_CHARACTERS]}… ({len(text)} characters)"
+    return ngettext("{start}… ({count} character)", "{start}… ({count} characters)", len(text)).format(
+        start=text[:LOG_LINE_CHARACTERS], count=len(text))
 
 
 class ClientWidget:
@@ -115,7 +117,7 @@ class ClientWidget:
         # The box holds its Send button: Enter or Send brings the text with it (see message_box).
         self.text = MessageBox(disabled=True)
         self.send_button = self.text  # send_button.click() and send_button.disabled, as on a button
-        self.close_button = widgets.Button(description="Close", disabled=True)
+        self.close_button = widgets.Button(description=_("Close"), disabled=True)
         self.log_view = widgets.HTML()
         self.view = widgets.VBox(
             [
@@ -128,8 +130,8 @@ class ClientWidget:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError(
-                f"{type(self).__name__} needs a running event loop: create it in a notebook "
-                "cell, or inside async code (async def ... / asyncio.run(...))"
+                _("{widget} needs a running event loop: create it in a notebook cell, or inside async code "
+                  "(async def ... / asyncio.run(...))").format(widget=type(self).__name__)
             ) from None
         self._unread: defaultdict[str, deque[Any]] = defaultdict(deque)
         self._arrived = asyncio.Event()
@@ -147,10 +149,10 @@ class ClientWidget:
     def send(self, message: Any) -> None:
         """Send a message. As in a browser, sending when the connection isn't open is an error."""
         if self.ready_state != "OPEN":
-            raise RuntimeError(
-                f"cannot send: the connection is {self.ready_state}, not OPEN"
-                + (f" ({self._how_it_ended()})" if self.ready_state == "CLOSED" else "")
-            )
+            said = _("cannot send: the connection is {state}, not OPEN").format(state=self.ready_state)
+            if self.ready_state == "CLOSED":
+                said += f" ({self._how_it_ended()})"
+            raise RuntimeError(said)
         self._record("send", message)
         self._outbox.put_nowait(message)
 
@@ -159,7 +161,7 @@ class ClientWidget:
         if self.ready_state == "OPEN":
             self.send(text)
         else:  # it closed while the text was on its way
-            self._record("error", f"not sent, the connection is {self.ready_state}: {text!r}")
+            self._record("error", _("not sent, the connection is {state}: {text!r}").format(state=self.ready_state, text=text))
 
     def _on_loop(self, callback: Callable[[], Any]) -> None:
         """Run a widget's callback on this client's event loop, the kernel's.
@@ -186,7 +188,7 @@ class ClientWidget:
             try:
                 await self._transmit(message)
             except Exception as exc:
-                self._record("error", f"not sent ({exc}): {message!r}")
+                self._record("error", _("not sent ({error}): {message!r}").format(error=exc, message=message))
 
     # -- waiting for events ---------------------------------------------------------------
 
@@ -205,15 +207,15 @@ class ClientWidget:
         """
         await self._wait(lambda: bool(self._unread["message"]) or self.ready_state == "CLOSED", "message", timeout)
         if not self._unread["message"]:
-            raise ConnectionError(f"no more messages can come: {self._how_it_ended()}")
+            raise ConnectionError(_("no more messages can come: {how}").format(how=self._how_it_ended()))
         return self._unread["message"].popleft()
 
     def _how_it_ended(self) -> str:
         """A closed connection, said for a learner who may have clicked Close a few cells ago."""
-        return (
-            f"{self!r} was closed ({self._describe_close(self._last('close'))}). Did you click Close, "
-            "or stop its server? Re-run the cell that created it (and the cells after it)"
-        )
+        return _(
+            "{client} was closed ({how}). Did you click Close, or stop its server? "
+            "Re-run the cell that created it (and the cells after it)"
+        ).format(client=repr(self), how=self._describe_close(self._last("close")))
 
     def _describe_close(self, data: Any) -> str:
         return str(data)
@@ -235,11 +237,11 @@ class ClientWidget:
                 while not matches(received := await self.next_message(timeout=timeout)):
                     seen.append(received)
         except TimeoutError:
-            wanted = "the message you waited for" if callable(message) else repr(message)
+            wanted = _("the message you waited for") if callable(message) else repr(message)
             raise TimeoutError(
-                f"{wanted} did not arrive within {timeout} s; the last messages were {seen[-5:]!r}. If you "
-                "closed a client or stopped a server meanwhile, run the cell that starts the server again, "
-                "and the cells after it"
+                _("{wanted} did not arrive within {seconds} s; the last messages were {seen}. If you closed a "
+                  "client or stopped a server meanwhile, run the cell that starts the server again, and the "
+                  "cells after it").format(wanted=wanted, seconds=timeout, seen=repr(seen[-5:]))
             ) from None
         return received
 
@@ -256,8 +258,8 @@ class ClientWidget:
                     await self._arrived.wait()
         except TimeoutError:
             raise TimeoutError(
-                f"no {what} event within {timeout} s (state {self.ready_state}; "
-                f"last events: {self.events[-3:]})"
+                _("no {event} event within {seconds} s (state {state}; last events: {events})").format(
+                    event=what, seconds=timeout, state=self.ready_state, events=self.events[-3:])
             ) from None
 
     def _last(self, kind: str) -> Any:
@@ -290,11 +292,10 @@ class ClientWidget:
         self.ready_state = state
         self.state.value = f"&nbsp;&nbsp;<code>{state}</code>"
         self.text.disabled = state != "OPEN"
-        self.text.placeholder = "type a message" if state != "CLOSED" else "closed: run this cell again"
+        self.text.placeholder = _("type a message") if state != "CLOSED" else _("closed: run this cell again")
         if state == "CLOSED":
-            self.state.value += (
-                " to talk again, run the cell that starts the server (if it stopped), then this cell"
-            )
+            self.state.value += " " + html.escape(
+                _("to talk again, run the cell that starts the server (if it stopped), then this cell"))
         self.close_button.disabled = state in ("CLOSING", "CLOSED")
 
     def _record(self, kind: str, data: Any) -> None:
@@ -374,7 +375,7 @@ class WebSocketClient(ClientWidget):
             self._websocket = await connect(self.url, proxy=None, open_timeout=10, additional_headers=self.headers)
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             # A browser reports a failed connection as an error, then a close with 1006.
-            self._record("error", f"cannot connect to {self.url}: {exc}")
+            self._record("error", _("cannot connect to {url}: {error}").format(url=self.url, error=exc))
             self._closed(CloseCode.ABNORMAL_CLOSURE, "")
             return
         if self.ready_state == "CLOSING":  # Close was clicked while connecting
@@ -387,14 +388,14 @@ class WebSocketClient(ClientWidget):
                 self._record("message", message)
         except ConnectionClosedError as exc:
             if exc.rcvd is None:  # no close frame: the connection broke, as a browser's "error"
-                self._record("error", "the connection broke without a close frame")
+                self._record("error", _("the connection broke without a close frame"))
         self._closed(self._websocket.close_code or CloseCode.ABNORMAL_CLOSURE, self._websocket.close_reason or "")
 
     async def _transmit(self, message: str | bytes) -> None:
         try:
             await self._websocket.send(message)
         except ConnectionClosed:
-            raise ConnectionError("the connection is closed") from None
+            raise ConnectionError(_("the connection is closed")) from None
 
     def _describe_close(self, data: Any) -> str:
         code, reason = data

@@ -26,6 +26,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..language import _
+
 __all__ = ["MessageBox"]
 
 
@@ -36,6 +38,7 @@ class MessageBox(anywidget.AnyWidget):
         value: What the box holds (the browser keeps it up to date as you type;
             set it from code to type into it).
         placeholder: The grey hint an empty box shows.
+        send_label: The Send button's word, in the course's language.
         disabled: A disabled box takes no typing, and Enter and Send do nothing.
         width: The text box's width, a CSS length.
     """
@@ -50,12 +53,13 @@ class MessageBox(anywidget.AnyWidget):
         input.className = "widget-input";
         const send = document.createElement("button");
         send.className = "jupyter-button widget-button mod-primary";
-        send.textContent = "Send";
+        send.textContent = model.get("send_label");
         el.append(input, send);
 
         function show() {
             if (input.value !== model.get("value")) input.value = model.get("value");
             input.placeholder = model.get("placeholder");
+            send.textContent = model.get("send_label");
             input.disabled = send.disabled = model.get("disabled");
             input.style.width = model.get("width");
         }
@@ -85,10 +89,14 @@ class MessageBox(anywidget.AnyWidget):
 
     value = traitlets.Unicode("").tag(sync=True)
     placeholder = traitlets.Unicode("type a message").tag(sync=True)
+    send_label = traitlets.Unicode("Send").tag(sync=True)
     disabled = traitlets.Bool(False).tag(sync=True)
     width = traitlets.Unicode("20em").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
+        # The words are looked up now, in the language the notebook speaks (see ws_course.language).
+        kwargs.setdefault("placeholder", _("type a message"))
+        kwargs.setdefault("send_label", _("Send"))
         super().__init__(**kwargs)
         self._senders: list[Callable[[str], Any]] = []
         self.on_msg(self._on_browser_message)
