@@ -2,8 +2,10 @@
 """Set up and run the course: the two commands of the README, and a few more.
 
     python3 course.py lab       install what the course needs, open your copy of the lessons in JupyterLab
+    python3 course.py lab --lang zh   the same, in Chinese: the Chinese lessons, and JupyterLab's menus in Chinese
     python3 course.py test      install what the tests need, run every test
-    python3 course.py reset 03  put lesson 03 of your copy back as the course has it (--all: every lesson)
+    python3 course.py reset 03  put lesson 03 of your copy back as the course has it (--all: every lesson;
+                                --lang zh: of the Chinese edition)
     python3 course.py execute   re-run every notebook in place, refreshing its stored outputs
     python3 course.py install   only install (a virtual environment in .venv)
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -47,6 +50,12 @@ BENCHMARK_NODE = HERE / "benchmarks" / "node"
 NOTEBOOKS = HERE / "notebooks"
 MY_NOTEBOOKS = HERE / "my-notebooks"
 START_NOTEBOOK = "00-start-here.ipynb"
+#: The course's editions: the language, and the folder of its lessons under ``notebooks/``
+#: (and of the learner's copy under ``my-notebooks/``); the same file names in each.
+EDITIONS = {"en": "", "zh": "zh"}
+#: JupyterLab's own language for each edition: its Chinese language pack
+#: (jupyterlab-language-pack-zh-CN, a dependency of the course) makes its menus match.
+LAB_LOCALES = {"en": "en", "zh": "zh_CN"}
 #: What ``lab`` adds to JupyterLab's command line: the course's own JupyterLab extension
 #: (ws_course/labextensions/ws-course-links), so that a link to a glossary word lands on it.
 LAB_OPTIONS = [f"--LabApp.extra_labextensions_path={HERE / 'ws_course' / 'labextensions'}"]
@@ -175,17 +184,54 @@ def ensure_chromium() -> str:
 
 
 def make_working_copy(course: Path = NOTEBOOKS, mine: Path = MY_NOTEBOOKS) -> list[str]:
-    """Copy into ``mine`` every lesson of ``course`` it does not have yet; return their names.
+    """Copy into ``mine`` every lesson of ``course`` it does not have yet, of every edition; return their names.
 
+    The Chinese lessons go to ``mine/zh/`` (named ``zh/01-echo.ipynb`` in the list), so
+    that their links to an English lesson (``../02-scream.ipynb``) land in the copy too.
     A lesson already in ``mine`` is the learner's, and is never overwritten here.
     """
-    mine.mkdir(exist_ok=True)
     added = []
-    for lesson in sorted(course.glob("*.ipynb")):
-        if not (mine / lesson.name).exists():
-            shutil.copy2(lesson, mine / lesson.name)
-            added.append(lesson.name)
+    for folder in EDITIONS.values():
+        for lesson in sorted((course / folder).glob("*.ipynb")):
+            name = f"{folder}/{lesson.name}" if folder else lesson.name
+            if not (mine / name).exists():
+                (mine / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(lesson, mine / name)
+                added.append(name)
     return added
+
+
+def take_language(args: list[str]) -> tuple[str, list[str]]:
+    """``--lang zh`` (or ``--lang=zh``) out of a command's arguments: the edition, and the other arguments."""
+    language, rest = "en", []
+    arguments = iter(args)
+    for argument in arguments:
+        if argument == "--lang":
+            language = next(arguments, "")
+        elif argument.startswith("--lang="):
+            language = argument.split("=", 1)[1]
+        else:
+            rest.append(argument)
+    if language not in EDITIONS:
+        sys.exit(f"--lang: the course's editions are {', '.join(EDITIONS)}, not {language!r}")
+    return language, rest
+
+
+def lab_options(language: str, venv: Path = VENV) -> list[str]:
+    """JupyterLab's options for the course in ``language``: its extension, and JupyterLab's own language.
+
+    JupyterLab's language is a setting (the translation extension's ``locale``); its
+    default goes into an ``overrides.json`` of the course's own, in the environment, so
+    it holds for this JupyterLab only, and a language the learner chose in Settings →
+    Language still wins.
+    """
+    if language == "en":
+        return list(LAB_OPTIONS)
+    settings = venv / "share" / "ws-course" / f"lab-settings-{language}"
+    settings.mkdir(parents=True, exist_ok=True)
+    overrides = {"@jupyterlab/translation-extension:plugin": {"locale": LAB_LOCALES[language]}}
+    (settings / "overrides.json").write_text(json.dumps(overrides, indent=1) + "\n")
+    return [*LAB_OPTIONS, f"--LabApp.app_settings_dir={settings}"]
 
 
 def lesson_rules():
@@ -224,11 +270,14 @@ def reset_lessons(names: list[str], course: Path = NOTEBOOKS, mine: Path = MY_NO
 
 
 def reset(args: list[str]) -> None:
-    for name in reset_lessons(args):
-        print(f"{MY_NOTEBOOKS.name}/{name} is the course's version again", flush=True)
+    language, names = take_language(args)
+    folder = EDITIONS[language]
+    for name in reset_lessons(names, NOTEBOOKS / folder, MY_NOTEBOOKS / folder):
+        print(f"{MY_NOTEBOOKS.name}/{folder + '/' if folder else ''}{name} is the course's version again", flush=True)
 
 
 def lab(args: list[str]) -> None:
+    language, args = take_language(args)
     install(npm=False)
     # Lesson 09 starts a private Redis: install Debian's when we can; the other lessons do without.
     if not shutil.which("redis-server") and not apt_install("redis-server"):
@@ -238,14 +287,14 @@ def lab(args: list[str]) -> None:
     added = make_working_copy()
     if added:
         print(f"Your copy of the lessons is in {MY_NOTEBOOKS} ({len(added)} new: {', '.join(added)})", flush=True)
-    start = f"{MY_NOTEBOOKS.name}/{START_NOTEBOOK}"
+    start = "/".join(part for part in (MY_NOTEBOOKS.name, EDITIONS[language], START_NOTEBOOK) if part)
     print(f"JupyterLab prints addresses below: open the one that ends in /lab/tree/{start}?token=...\n"
           "(a bare /lab opens the layout you had last time).", flush=True)
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     # The whole course folder, so the package and the pages can be opened too; start at the contents.
     os.execv(PYTHON, [
         str(PYTHON), "-m", "jupyter", "lab", *as_root, f"--ServerApp.root_dir={HERE}",
-        f"--LabApp.default_url=/lab/tree/{start}", *LAB_OPTIONS, *args,
+        f"--LabApp.default_url=/lab/tree/{start}", *lab_options(language), *args,
     ])
 
 
@@ -279,7 +328,7 @@ def test(args: list[str]) -> None:
 def execute(args: list[str]) -> None:
     install(npm=False)
     notebooks = [str(Path(arg).resolve()) for arg in args] or sorted(
-        str(path) for path in NOTEBOOKS.glob("*.ipynb")
+        str(path) for folder in EDITIONS.values() for path in (NOTEBOOKS / folder).glob("*.ipynb")
     )
     # The same command nbval's comparison is checked against: a fresh kernel, top to bottom.
     run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,48 @@ def test_two_resets_in_the_same_second_keep_both_backups(folders, monkeypatch):
     course.reset_lessons(["--all"], lessons, mine)  # and a third backup: the course's version, untouched
     backups = sorted(backup.read_text() for backup in (mine / "backups").glob("03-chat-*.ipynb"))
     assert backups == ["my first answers", "my second answers", "the course's 03-chat"]
+
+
+def test_the_working_copy_holds_every_edition_the_chinese_one_in_zh(tmp_path):
+    lessons, mine = tmp_path / "notebooks", tmp_path / "my-notebooks"
+    (lessons / "zh").mkdir(parents=True)
+    for name in ["00-start-here", "01-echo"]:
+        (lessons / f"{name}.ipynb").write_text(f"the course's {name}")
+        (lessons / "zh" / f"{name}.ipynb").write_text(f"课程的 {name}")
+    assert course.make_working_copy(lessons, mine) == [
+        "00-start-here.ipynb", "01-echo.ipynb", "zh/00-start-here.ipynb", "zh/01-echo.ipynb"]
+    assert (mine / "zh" / "01-echo.ipynb").read_text() == "课程的 01-echo"
+    # A Chinese lesson's link to an English one (../01-echo.ipynb) lands in the copy too.
+    assert (mine / "zh" / ".." / "01-echo.ipynb").read_text() == "the course's 01-echo"
+
+
+def test_lang_chooses_the_edition_and_anything_else_is_refused():
+    assert course.take_language(["--lang", "zh", "--port", "9999"]) == ("zh", ["--port", "9999"])
+    assert course.take_language(["--lang=zh", "03"]) == ("zh", ["03"])
+    assert course.take_language(["03"]) == ("en", ["03"])
+    with pytest.raises(SystemExit, match="editions are en, zh, not 'fr'"):
+        course.take_language(["--lang", "fr"])
+
+
+def test_jupyterlabs_language_comes_with_the_chinese_edition_only(tmp_path):
+    assert course.lab_options("en", tmp_path) == course.LAB_OPTIONS
+    options = course.lab_options("zh", tmp_path)
+    [settings] = [option.split("=", 1)[1] for option in options if option.startswith("--LabApp.app_settings_dir=")]
+    overrides = json.loads((Path(settings) / "overrides.json").read_text())
+    assert overrides == {"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
+
+
+def test_reset_lang_zh_puts_back_the_chinese_lesson(tmp_path, monkeypatch):
+    lessons, mine = tmp_path / "notebooks", tmp_path / "my-notebooks"
+    (lessons / "zh").mkdir(parents=True)
+    (lessons / "01-echo.ipynb").write_text("the course's 01-echo")
+    (lessons / "zh" / "01-echo.ipynb").write_text("课程的 01-echo")
+    course.make_working_copy(lessons, mine)
+    (mine / "zh" / "01-echo.ipynb").write_text("我的答案")
+    monkeypatch.setattr(course, "NOTEBOOKS", lessons)
+    monkeypatch.setattr(course, "MY_NOTEBOOKS", mine)
+    course.reset(["--lang", "zh", "01"])
+    assert (mine / "zh" / "01-echo.ipynb").read_text() == "课程的 01-echo"
+    assert (mine / "01-echo.ipynb").read_text() == "the course's 01-echo"
+    [backup] = (mine / "zh" / "backups").iterdir()
+    assert backup.read_text() == "我的答案"

@@ -316,3 +316,19 @@ def test_the_readme_shows_the_link_the_command_makes():
     readme = (HERE / "README.md").read_text()
     assert "ws-course link --hub https://hub.example.org --repo https://github.com/you/ws-course\n" in readme
     assert f"\n   {nbgitpuller_link('https://hub.example.org', 'https://github.com/you/ws-course')}\n" in readme
+
+
+def test_reset_in_the_chinese_copy_takes_the_chinese_lesson(tmp_path):
+    """A notebook in my-notebooks/zh/ resets from notebooks/zh/ (course.py reset --lang zh does the same)."""
+    lessons_folder = tmp_path / "ws-course" / "notebooks"
+    (lessons_folder / "zh").mkdir(parents=True)
+    for name in LESSONS:
+        (lessons_folder / f"{name}.ipynb").write_text(f"the course's {name}")
+        (lessons_folder / "zh" / f"{name}.ipynb").write_text(f"课程的 {name}")
+    mine = tmp_path / "ws-course" / "my-notebooks"
+    course.make_working_copy(lessons_folder, mine)
+    (mine / "zh" / "03-chat.ipynb").write_text("我的答案")
+    done = reset_lesson("03", folder=mine / "zh")
+    assert (mine / "zh" / "03-chat.ipynb").read_text() == "课程的 03-chat"
+    assert (mine / "03-chat.ipynb").read_text() == "the course's 03-chat"
+    assert done.source == "ws-course/notebooks/zh/" and done.backup.parent == mine / "zh" / "backups"

@@ -171,17 +171,19 @@ def reset_lesson(name: str, folder: str | Path | None = None) -> Reset:
     folder = Path.cwd() if folder is None else Path(folder)
     if not folder.is_dir():
         raise LessonError(_("{folder} is not a folder").format(folder=folder))
-    course = folder.parent / COURSE_NOTEBOOKS
-    if folder.name == MY_NOTEBOOKS and course.is_dir():
-        return _reset_from_folder(name, folder, course)
+    # The copy's folder, and within it the edition's (my-notebooks/zh/ for the Chinese lessons).
+    copy, edition = (folder.parent, folder.name) if folder.parent.name == MY_NOTEBOOKS else (folder, "")
+    course = copy.parent / COURSE_NOTEBOOKS / edition
+    if copy.name == MY_NOTEBOOKS and course.is_dir():
+        return _reset_from_folder(name, folder, course, course.relative_to(copy.parent.parent).as_posix() + "/")
     return _reset_from_git(name, folder)
 
 
-def _reset_from_folder(name: str, folder: Path, course: Path) -> Reset:
+def _reset_from_folder(name: str, folder: Path, course: Path, source: str) -> Reset:
     lesson = _choose_one(name, [path.name for path in course.glob("*.ipynb")])
     backup = keep_a_backup(folder / lesson, folder / BACKUPS, stamp_now())
     shutil.copy2(course / lesson, folder / lesson)
-    return Reset(folder / lesson, backup, f"{course.parent.name}/{COURSE_NOTEBOOKS}/")
+    return Reset(folder / lesson, backup, source)
 
 
 def _reset_from_git(name: str, folder: Path) -> Reset:
