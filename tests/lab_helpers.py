@@ -156,14 +156,17 @@ class JupyterLab:
         self.log.close()
 
 
-def open_notebook(page, url: str, name: str):
-    """Open notebook ``name`` at the JupyterLab at ``url`` (with ``?token=`` or a login cookie)."""
+def open_notebook(page, url: str, name: str, idle: str = "Idle"):
+    """Open notebook ``name`` at the JupyterLab at ``url`` (with ``?token=`` or a login cookie).
+
+    ``idle``: what the status bar says of an idle kernel, in JupyterLab's language (空闲 in Chinese).
+    """
     address = urlsplit(url)
     query = f"reset&{address.query}" if address.query else "reset"
     page.goto(f"{address.scheme}://{address.netloc}{address.path.rstrip('/')}/lab/tree/{name}?{query}")
     panel = page.locator(NOTEBOOK_PANEL)
     expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
-    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text(idle, timeout=60_000)
     news = page.locator(".jp-toast-button", has_text="No")  # "get notified about Jupyter news?"
     if news.count():
         news.first.click()
