@@ -33,6 +33,8 @@ CONDA_NAMES = {"redis-py": "redis"}
 #: Packages environment.yml installs with pip (its "pip:" list), and why.
 PIP_ONLY = {
     "playwright": "its makers publish it on PyPI and on their own conda channel, not on conda-forge",
+    "jupyterlab-language-pack-zh-cn": "JupyterLab's language packs are published to PyPI by their project "
+                                      "(jupyterlab/language-packs); from there, Binder gets what pip gets",
 }
 
 
