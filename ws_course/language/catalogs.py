@@ -89,7 +89,8 @@ def _write(catalog, path: Path) -> bool:
 
     text = io.BytesIO()
     # No line numbers: a message's place in the file changes with every edit above it.
-    write_po(text, catalog, width=100, include_lineno=False, ignore_obsolete=True)
+    # Sorted by file and place: the order extraction walks the folders in differs from one checkout to another.
+    write_po(text, catalog, width=100, include_lineno=False, ignore_obsolete=True, sort_by_file=True)
     new = text.getvalue()
 
     def undated(data: bytes) -> list[bytes]:
