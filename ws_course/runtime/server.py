@@ -28,6 +28,7 @@ from typing import Any
 from websockets.asyncio.server import Server as WebSocketsServer
 from websockets.asyncio.server import serve as websockets_serve
 
+from ..language import _
 from ..safety.guard import Guard
 
 # Beyond websockets' documented API: Server.all_connections, a connection's transport (see ws_course.contract).
@@ -84,7 +85,7 @@ class Demo:
         """The demo's ``serve(host, port, **options)``, imported if need be."""
         if callable(self.serve):
             return self.serve
-        module, _, function = self.serve.partition(":")
+        module, _colon, function = self.serve.partition(":")
         return getattr(importlib.import_module(module), function)
 
     @classmethod
@@ -190,11 +191,11 @@ async def listen(demo: Demo, host: str, port: int, *, guard: Guard | None = None
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        error = PortInUseError(
-            f"the address {host}:{port} is already in use: another server (or a notebook "
-            f"still running one) holds it. Stop that one, or pick another port "
-            f"(port 0 asks the system for a free one)"
-        )
+        error = PortInUseError(_(
+            "the address {host}:{port} is already in use: another server (or a notebook "
+            "still running one) holds it. Stop that one, or pick another port "
+            "(port 0 asks the system for a free one)"
+        ).format(host=host, port=port))
         error.errno = exc.errno
         raise error from None
     return handle(server)
