@@ -70,6 +70,13 @@ WITH_WIDGETS = {"01-echo.ipynb", "02-scream.ipynb", "03-chat.ipynb", "04-json-ch
                 "09a-one-room-in-redis.ipynb", "09b-scaling-out-measured.ipynb"}
 
 
+#: The folders of the course's other editions (notebooks/zh/): nbval runs them and compares
+#: their stored outputs (in their language), but their second run would prove nothing new:
+#: their code cells are the English edition's, character for character (tests/test_editions.py),
+#: and a second run and a learner playing are properties of that code.
+OTHER_EDITIONS = {"zh"}
+
+
 def is_lesson(name: str) -> bool:
     """Lessons end with when_done()'s button (the start page and the glossary do not)."""
     return name[:2].isdigit() and not name.startswith("00-")
@@ -153,7 +160,7 @@ def add_second_runs(items: list[pytest.Item]) -> None:
         if type(item) is IPyNbCell:
             notebooks[item.parent].append(item)
     for notebook, cells in notebooks.items():
-        if not cells:
+        if not cells or notebook.path.parent.name in OTHER_EDITIONS:
             continue
         second = [SecondRunCell.from_parent(notebook, name=f"{cell.name}, run 2", cell_num=cell.cell_num,
                                             cell=copy.deepcopy(cell.cell), options=defaultdict(bool))
