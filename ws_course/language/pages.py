@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from . import LANGUAGES, _known, language
 
-__all__ = ["asked_language", "extract_page", "page_address", "page_in_language", "page_texts", "page_words"]
+__all__ = ["asked_language", "extract_page", "page_address", "page_file", "page_in_language", "page_texts", "page_words"]
 
 #: The query parameter that names a page's language.
 PARAMETER = "lang"
