@@ -213,3 +213,50 @@ async def test_a_kernel_started_in_a_folder_named_zh_gives_its_verdicts_in_chine
             await client.async_execute_cell(cell, index)
     printed = ["".join(output.text for output in cell.outputs if output.output_type == "stream") for cell in nb.cells]
     assert printed == [wrong, right]
+
+
+# -- the browser pages ---------------------------------------------------------------------------
+
+
+def test_the_pages_words_and_their_scripts_messages_are_in_the_catalogs():
+    """The HTML's words (heading, button, placeholder) and the scripts' ``_()`` of every page are extracted."""
+    from ws_course.web.static import STATIC
+
+    found = {}
+    for message in catalogs.extract():
+        for place, _line in message.locations:
+            found.setdefault(place, set()).add(message.id)
+    page = {name: found.get(f"ws_course/static/{name}", set()) for name in ("echo.html", "chat.html", "course.js")}
+    assert {"Echo Test", "type a message", "Send", "Socket:", "connecting", "open", "Connected"} <= page["echo.html"]
+    assert {"Chat Room", "say something", "Send"} <= page["chat.html"]
+    assert {"open", "closed (code {code})", "connected ({transport})"} <= page["course.js"]
+    assert not any(place.startswith(("ws_course/static/article/", "ws_course/static/socket.io")) for place in found)
+    assert {path.name for path in STATIC.glob("*.html")} <= {place.rpartition("/")[2] for place in found}
+
+
+def test_every_page_in_chinese_has_no_english_word_left_and_in_english_is_its_file():
+    from ws_course.language.pages import page_in_language, page_texts
+    from ws_course.web.static import STATIC
+
+    for path in sorted(STATIC.glob("*.html")):
+        english = path.read_bytes()
+        assert page_in_language(english, path.name, "/") == english
+        assert page_in_language(english, path.name, "/?lang=en&room=x") == english
+        chinese = page_in_language(english, path.name, "/?room=x&lang=zh").decode()
+        left = [text for _start, _end, text in page_texts(chinese) if text not in ("WebSocket",)]
+        assert left == [text for text in left if not text.isascii()], f"{path.name} kept English words: {left}"
+        assert '<html lang="zh-CN">' in chinese and "<script>var WORDS = {" in chinese
+
+
+def test_a_notebook_in_chinese_asks_for_its_pages_in_chinese():
+    from ws_course.language.pages import page_address
+    from ws_course.notebook import show_page
+
+    use_language("en")
+    assert page_address("http://127.0.0.1:1/") == "http://127.0.0.1:1/"
+    assert 'href="http://127.0.0.1:1/"' in show_page("http://127.0.0.1:1/").data
+    use_language("zh")
+    assert page_address("http://127.0.0.1:1/") == "http://127.0.0.1:1/?lang=zh"
+    assert page_address("/proxy/1/?interval=250") == "/proxy/1/?interval=250&lang=zh"
+    shown = show_page("http://127.0.0.1:1/").data
+    assert 'href="http://127.0.0.1:1/?lang=zh"' in shown and 'data-src="http://127.0.0.1:1/?lang=zh"' in shown

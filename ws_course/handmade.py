@@ -35,6 +35,7 @@ import hashlib
 import logging
 import struct
 
+from .language.pages import page_file
 from .web.static import STATIC
 
 #: RFC 6455's fixed string: every server appends it to the client's key (section 1.3).
@@ -271,7 +272,7 @@ class HandmadeServer:
             method, path, headers = request
             if headers.get("upgrade", "").lower() != "websocket":
                 if method == "GET" and path.partition("?")[0] == "/":
-                    await respond(writer, "200 OK", (STATIC / "echo.html").read_bytes(), "text/html")
+                    await respond(writer, "200 OK", page_file(STATIC / "echo.html", path), "text/html")
                 else:
                     await respond(writer, "404 Not Found", b"Not found\n")
                 return

@@ -43,6 +43,7 @@ from collections import Counter
 
 from aiohttp import web
 
+from .language.pages import page_file
 from .safety.upgrade import wants_websocket
 from .web.aiohttp_app import AppServer
 from .web.static import SHARED, STATIC
@@ -177,7 +178,8 @@ async def events(request: web.Request) -> web.StreamResponse:
 async def page_or_websocket(request: web.Request) -> web.StreamResponse:
     """``/``: the page for a browser, or a WebSocket that sends every item as a message."""
     if not wants_websocket(request):
-        return web.FileResponse(STATIC / "feeds.html", headers={"Cache-Control": "no-store"})
+        return web.Response(body=page_file(STATIC / "feeds.html", str(request.rel_url)), content_type="text/html",
+                            charset="utf-8", headers={"Cache-Control": "no-store"})
     feed = request.app[FEED]
     feed.requests["websocket"] += 1
     # timeout: seconds to wait for the client's answer when we close.

@@ -14,6 +14,7 @@ from typing import Any
 from IPython.display import HTML, Markdown
 
 from .language import _, language
+from .language.pages import page_address
 from .web.jupyter import browser_may_be_local, browser_url
 from .web.static import STATIC
 
@@ -47,8 +48,11 @@ def show_page(url: str, height: int = 260) -> HTML:
     then answers "500 : Internal Server Error". So the frame first runs a few lines
     of its own (:data:`PAGE_LOADER`) that ask for the page, open it when it comes,
     and otherwise say in words that its server is not running, trying again.
+
+    A notebook in Chinese asks for the page in Chinese (``?lang=zh``: see
+    :mod:`ws_course.language.pages`); in English the address is the page's own.
     """
-    address = browser_url(url)
+    address = page_address(browser_url(url))
     loader = page_loader(address)
     url = html.escape(address, quote=True)
     link = html.escape(_("Open the page in a new browser tab: {url}")).format(url=url)
@@ -148,7 +152,7 @@ def show_another_site(page_url: str, height: int = 160) -> HTML:
             "origin check cannot tell such pages apart (see below). To watch a page from another origin "
             "refused, take the course on your own machine: <code>python3 course.py lab</code>.</p>"
         )
-    url = html.escape(page_url, quote=True)
+    url = html.escape(page_address(page_url), quote=True)
     return HTML(
         f'<p><a href="{url}" target="_blank">Open the other site\'s page in a new tab: {url}</a></p>'
         f'<iframe class="another-site" src="{url}" width="100%" height="{height}" '
@@ -169,7 +173,7 @@ def show_xss_demo(page_url: str, height: int = 300) -> HTML:
     sandboxed page's WebSocket is (rightly) refused there. So on a remote Jupyter
     (a JupyterHub, Binder) it is not shown: a note says how to see it instead.
     """
-    ours = html.escape(browser_url(page_url), quote=True)
+    ours = html.escape(page_address(browser_url(page_url)), quote=True)
     frame = f'height="{height}" style="width: 100%; border: 1px solid #ccc"'
     if browser_may_be_local():
         article = html.escape(page_url + "article.html", quote=True)

@@ -334,7 +334,7 @@ def serve_file(connection: ServerConnection, request: Request, path: Any) -> Res
         response = connection.respond(http.HTTPStatus.METHOD_NOT_ALLOWED, "Method not allowed\n")
         response.headers["Allow"] = "GET, HEAD"
         return response
-    response = file_response(path)
+    response = file_response(path, request.path)
     return dataclasses.replace(response, body=b"") if request.method == "HEAD" else response
 
 

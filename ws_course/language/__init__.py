@@ -22,7 +22,8 @@ text (``user1 comes in``, JSON ``type``\\ s, close reasons), reprs and code.
 
     python -m ws_course.language update
 
-It extracts every ``_()`` and ``ngettext()`` of ``ws_course`` into the template
+It extracts every ``_()`` and ``ngettext()`` of ``ws_course`` (and the browser
+pages' words, :mod:`ws_course.language.pages`) into the template
 ``locale/ws_course.pot`` and merges it into the Chinese catalog
 ``locale/zh_CN/LC_MESSAGES/ws_course.po``, keeping the translations there (a new
 message gets an empty ``msgstr``, a changed one a guessed translation marked
@@ -42,6 +43,10 @@ Babel (:mod:`ws_course.language.catalogs`). See :mod:`ws_course.language.__main_
 4. else English.
 
 A message with no translation in the catalog is shown in English.
+
+**The browser pages** follow their address, not the kernel: ``?lang=zh`` makes a
+demo's page Chinese, and :func:`ws_course.notebook.show_page` adds it when the
+notebook speaks Chinese (:mod:`ws_course.language.pages`).
 """
 
 from __future__ import annotations

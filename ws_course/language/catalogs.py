@@ -36,6 +36,16 @@ LOCALES = {"zh": "zh_CN"}
 #: The package whose messages are extracted: ``ws_course``, this folder's parent.
 PACKAGE = Path(__file__).resolve().parent.parent
 
+#: How each kind of file is read for messages (the first pattern that matches a file wins):
+#: Python's ``_()`` and ``ngettext()``; the browser pages' words and their scripts' ``_()``
+#: (:mod:`ws_course.language.pages`); the script they share. Not the vendored
+#: ``socket.io.js``, nor the article's own pages (``static/article/``).
+METHODS = [
+    ("**.py", "python"),
+    ("static/*.html", "ws_course.language.pages:extract_page"),
+    ("static/course.js", "javascript"),
+]
+
 #: The functions that mark a message: ``_(message)``, ``ngettext(singular, plural, count)``.
 KEYWORDS = {"_": None, "ngettext": (1, 2)}
 
@@ -65,6 +75,23 @@ def translations(code: str) -> gettext.NullTranslations:
     return Translations(compiled, domain=DOMAIN)
 
 
+@functools.cache
+def translated_messages(code: str) -> list[tuple[str, str, list[str]]]:
+    """Language ``code``'s translated messages, read once: ``(english, translation, files it is found in)``.
+
+    Messages with a plural, an empty or a fuzzy translation are left out.
+    """
+    from babel.messages.pofile import read_po
+
+    with catalog_path(code).open("rb") as po:
+        catalog = read_po(po, locale=LOCALES[code], domain=DOMAIN)
+    return [
+        (message.id, message.string, [place for place, _line in message.locations])
+        for message in catalog
+        if isinstance(message.id, str) and message.id and message.string and not message.fuzzy
+    ]
+
+
 def extract():
     """A :class:`babel.messages.catalog.Catalog` of every message marked in ``ws_course``, read from the source."""
     from babel.messages.catalog import Catalog
@@ -73,7 +100,7 @@ def extract():
     template = Catalog(project="ws-course", domain=DOMAIN, charset="utf-8")
     found = extract_from_dir(
         str(PACKAGE),
-        method_map=[("**.py", "python")],
+        method_map=METHODS,
         keywords=KEYWORDS,
         comment_tags=COMMENT_TAGS,
         strip_comment_tags=True,
@@ -129,4 +156,5 @@ def update() -> list[str]:
             missing = [message.id for message in catalog if message.id and (not message.string or message.fuzzy)]
             said.append(f"wrote {path.relative_to(PACKAGE.parent)}: {len(missing)} message(s) to translate or check")
     translations.cache_clear()
+    translated_messages.cache_clear()
     return said

@@ -2,6 +2,19 @@
 // shows only how it talks to its server. (echo.html, lesson 01's page, does all of
 // this itself: it is the whole browser API in one page.)
 
+// The page's words in the language its address asks for (?lang=zh): the server that sent
+// the page put them in WORDS, English text to translation. Without them (or for a text
+// they lack), the English as written here.
+function _(text) {
+    return (typeof WORDS === "object" && WORDS[text]) || text;
+}
+
+// A sentence with its {names} filled in: fill(_("next try in {wait} s"), {wait: 2}).
+// (The values go in after the translation: Chinese may put them elsewhere.)
+function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, name) { return values[name]; });
+}
+
 // The socket's address: where this page came from (same host, same port, and the same
 // path prefix if a proxy serves us), with ws: for http: and wss: for https:.
 function socketUrl() {
@@ -22,7 +35,7 @@ function keepConnected(open, gone) {
     function connect() {
         var websocket = open();
         websocket.addEventListener("open", function () {
-            state.textContent = "open";
+            state.textContent = _("open");
             state.className = "";
             if (sendBtn) { sendBtn.disabled = false; }
             wait = 1;
@@ -30,11 +43,11 @@ function keepConnected(open, gone) {
             showHint("");
         });
         websocket.addEventListener("error", function () {
-            state.textContent = "error";
+            state.textContent = _("error");
         });
         websocket.addEventListener("close", function (e) {
             if (state.className !== "closed") {  // tries that fail again leave the first close in view
-                state.textContent = "closed (code " + e.code + (e.reason ? ": " + e.reason : "") + ")";
+                state.textContent = closedWords(e);
                 state.className = "closed";
             }
             if (sendBtn) { sendBtn.disabled = true; }
@@ -47,16 +60,28 @@ function keepConnected(open, gone) {
     connect();
 }
 
+// "closed (code 1006)", or with the reason the server gave: "closed (code 1008: too many members)".
+function closedWords(e) {
+    return e.reason ? fill(_("closed (code {code}: {reason})"), {code: e.code, reason: e.reason})
+                    : fill(_("closed (code {code})"), {code: e.code});
+}
+
 // What a page whose server is gone tells the learner: which cells to run, and what it does meanwhile.
 // (Code 1008, "policy violation", is not a server gone: it closed this page on purpose, and says why.)
 function serverGone(wait, closed) {
     if (closed && closed.code === 1008) {
-        return "The server closed this connection: " + (closed.reason || "policy violation") + ". This page "
-            + "tries again by itself" + (wait ? ": next try in " + wait + " s" : "") + ".";
+        var reason = closed.reason || "policy violation";  // the protocol's name for 1008: not translated
+        return wait ? fill(_("The server closed this connection: {reason}. This page tries again by itself: "
+                             + "next try in {wait} s."), {reason: reason, wait: wait})
+                    : fill(_("The server closed this connection: {reason}. This page tries again by itself."),
+                           {reason: reason});
     }
-    return "The server is not running. Run the cell that starts it again, then the cell that "
-        + "shows this page: a server started again gets a new port. (Should it come back at this "
-        + "address, this page reconnects by itself" + (wait ? ": next try in " + wait + " s" : "") + ".)";
+    return wait ? fill(_("The server is not running. Run the cell that starts it again, then the cell that "
+                         + "shows this page: a server started again gets a new port. (Should it come back at "
+                         + "this address, this page reconnects by itself: next try in {wait} s.)"), {wait: wait})
+                : _("The server is not running. Run the cell that starts it again, then the cell that "
+                    + "shows this page: a server started again gets a new port. (Should it come back at "
+                    + "this address, this page reconnects by itself.)");
 }
 
 // Show a sentence under the socket's state (an empty one hides it).
@@ -121,17 +146,17 @@ function showIoState(socket) {
         wait = 1;
         // Socket.IO starts with HTTP long-polling, then upgrades to a WebSocket when it can.
         var engine = socket.io.engine;
-        state.textContent = "connected (" + engine.transport.name + ")";
+        state.textContent = fill(_("connected ({transport})"), {transport: engine.transport.name});
         state.className = "";
         showHint("");
         engine.once("upgrade", function (transport) {
-            state.textContent = "connected (" + transport.name + ")";
+            state.textContent = fill(_("connected ({transport})"), {transport: transport.name});
         });
         enable(true);
     });
     socket.on("connect_error", function (error) {
         if (state.className !== "closed") {  // tries that fail again leave the first close in view
-            state.textContent = "error: " + error.message;
+            state.textContent = fill(_("error: {message}"), {message: error.message});
             state.className = "closed";
         }
         // socket.active: Socket.IO's client tries again by itself, waiting longer each time.
@@ -139,13 +164,13 @@ function showIoState(socket) {
         // Not active: the server refused this page and said why (its connect handler raised
         // ConnectionRefusedError, as a class's room does after the teacher's kick). Socket.IO's
         // client gives up; the page tries again by itself, waiting longer each time.
-        showHint("The server refused this page: " + error.message + " This page tries again by itself: "
-            + "next try in " + wait + " s.");
+        showHint(fill(_("The server refused this page: {why} This page tries again by itself: next try in {wait} s."),
+                      {why: error.message, wait: wait}));
         setTimeout(function () { socket.connect(); }, wait * 1000);
         wait = Math.min(wait * 2, 30);
     });
     socket.on("disconnect", function (reason) {
-        state.textContent = "disconnected (" + reason + ")";
+        state.textContent = fill(_("disconnected ({reason})"), {reason: reason});
         state.className = "closed";
         enable(false);
         showHint(serverGone());

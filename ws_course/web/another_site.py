@@ -39,6 +39,7 @@ import threading
 from urllib.parse import quote
 
 from ..runtime.registry import RUNNING, StopsOnExit
+from ..language.pages import page_file
 from .static import STATIC
 
 #: The pages the site serves, by path: at ``/`` the page that opens the WebSocket itself,
@@ -60,7 +61,7 @@ class _PageHandler(http.server.BaseHTTPRequestHandler):
         if page is None:
             self.send_error(http.HTTPStatus.NOT_FOUND)
             return
-        body = page.read_bytes()
+        body = page_file(page, self.path)  # in the language its address asks for (?lang=zh)
         self.send_response(http.HTTPStatus.OK)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))

@@ -21,6 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from ..language.pages import page_file
 from ..safety.upgrade import wants_websocket
 from .article import PATH as ARTICLE_PATH
 from .article import article_page, sandboxed_response
@@ -54,7 +55,7 @@ def page(filename: str):
         elif path is None:
             response = connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
         else:
-            response = file_response(path)
+            response = file_response(path, request.path)
         if request.method == "HEAD":
             # The headers of GET (Content-Length included), and no body.
             response = dataclasses.replace(response, body=b"")
@@ -63,9 +64,13 @@ def page(filename: str):
     return process_request
 
 
-def file_response(path: Path) -> Response:
-    """An HTTP 200 response carrying the file at ``path``, read afresh for every request."""
-    body = path.read_bytes()
+def file_response(path: Path, target: str = "/") -> Response:
+    """An HTTP 200 response carrying the file at ``path``, read afresh for every request.
+
+    A page (``.html``) comes in the language the request's address ``target`` asks
+    for (``/?lang=zh``: see :mod:`ws_course.language.pages`); as it is on disk without.
+    """
+    body = page_file(path, target) if path.suffix == ".html" else path.read_bytes()
     content_type, _ = mimetypes.guess_type(path.name)
     if content_type in ("text/html", "text/javascript", "text/css"):
         content_type += "; charset=utf-8"

@@ -32,6 +32,7 @@ from ..safety.connections import HEAD_TIMEOUT, MAX_WAITING
 from ..safety.guard import Guard
 from ..safety.socketio_guard import HANDSHAKE_TIMEOUT, MAX_HALF_OPEN, SocketIOGuard
 from ..safety.socketio_packets import SafeJSON, packet_class
+from ..language.pages import page_file
 from .aiohttp_app import AppServer
 from .socketio_manager import EmitInTurn
 from .static import SHARED, SOCKETIO_CLIENT, STATIC
@@ -100,7 +101,8 @@ class SocketIOServer(ServerHandle):
         self.close_timeout = close_timeout
         self.app = web.Application(middlewares=[self.protections.middleware])
         self.sio.attach(self.app)
-        for route, path in {"/": STATIC / page, "/socket.io.js": SOCKETIO_CLIENT, **SHARED}.items():
+        self.app.router.add_get("/", _page_handler(STATIC / page))
+        for route, path in {"/socket.io.js": SOCKETIO_CLIENT, **SHARED}.items():
             self.app.router.add_get(route, _file_handler(path))
         self.http = AppServer(
             self.app, host, port, close_timeout=close_timeout, head_timeout=head_timeout, max_waiting=max_waiting,
@@ -135,6 +137,16 @@ class SocketIOServer(ServerHandle):
         if self._started:
             await self.http.aclose()
         await self.sio.manager.aclose()  # a room shared through Redis leaves it
+
+
+def _page_handler(path: Path):
+    """The page, in the language its address asks for (``/?lang=zh``: see :mod:`ws_course.language.pages`)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=page_file(path, str(request.rel_url)), content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "no-store"})
+
+    return handler
 
 
 def _file_handler(path: Path):
