@@ -161,4 +161,4 @@ def page_address(url: str) -> str:
         return url
     parts = urlsplit(url)
     query = f"{parts.query}&{PARAMETER}={code}" if parts.query else f"{PARAMETER}={code}"
-    return urlunsplit(parts._replace(query=query))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
