@@ -144,17 +144,20 @@ def show_another_site(page_url: str, height: int = 160) -> HTML:
     JupyterLab) a note says why it is not shown.
     """
     if not browser_may_be_local():
+        # Translators: HTML; keep the <code> elements as they are.
+        note = _("Your browser is on another machine than this kernel, so the page from another site is not "
+                 "shown: your browser cannot reach <code>127.0.0.1</code> here, and through the Jupyter server "
+                 "every page, the chat room's and any other, comes from one origin, the Jupyter server's. The "
+                 "origin check cannot tell such pages apart (see below). To watch a page from another origin "
+                 "refused, take the course on your own machine: <code>python3 course.py lab</code>.")
         return HTML(
             '<p class="another-site-note" style="border-left: 4px solid #c90; padding-left: 0.5em">'
-            "Your browser is on another machine than this kernel, so the page from another site is not "
-            "shown: your browser cannot reach <code>127.0.0.1</code> here, and through the Jupyter server "
-            "every page, the chat room's and any other, comes from one origin, the Jupyter server's. The "
-            "origin check cannot tell such pages apart (see below). To watch a page from another origin "
-            "refused, take the course on your own machine: <code>python3 course.py lab</code>.</p>"
+            f"{note}</p>"
         )
     url = html.escape(page_address(page_url), quote=True)
+    link = html.escape(_("Open the other site's page in a new tab: {url}"), quote=False).format(url=url)
     return HTML(
-        f'<p><a href="{url}" target="_blank">Open the other site\'s page in a new tab: {url}</a></p>'
+        f'<p><a href="{url}" target="_blank">{link}</a></p>'
         f'<iframe class="another-site" src="{url}" width="100%" height="{height}" '
         'style="border: 1px solid #c90"></iframe>'
     )
@@ -179,17 +182,20 @@ def show_xss_demo(page_url: str, height: int = 300) -> HTML:
         article = html.escape(page_url + "article.html", quote=True)
         left = f'<iframe class="article-page" sandbox="allow-scripts" src="{article}" {frame}></iframe>'
     else:
-        left = (
-            '<p class="article-page-note">Your browser is on another machine than this kernel, '
-            "so the article's page cannot be shown safely here: through the Jupyter server it would "
-            "share JupyterLab's origin. To watch the attack run, take the course on your own machine "
-            "(<code>python3 course.py lab</code>), or run <code>ws-course serve chat</code> there and open "
-            "<code>http://127.0.0.1:8001/article.html</code>.</p>"
-        )
+        # Translators: HTML; keep the <code> elements as they are.
+        note = _("Your browser is on another machine than this kernel, so the article's page cannot be shown "
+                 "safely here: through the Jupyter server it would share JupyterLab's origin. To watch the attack "
+                 "run, take the course on your own machine (<code>python3 course.py lab</code>), or run "
+                 "<code>ws-course serve chat</code> there and open <code>http://127.0.0.1:8001/article.html</code>.")
+        left = f'<p class="article-page-note">{note}</p>'
+    # Translators: HTML, the titles of two frames side by side; keep the markup as it is.
+    article_title = _("<b>The article's page</b> (<code>innerHTML</code>, in a sandbox)")
+    # Translators: HTML; "Ours" is the course's own chat page.
+    our_title = _("<b>Ours</b> (<code>textContent</code>)")
     return HTML(
         '<div style="display: flex; gap: 1%">'
-        f"<div style=\"flex: 1\"><b>The article's page</b> (<code>innerHTML</code>, in a sandbox)<br>{left}</div>"
-        f'<div style="flex: 1"><b>Ours</b> (<code>textContent</code>)<br>'
+        f'<div style="flex: 1">{article_title}<br>{left}</div>'
+        f'<div style="flex: 1">{our_title}<br>'
         f'<iframe class="our-page" src="{ours}" {frame}></iframe></div>'
         "</div>"
     )

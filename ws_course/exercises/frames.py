@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from ..demos import start
 from ..frames import RFC_KEY, open_raw_websocket
+from ..language import _
 from . import judging
 from .judging import Crashes, NotYet, Result, describe, exercise, judge
 
@@ -61,16 +62,18 @@ def _accept_mistake(key: str, got: Any) -> str:
     """Which slip gives ``got`` for ``key``: the hint, or "" if none we know of does."""
     digest = hashlib.sha1((key + GUID).encode())
     slips = {
-        digest.digest(): "that is the SHA-1 digest itself: encode it in base64 (base64.b64encode), then .decode()",
-        _b64(digest.digest()).encode(): "that is bytes: return a str (.decode() the base64)",
-        digest.hexdigest(): "that is the SHA-1 in hex: take .digest() (the 20 bytes), and encode those in base64",
-        _b64(digest.hexdigest().encode()): "that is the hex digest in base64: take .digest() (the 20 bytes), not .hexdigest()",
-        _b64(hashlib.sha1(key.encode()).digest()): "the key alone: append the GUID to the key before hashing",
-        _b64(hashlib.sha1(GUID.encode()).digest()): "the GUID alone: it is the key with the GUID appended that is hashed",
-        _b64(hashlib.sha1((GUID + key).encode()).digest()): "the GUID comes after the key, not before it",
+        digest.digest(): _("that is the SHA-1 digest itself: encode it in base64 (base64.b64encode), then .decode()"),
+        _b64(digest.digest()).encode(): _("that is bytes: return a str (.decode() the base64)"),
+        digest.hexdigest(): _("that is the SHA-1 in hex: take .digest() (the 20 bytes), and encode those in base64"),
+        _b64(digest.hexdigest().encode()):
+            _("that is the hex digest in base64: take .digest() (the 20 bytes), not .hexdigest()"),
+        _b64(hashlib.sha1(key.encode()).digest()): _("the key alone: append the GUID to the key before hashing"),
+        _b64(hashlib.sha1(GUID.encode()).digest()):
+            _("the GUID alone: it is the key with the GUID appended that is hashed"),
+        _b64(hashlib.sha1((GUID + key).encode()).digest()): _("the GUID comes after the key, not before it"),
         _b64(hashlib.sha1(base64.b64decode(key) + GUID.encode()).digest()):
-            "append the GUID to the key as it is written, its base64 text, not to the bytes it decodes to",
-        _b64(hashlib.sha256((key + GUID).encode()).digest()): "the RFC's hash is SHA-1 (hashlib.sha1), not SHA-256",
+            _("append the GUID to the key as it is written, its base64 text, not to the bytes it decodes to"),
+        _b64(hashlib.sha256((key + GUID).encode()).digest()): _("the RFC's hash is SHA-1 (hashlib.sha1), not SHA-256"),
     }
     try:
         return slips.get(got, "")
@@ -88,7 +91,7 @@ async def check_accept_key(accept_key: Callable[[str], Any]) -> Result:
     """
 
     async def conversation(crashes: Crashes) -> str:
-        keys = [RFC_KEY] + [_b64(secrets.token_bytes(16)) for _ in range(3)]
+        keys = [RFC_KEY] + [_b64(secrets.token_bytes(16)) for _key in range(3)]
         with start("echo", name="check-accept", ping_interval=None) as server:
             for key in keys:
                 reader, writer, response = await open_raw_websocket(server.port, key)
@@ -101,17 +104,19 @@ async def check_accept_key(accept_key: Callable[[str], Any]) -> Result:
                 try:
                     yours = accept_key(key)
                 except Exception as error:
-                    raise NotYet(f"accept_key({key!r}) raised {describe(error)}") from None
+                    raise NotYet(_("accept_key({key!r}) raised {error}").format(key=key, error=describe(error))) from None
                 if yours != theirs:
                     hint = _accept_mistake(key, yours)
-                    raise NotYet(
-                        f"accept_key({key!r}) returned {yours!r}; the websockets server answered "
-                        f"Sec-WebSocket-Accept: {theirs}" + (f"\n    ({hint})" if hint else "")
-                    )
-        return (f"accept_key gives what a websockets server answers, for the RFC's key and for "
-                f"{len(keys) - 1} random ones.")
+                    if hint:
+                        raise NotYet(_("accept_key({key!r}) returned {yours!r}; the websockets server answered "
+                                       "Sec-WebSocket-Accept: {theirs}\n    ({hint})").format(
+                            key=key, yours=yours, theirs=theirs, hint=hint))
+                    raise NotYet(_("accept_key({key!r}) returned {yours!r}; the websockets server answered "
+                                   "Sec-WebSocket-Accept: {theirs}").format(key=key, yours=yours, theirs=theirs))
+        return _("accept_key gives what a websockets server answers, for the RFC's key and for "
+                 "{count} random ones.").format(count=len(keys) - 1)
 
-    return await judge(conversation, f"the server did not answer within {judging.TIMEOUT} s")
+    return await judge(conversation, _("the server did not answer within {seconds} s").format(seconds=judging.TIMEOUT))
 
 
 # -- 08a: a client's frame ---------------------------------------------------------------
@@ -123,31 +128,34 @@ def _frame_mistake(frame: bytes, text: str, mask: bytes) -> str:
 
     payload = text.encode()
     if len(frame) < 2:
-        return f"it is {len(frame)} bytes long: a frame's header alone is at least 2"
+        return _("it is {length} bytes long: a frame's header alone is at least 2").format(length=len(frame))
     if not frame[0] & 0x80:
-        return "the FIN bit (0x80 of the first byte) is not set: the server would wait for more fragments"
+        return _("the FIN bit (0x80 of the first byte) is not set: the server would wait for more fragments")
     if frame[0] & 0x70:
-        return "a reserved bit (0x70 of the first byte) is set: leave them 0"
+        return _("a reserved bit (0x70 of the first byte) is set: leave them 0")
     if frame[0] & 0x0F != 0x1:
-        return f"its opcode is {frame[0] & 0x0F:#x}; a text frame's is 0x1"
+        return _("its opcode is {opcode:#x}; a text frame's is 0x1").format(opcode=frame[0] & 0x0F)
     if not frame[1] & 0x80:
         return ""  # the server will say it: see check_client_frame
     decoded = decode_frame(frame)
     if decoded is None or decoded[3] != len(frame):
         form = frame[1] & 0x7F
-        said = {126: "126 (a 2-byte length follows)", 127: "127 (an 8-byte length follows)"}.get(form, str(form))
-        right = ("up to 125, the length itself" if len(payload) < 126 else
-                 "126, then the length in 2 bytes" if len(payload) < 2**16 else "127, then the length in 8 bytes")
-        return (f"for {len(payload):,} bytes of payload its length field says {said}, and the frame reads "
-                f"wrong: {len(frame):,} bytes in all. For {len(payload):,} bytes, the 7 bits say {right}")
+        said = (_("126 (a 2-byte length follows)") if form == 126 else
+                _("127 (an 8-byte length follows)") if form == 127 else str(form))
+        right = (_("up to 125, the length itself") if len(payload) < 126 else
+                 _("126, then the length in 2 bytes") if len(payload) < 2**16 else _("127, then the length in 8 bytes"))
+        return _("for {payload:,} bytes of payload its length field says {said}, and the frame reads "
+                 "wrong: {length:,} bytes in all. For {payload:,} bytes, the 7 bits say {right}").format(
+            payload=len(payload), said=said, length=len(frame), right=right)
     header = len(frame) - len(payload) - 4
     if frame[header : header + 4] != mask:
-        return f"the 4 bytes before the payload are {frame[header : header + 4].hex(' ')}, not the masking key you were given"
+        return _("the 4 bytes before the payload are {found}, not the masking key you were given").format(
+            found=frame[header : header + 4].hex(" "))
     if decoded[2] != payload:
         if frame[header + 4 :] == payload:
-            return "the payload is not masked: XOR byte i with mask[i % 4]"
+            return _("the payload is not masked: XOR byte i with mask[i % 4]")
         if apply_mask(frame[header + 4 :], mask) != payload:
-            return "its payload, unmasked with the key, is not the text's UTF-8 bytes"
+            return _("its payload, unmasked with the key, is not the text's UTF-8 bytes")
     return ""
 
 
@@ -166,38 +174,43 @@ async def check_client_frame(text_frame: Callable[[str, bytes], Any]) -> Result:
     async def conversation(crashes: Crashes) -> str:
         texts = ["Hello", "two hundred bytes. " * 10 + "0123456789", "x" * 70_000, "é, 中文 and 🙂 are UTF-8 too"]
         with start("echo", name="check-frames", ping_interval=None) as server:
-            reader, writer, _ = await open_raw_websocket(server.port)
+            reader, writer, _response = await open_raw_websocket(server.port)
             try:
                 for text in texts:
                     mask = secrets.token_bytes(4)
-                    what = f"text_frame(a {len(text.encode()):,}-byte text, mask)"
+                    what = _("text_frame(a {length:,}-byte text, mask)").format(length=len(text.encode()))
                     try:
                         frame = text_frame(text, mask)
                     except Exception as error:
-                        raise NotYet(f"{what} raised {describe(error)}") from None
+                        raise NotYet(_("{what} raised {error}").format(what=what, error=describe(error))) from None
                     if not isinstance(frame, (bytes, bytearray)):
-                        raise NotYet(f"{what} returned a {type(frame).__name__}; expected bytes")
+                        raise NotYet(_("{what} returned a {kind}; expected bytes").format(
+                            what=what, kind=type(frame).__name__))
                     frame = bytes(frame)
                     mistake = _frame_mistake(frame, text, mask)
                     if mistake:
-                        raise NotYet(f"{what} returned {frame[:12].hex(' ')}…: {mistake}")
+                        raise NotYet(_("{what} returned {start}…: {mistake}").format(
+                            what=what, start=frame[:12].hex(" "), mistake=mistake))
                     if not frame[1] & 0x80 and (decode_frame(frame) or (0, 0, b"", 0))[3] != len(frame):
-                        raise NotYet(f"{what} returned {frame[:12].hex(' ')}…: the MASK bit (0x80 of the second "
-                                     "byte) is not set, and the frame does not read whole without it either")
+                        raise NotYet(_("{what} returned {start}…: the MASK bit (0x80 of the second byte) is not "
+                                       "set, and the frame does not read whole without it either").format(
+                            what=what, start=frame[:12].hex(" ")))
                     writer.write(frame)
-                    _, opcode, payload, _ = decode_frame(await receive_frame(reader))
+                    _fin, opcode, payload, _end = decode_frame(await receive_frame(reader))
                     if opcode == CLOSE:
                         code = int.from_bytes(payload[:2], "big")
-                        hint = ("" if frame[1] & 0x80 else "\n    (the MASK bit, 0x80 of the second byte, is not set: "
-                                "a client masks every frame, with the key before the masked payload)")
-                        raise NotYet(f"the server refused {what}: it closed with {code} {payload[2:].decode()!r}{hint}")
+                        hint = ("" if frame[1] & 0x80 else "\n    " + _(
+                            "(the MASK bit, 0x80 of the second byte, is not set: a client masks every frame, with "
+                            "the key before the masked payload)"))
+                        raise NotYet(_("the server refused {what}: it closed with {code} {reason!r}").format(
+                            what=what, code=code, reason=payload[2:].decode()) + hint)
                     if payload != text.encode():
-                        raise NotYet(f"the server echoed {payload[:20]!r}… for {what}")
+                        raise NotYet(_("the server echoed {start!r}… for {what}").format(start=payload[:20], what=what))
             finally:
                 await _close_raw(reader, writer)
-        return "a websockets server echoed every frame you built: the three forms of the length, masked."
+        return _("a websockets server echoed every frame you built: the three forms of the length, masked.")
 
-    return await judge(conversation, f"the server did not echo within {judging.TIMEOUT} s")
+    return await judge(conversation, _("the server did not echo within {seconds} s").format(seconds=judging.TIMEOUT))
 
 
 # -- 08b: parsing a frame --------------------------------------------------------------------
@@ -225,13 +238,15 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
         try:
             result = parse_frame(frame)
         except Exception as error:
-            raise NotYet(f"parse_frame({what}) raised {describe(error)}") from None
+            raise NotYet(_("parse_frame({what}) raised {error}").format(what=what, error=describe(error))) from None
         try:
             got_fin, got_opcode, got_payload = result
         except (TypeError, ValueError):
-            raise NotYet(f"parse_frame({what}) returned {result!r}; expected (fin, opcode, payload)") from None
+            raise NotYet(_("parse_frame({what}) returned {result!r}; expected (fin, opcode, payload)").format(
+                what=what, result=result)) from None
         if not isinstance(got_payload, (bytes, bytearray)):
-            raise NotYet(f"parse_frame({what}) returned a payload of type {type(got_payload).__name__}; expected bytes")
+            raise NotYet(_("parse_frame({what}) returned a payload of type {kind}; expected bytes").format(
+                what=what, kind=type(got_payload).__name__))
         return got_fin, got_opcode, bytes(got_payload)
 
     def reads_unmasked(fin: bool, opcode: int, payload: bytes) -> bool:
@@ -244,36 +259,41 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
     def parsed(frame: bytes, what: str, fin: bool, opcode: int, payload: bytes) -> None:
         got_fin, got_opcode, got_payload = call(frame, what)
         if (got_fin, got_opcode) != (fin, opcode):
-            raise NotYet(f"parse_frame({what}) said fin={got_fin!r}, opcode={got_opcode!r}; "
-                         f"expected fin={fin}, opcode={opcode:#x}")
+            raise NotYet(_("parse_frame({what}) said fin={got_fin!r}, opcode={got_opcode!r}; "
+                           "expected fin={fin}, opcode={opcode:#x}").format(
+                what=what, got_fin=got_fin, got_opcode=got_opcode, fin=fin, opcode=opcode))
         if got_payload != payload:
             masked = bool(frame[1] & 0x80)
-            hint = ""
             if len(got_payload) != len(payload):
                 if masked and reads_unmasked(fin, opcode, payload):
-                    hint = (f": {len(got_payload)} bytes instead of {len(payload)}. The same frame unmasked parses "
-                            "right, so the length took in the MASK bit: the high bit of the second byte says "
-                            "whether the frame is masked, and the length is the low 7 bits, data[1] & 0x7F")
+                    said = _("parse_frame({what}) returned the payload {start!r}…: {got} bytes instead of "
+                             "{expected}. The same frame unmasked parses right, so the length took in the MASK "
+                             "bit: the high bit of the second byte says whether the frame is masked, and the "
+                             "length is the low 7 bits, data[1] & 0x7F")
                 else:
-                    hint = (f": {len(got_payload)} bytes instead of {len(payload)} (a length of 126 or 127 means the "
-                            "real length is in the next 2 or 8 bytes)")
+                    said = _("parse_frame({what}) returned the payload {start!r}…: {got} bytes instead of "
+                             "{expected} (a length of 126 or 127 means the real length is in the next 2 or 8 bytes)")
             elif masked:
-                hint = ": is it still masked? XOR byte i with mask[i % 4]"
-            raise NotYet(f"parse_frame({what}) returned the payload {got_payload[:20]!r}…{hint}")
+                said = _("parse_frame({what}) returned the payload {start!r}…: is it still masked? XOR byte i "
+                         "with mask[i % 4]")
+            else:
+                said = _("parse_frame({what}) returned the payload {start!r}…")
+            raise NotYet(said.format(what=what, start=got_payload[:20], got=len(got_payload), expected=len(payload)))
 
     async def conversation(crashes: Crashes) -> str:
         with start("handmade", name="check-handmade") as server:
-            reader, writer, _ = await open_raw_websocket(server.port)
+            reader, writer, _response = await open_raw_websocket(server.port)
             try:
                 mask = bytes([1, 2, 3, 4])
                 for text in ["Hello", "two hundred bytes. " * 10 + "0123456789", "x" * 70_000]:
                     writer.write(encode_frame(TEXT, text.encode(), mask=mask))
                     frame = await receive_frame(reader)
-                    parsed(frame, f"the server's frame of a {len(text):,}-byte text", True, 0x1, text.encode())
+                    parsed(frame, _("the server's frame of a {length:,}-byte text").format(length=len(text)),
+                           True, 0x1, text.encode())
                 writer.write(encode_frame(PING, b"are you there?", mask=mask))
-                parsed(await receive_frame(reader), "the server's pong", True, 0xA, b"are you there?")
+                parsed(await receive_frame(reader), _("the server's pong"), True, 0xA, b"are you there?")
                 writer.write(encode_frame(CLOSE, b"\x03\xe8bye", mask=mask))
-                parsed(await receive_frame(reader), "the server's close frame", True, 0x8, b"\x03\xe8")
+                parsed(await receive_frame(reader), _("the server's close frame"), True, 0x8, b"\x03\xe8")
             finally:
                 writer.close()
                 await writer.wait_closed()
@@ -281,13 +301,14 @@ async def check_parse_frame(parse_frame: Callable[[bytes], Any]) -> Result:
         for text in ["masked by websockets", "a longer text, masked too. " * 8]:
             client.send_text(text.encode())
             [frame] = client.data_to_send()
-            parsed(frame, f"a masked client frame of {len(text)} bytes", True, 0x1, text.encode())
+            parsed(frame, _("a masked client frame of {length} bytes").format(length=len(text)), True, 0x1,
+                   text.encode())
         client.send_binary(b"part one, ", fin=False)
         [frame] = client.data_to_send()
-        parsed(frame, "the first fragment of a message", False, 0x2, b"part one, ")
-        return "parse_frame reads every field: FIN, opcode, the three lengths, the mask."
+        parsed(frame, _("the first fragment of a message"), False, 0x2, b"part one, ")
+        return _("parse_frame reads every field: FIN, opcode, the three lengths, the mask.")
 
-    return await judge(conversation, f"no frame came back within {judging.TIMEOUT} s")
+    return await judge(conversation, _("no frame came back within {seconds} s").format(seconds=judging.TIMEOUT))
 
 
 # -- 08b: a server on websockets' Sans-I/O protocol --------------------------------------------
@@ -316,14 +337,15 @@ async def check_sans_io_echo(on_data: Callable[[Any, bytes], Any]) -> Result:
 
     async def conversation(crashes: Crashes) -> str:
         yours = crashes.guard(on_data, "on_data", "on_data(protocol, data)")
-        stage = ["the opening handshake"]
+        opening = _("the opening handshake")
+        stage = [opening]
         unanswered: list[str] = []  # what came whole, and got nothing back from your on_data
 
         def whole_texts(buffer: bytearray) -> list[bytes]:
             """The text frames complete in ``buffer``, taken out of it (the client's, read beside yours)."""
             texts = []
             while (decoded := decode_frame(buffer)) is not None:
-                _, opcode, payload, end = decoded
+                _fin, opcode, payload, end = decoded
                 del buffer[:end]
                 if opcode == TEXT:
                     texts.append(payload)
@@ -368,16 +390,17 @@ async def check_sans_io_echo(on_data: Callable[[Any, bytes], Any]) -> Result:
             try:
                 while not task.done():
                     if unanswered:
-                        raise NotYet(f"your server got {stage[0]} and sent nothing back: {hint()}")
+                        raise NotYet(_("your server got {stage} and sent nothing back: {hint}").format(
+                            stage=stage[0], hint=hint()))
                     await asyncio.wait({task}, timeout=0.02)
                 return task.result()
             finally:
                 task.cancel()
 
         def hint() -> str:
-            if stage[0] == "the opening handshake":
-                return "answer the Request event: protocol.send_response(protocol.accept(request))"
-            return "send each text frame's data back: protocol.send_text(frame.data)"
+            if stage[0] == opening:
+                return _("answer the Request event: protocol.send_response(protocol.accept(request))")
+            return _("send each text frame's data back: protocol.send_text(frame.data)")
 
         server = await asyncio.start_server(serve_one, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
@@ -389,32 +412,37 @@ async def check_sans_io_echo(on_data: Callable[[Any, bytes], Any]) -> Result:
                     )
                     try:
                         for text in ["Hello", "é, 中文 and 🙂 are UTF-8 too", "x" * 70_000]:
-                            stage[0] = f"a text of {len(text.encode()):,} bytes ({text[:10]!r}…)"
+                            stage[0] = _("a text of {length:,} bytes ({start!r}…)").format(
+                                length=len(text.encode()), start=text[:10])
                             await websocket.send(text)
                             reply = await answered(websocket.recv())
                             if reply != text:
-                                raise NotYet(f"your server answered {reply[:20]!r}… to {stage[0]}; expected it echoed")
-                        stage[0] = "a ping (ServerProtocol answers it by itself, once it is given the bytes)"
+                                raise NotYet(_("your server answered {start!r}… to {stage}; expected it echoed").format(
+                                    start=reply[:20], stage=stage[0]))
+                        stage[0] = _("a ping (ServerProtocol answers it by itself, once it is given the bytes)")
                         await answered(await websocket.ping())
-                        stage[0] = "the close frame (ServerProtocol answers it by itself too)"
+                        stage[0] = _("the close frame (ServerProtocol answers it by itself too)")
                     finally:
                         await websocket.close()
                     if websocket.close_code != 1000:
-                        raise NotYet(f"the client's close ended with {websocket.close_code}, not 1000: "
-                                     "was the close frame given to the protocol?")
+                        raise NotYet(_("the client's close ended with {code}, not 1000: "
+                                       "was the close frame given to the protocol?").format(code=websocket.close_code))
                 except InvalidHandshake as error:
-                    raise NotYet(f"the websockets client's handshake failed: {describe(error)}. Answer the Request "
-                                 "event with protocol.send_response(protocol.accept(request))") from None
+                    raise NotYet(_("the websockets client's handshake failed: {error}. Answer the Request "
+                                   "event with protocol.send_response(protocol.accept(request))").format(
+                        error=describe(error))) from None
                 except ConnectionClosed as closed:
-                    raise NotYet(f"your server closed the connection during {stage[0]} ({closed})") from None
+                    raise NotYet(_("your server closed the connection during {stage} ({closed})").format(
+                        stage=stage[0], closed=closed)) from None
         except TimeoutError:
             if crashes:
                 raise NotYet(crashes.verdict()) from None
-            raise NotYet(f"no answer to {stage[0]} within {judging.TIMEOUT - 1} s: {hint()}") from None
+            raise NotYet(_("no answer to {stage} within {seconds} s: {hint}").format(
+                stage=stage[0], seconds=judging.TIMEOUT - 1, hint=hint())) from None
         finally:
             server.close()
             await server.wait_closed()
-        return ("your on_data and websockets' ServerProtocol echo texts, answer a ping and the closing "
-                "handshake, for the real websockets client.")
+        return _("your on_data and websockets' ServerProtocol echo texts, answer a ping and the closing "
+                 "handshake, for the real websockets client.")
 
     return await judge(conversation)

@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from ..language import _
 from .judging import (
     Crashes,
     NotYet,
@@ -51,17 +52,19 @@ async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
         return coroutine
 
     def forgot_await(where: str, why: str) -> NotYet:
-        return NotYet(f"you forgot an `await`, at {where}\n    ({why})" if where else f"you forgot an `await` ({why})")
+        if where:
+            return NotYet(_("you forgot an `await`, at {where}\n    ({why})").format(where=where, why=why))
+        return NotYet(_("you forgot an `await` ({why})").format(why=why))
 
     async def never_awaited() -> NotYet | None:
         """Your calls of ``boil`` whose coroutine nobody awaited: closed, and said."""
         await asyncio.sleep(0)  # the tasks gather() or create_task() made start now: their coroutines are not idle
         idle = [(where, coroutine) for where, coroutine in calls
                 if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED]
-        for _, coroutine in idle:
+        for _where, coroutine in idle:
             coroutine.close()  # nobody will run it: close it, so Python does not warn about it
         if idle:
-            return forgot_await(idle[0][0], "boil(kettle) only makes a coroutine: nothing boils until it is awaited")
+            return forgot_await(idle[0][0], _("boil(kettle) only makes a coroutine: nothing boils until it is awaited"))
         return None
 
     def gather_line() -> str:
@@ -74,8 +77,8 @@ async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
             return forgotten
         if isinstance(error, RuntimeError) and str(error) == NOT_AWAITED:
             return forgot_await(gather_line() or your_line(error),
-                                "asyncio.gather(...) gives a future: `await` it to get the results")
-        return NotYet(f"boil_all(boil, kettles) raised {describe(error)}")
+                                _("asyncio.gather(...) gives a future: `await` it to get the results"))
+        return NotYet(_("boil_all(boil, kettles) raised {error}").format(error=describe(error)))
 
     async def conversation(crashes: Crashes) -> str:
         kettles = ["red kettle", "blue kettle", "green kettle"]
@@ -85,7 +88,7 @@ async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
             raise await said_of(error) from None
         if not inspect.isawaitable(result):
             await never_awaited()  # closes what it made
-            raise NotYet(f"boil_all(...) returned {result!r} at once: is it an 'async def'?")
+            raise NotYet(_("boil_all(...) returned {result!r} at once: is it an 'async def'?").format(result=result))
         try:
             result = await result
         except Exception as error:
@@ -95,13 +98,15 @@ async def check_boil_all(boil_all: Callable[..., Awaitable[Any]]) -> Result:
         if inspect.isawaitable(result):
             await forget(result)
             if asyncio.isfuture(result):
-                raise forgot_await(gather_line(), "asyncio.gather(...) gives a future: `await` it to get the results")
-            raise forgot_await("", f"boil_all returned {type(result).__name__} object, not the results: `await` it")
+                raise forgot_await(gather_line(), _("asyncio.gather(...) gives a future: `await` it to get the results"))
+            raise forgot_await("", _("boil_all returned {kind} object, not the results: `await` it").format(
+                kind=type(result).__name__))
         if list(result or []) != [f"{kettle} boiled" for kettle in kettles]:
-            raise NotYet(f"it returned {result!r}; expected every kettle's result, in order")
+            raise NotYet(_("it returned {result!r}; expected every kettle's result, in order").format(result=result))
         if most < len(kettles):
-            raise NotYet(f"the kettles boiled one after the other (at most {most} at a time): use asyncio.gather")
-        return "every kettle boiled at once, and the results came back in order."
+            raise NotYet(_("the kettles boiled one after the other (at most {most} at a time): use asyncio.gather").format(
+                most=most))
+        return _("every kettle boiled at once, and the results came back in order.")
 
     return await judge(conversation)
 

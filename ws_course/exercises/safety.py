@@ -28,6 +28,7 @@ from websockets.protocol import State
 
 from ..classroom.roster import RATE_LIMIT as CLASSROOM_RATE_LIMIT
 from ..demos import start
+from ..language import _
 from .judging import (
     Crashes,
     NotYet,
@@ -87,20 +88,21 @@ def origin_cases(port: int) -> list[tuple[str | None, bool, str]]:
     """Each ``Origin`` the origin check knocks with, whether it must get in, and what to say if your rule gets it wrong."""
     own = f"http://127.0.0.1:{port}"
     other_port = port + 1 if port < 65535 else port - 1
+    look_alike = f"http://127.0.0.1.evil.example:{port}"
     return [
-        (None, True, ("a Python client (no Origin header: origin is None) was refused: only browsers send "
-                      "Origin, so this check protects browsers' users; admit None")),
-        (own, True, (f"the room's own page (Origin: {own}, Host: 127.0.0.1:{port}) was refused: admit the "
-                     "origin that is 'http://' + host")),
-        ("http://evil.example", False, ("a page from http://evil.example got in: refuse every origin that is not "
-                                        "the room's own page")),
-        ("null", False, ("a page with Origin: null got in: any site's sandboxed frame sends null, so admitting it "
-                         "admits every site; refuse it")),
-        (f"http://127.0.0.1:{other_port}", False, ("a page from another port of this machine got in: the port is part "
-                                                   "of an origin, another port is another site; compare the whole origin")),
-        (f"http://127.0.0.1.evil.example:{port}", False, (f"http://127.0.0.1.evil.example:{port} got in: a name that only "
-                                                          "begins like the room's is another site's; compare the whole "
-                                                          "origin, not its beginning")),
+        (None, True, _("a Python client (no Origin header: origin is None) was refused: only browsers send "
+                       "Origin, so this check protects browsers' users; admit None")),
+        (own, True, _("the room's own page (Origin: {origin}, Host: 127.0.0.1:{port}) was refused: admit the "
+                      "origin that is 'http://' + host").format(origin=own, port=port)),
+        ("http://evil.example", False, _("a page from http://evil.example got in: refuse every origin that is not "
+                                         "the room's own page")),
+        ("null", False, _("a page with Origin: null got in: any site's sandboxed frame sends null, so admitting it "
+                          "admits every site; refuse it")),
+        (f"http://127.0.0.1:{other_port}", False, _("a page from another port of this machine got in: the port is "
+                                                    "part of an origin, another port is another site; compare the "
+                                                    "whole origin")),
+        (look_alike, False, _("{origin} got in: a name that only begins like the room's is another site's; compare "
+                              "the whole origin, not its beginning").format(origin=look_alike)),
     ]
 
 
@@ -125,27 +127,28 @@ async def check_origin_rule(origin_allowed: Any) -> Result:
                 status = await admitted(server.ws_url, crashes, origin=origin)
                 if (status is None) != admit:
                     raise NotYet(wrong)
-        return ("the room admitted a Python client and its own page, and refused another site, null, another "
-                "port and a look-alike name with 403.")
+        return _("the room admitted a Python client and its own page, and refused another site, null, another "
+                 "port and a look-alike name with 403.")
 
     return await judge(conversation)
 
 
-#: The names lesson 06a's host check calls the room by, whether each must get in, and what to say if your rule gets it wrong.
-HOST_CASES = [
-    ("127.0.0.1", True, ("the room called by its IP address (Host: 127.0.0.1) was refused: DNS decides nothing "
-                         "about an IP address; admit it")),
-    ("localhost", True, ("the room called localhost was refused: browsers resolve localhost to this machine "
-                         "themselves; admit it")),
-    ("192.168.1.10", True, ("the room called by the teacher's address (192.168.1.10) was refused: admit every IP "
-                            "address (ipaddress.ip_address(name) parses one, and raises ValueError for a name)")),
-    ("rebind.example", False, ("a page at rebind.example got in: its owner's DNS can point that name at this "
-                               "machine (DNS rebinding); refuse every name that is not an IP address or localhost")),
-    ("localhost.rebind.example", False, ("localhost.rebind.example got in: it is rebind.example's name, not this "
-                                         "machine's; compare the whole name, not a part of it")),
-    ("127.0.0.1.rebind.example", False, ("127.0.0.1.rebind.example got in: it only looks like an address; it is a "
-                                         "name of rebind.example (ipaddress.ip_address refuses it)")),
-]
+def host_cases() -> list[tuple[str, bool, str]]:
+    """The names lesson 06a's host check calls the room by, whether each must get in, and what to say if your rule gets it wrong."""
+    return [
+        ("127.0.0.1", True, _("the room called by its IP address (Host: 127.0.0.1) was refused: DNS decides nothing "
+                              "about an IP address; admit it")),
+        ("localhost", True, _("the room called localhost was refused: browsers resolve localhost to this machine "
+                              "themselves; admit it")),
+        ("192.168.1.10", True, _("the room called by the teacher's address (192.168.1.10) was refused: admit every IP "
+                                 "address (ipaddress.ip_address(name) parses one, and raises ValueError for a name)")),
+        ("rebind.example", False, _("a page at rebind.example got in: its owner's DNS can point that name at this "
+                                    "machine (DNS rebinding); refuse every name that is not an IP address or localhost")),
+        ("localhost.rebind.example", False, _("localhost.rebind.example got in: it is rebind.example's name, not this "
+                                              "machine's; compare the whole name, not a part of it")),
+        ("127.0.0.1.rebind.example", False, _("127.0.0.1.rebind.example got in: it only looks like an address; it is "
+                                              "a name of rebind.example (ipaddress.ip_address refuses it)")),
+    ]
 
 
 @exercise
@@ -156,23 +159,25 @@ async def check_host_rule(host_allowed: Any) -> Result:
     name in each handshake's ``Host`` header, without the port (``127.0.0.1``,
     ``rebind.example``), and answers 403 when it returns false. (The course's own
     host check is off in this room.) Then it connects to the room at 127.0.0.1, as
-    a rebound page does, under each name of :data:`HOST_CASES`, each with the
+    a rebound page does, under each name of :func:`host_cases`, each with the
     ``Origin`` of a page at that name.
     """
 
     async def conversation(crashes: Crashes) -> str:
         hook = door(host_allowed, crashes, getattr(host_allowed, "__name__", "rule"), "host_allowed(name)",
                     lambda request: (urlsplit("//" + request.headers.get("Host", "")).hostname,))
-        names = [name for name, admit, _ in HOST_CASES if not admit]
+        cases = host_cases()
+        names = [name for name, admit, _wrong in cases if not admit]
         with start(stays, name="check-host-rule", allow_origins=["*"], allow_hosts=names,
                    process_request=hook) as server:
-            for name, admit, wrong in HOST_CASES:
+            for name, admit, wrong in cases:
                 address = f"{name}:{server.port}"
                 status = await admitted(f"ws://{address}/", crashes, host="127.0.0.1", port=server.port,
                                         origin=f"http://{address}")
                 if (status is None) != admit:
                     raise NotYet(wrong)
-        return "the room answered to IP addresses and localhost, and refused rebind.example and its look-alikes with 403."
+        return _("the room answered to IP addresses and localhost, and refused rebind.example and its look-alikes "
+                 "with 403.")
 
     return await judge(conversation)
 
@@ -185,9 +190,10 @@ BUFFER_CAP = 256 * 1024
 #: What the talker of lesson 06b's buffer check pastes, again and again (54 KB).
 LONG_TEXT = "a long text, pasted again. " * 2000
 
-#: What lesson 06b's buffer check says when your room cut a member that reads.
-CUT_A_READER = (f"a member that reads everything was cut ({{closed}}): cut only a member whose unsent data passes "
-                f"MAX_UNSENT ({BUFFER_CAP} bytes)")
+def cut_a_reader(closed: ConnectionClosed) -> NotYet:
+    """What lesson 06b's buffer check says when your room cut a member that reads."""
+    return NotYet(_("a member that reads everything was cut ({closed}): cut only a member whose unsent data passes "
+                    "MAX_UNSENT ({cap} bytes)").format(closed=closed, cap=BUFFER_CAP))
 
 #: At most this many long texts before the check gives up on your room cutting the frozen member (2 MB).
 PASTES = 40
@@ -225,14 +231,15 @@ async def check_buffer_cap(room_class: type) -> Result:
                    max_buffer=2**30) as server:
             async with contextlib.AsyncExitStack() as clients:
                 try:
-                    readers = [await join_room(server.ws_url, clients, crashes) for _ in range(2)]
+                    readers = [await join_room(server.ws_url, clients, crashes) for _reader in range(2)]
                     _frozen, nickname = await frozen_member(server.ws_url, server.port, crashes, clients)
                     held = next((websocket for websocket, name in list(room.members.items()) if name == nickname), None)
                     if held is None:
-                        raise NotYet(f"{nickname} was cut as it came in, with nothing unsent yet: cut only a member "
-                                     f"whose unsent data passes MAX_UNSENT ({BUFFER_CAP} bytes)")
-                    talker, _ = await join_room(server.ws_url, clients, crashes)
-                    listeners = [reader for reader, _ in readers] + [talker]
+                        raise NotYet(_("{nickname} was cut as it came in, with nothing unsent yet: cut only a member "
+                                       "whose unsent data passes MAX_UNSENT ({cap} bytes)").format(
+                            nickname=nickname, cap=BUFFER_CAP))
+                    talker, _arrival = await join_room(server.ws_url, clients, crashes)
+                    listeners = [reader for reader, _arrival in readers] + [talker]
                     unsent, left, heard_left = 0, f"{nickname} left", set()
                     for number in range(PASTES):
                         text = f"{number}: {LONG_TEXT}"
@@ -244,29 +251,30 @@ async def check_buffer_cap(room_class: type) -> Result:
                         cut, now_unsent = await on_its_loop(held)
                         if cut:
                             if unsent + len(text) + 16 <= BUFFER_CAP:
-                                raise NotYet(
-                                    f"the frozen member was cut with at most {unsent + len(text) + 16} bytes unsent: "
-                                    f"a member may be up to MAX_UNSENT ({BUFFER_CAP}) bytes behind (a slow phone "
-                                    "catches up); cut it only when its unsent data passes that"
-                                )
+                                raise NotYet(_(
+                                    "the frozen member was cut with at most {unsent} bytes unsent: a member may be "
+                                    "up to MAX_UNSENT ({cap}) bytes behind (a slow phone catches up); cut it only "
+                                    "when its unsent data passes that"
+                                ).format(unsent=unsent + len(text) + 16, cap=BUFFER_CAP))
                             return await stayed(listeners, left, heard_left, crashes, number + 1)
                         unsent = now_unsent
                         if unsent > BUFFER_CAP + len(text) + 16:
-                            raise NotYet(
-                                f"the frozen member, {nickname}, is {unsent} bytes behind and still in the room: cut a "
-                                f"member as soon as its transport.get_write_buffer_size() passes MAX_UNSENT ({BUFFER_CAP})"
-                            )
-                    raise NotYet(f"the frozen member, {nickname}, never left the room ({PASTES} texts of 54 KB later): "
-                                 "cut it with member.transport.abort() once it is MAX_UNSENT behind; a member that "
-                                 "is skipped instead stays in the room, and misses messages without knowing it")
+                            raise NotYet(_(
+                                "the frozen member, {nickname}, is {unsent} bytes behind and still in the room: cut a "
+                                "member as soon as its transport.get_write_buffer_size() passes MAX_UNSENT ({cap})"
+                            ).format(nickname=nickname, unsent=unsent, cap=BUFFER_CAP))
+                    raise NotYet(_("the frozen member, {nickname}, never left the room ({pastes} texts of 54 KB "
+                                   "later): cut it with member.transport.abort() once it is MAX_UNSENT behind; a "
+                                   "member that is skipped instead stays in the room, and misses messages without "
+                                   "knowing it").format(nickname=nickname, pastes=PASTES))
                 except ConnectionClosed as closed:
-                    raise NotYet(CUT_A_READER.format(closed=closed)) from None
+                    raise cut_a_reader(closed) from None
 
     async def receive_as(listener: Any, crashes: Crashes) -> str:
         try:
             return await crashes.race(listener.recv())
         except ConnectionClosed as closed:
-            raise NotYet(CUT_A_READER.format(closed=closed)) from None
+            raise cut_a_reader(closed) from None
 
     async def stayed(listeners: list[Any], left: str, heard_left: set[Any], crashes: Crashes, texts: int) -> str:
         """The frozen member was cut: the room must hear it leave, and the others chat on."""
@@ -277,8 +285,8 @@ async def check_buffer_cap(room_class: type) -> Result:
         for listener in listeners:
             while await receive_as(listener, crashes) != "is everyone still here?":
                 pass
-        return (f"the frozen member was cut after {texts} texts of 54 KB, the room heard it leave, and the "
-                "members who read chat on.")
+        return _("the frozen member was cut after {texts} texts of 54 KB, the room heard it leave, and the "
+                 "members who read chat on.").format(texts=texts)
 
     return await judge(conversation)
 
@@ -302,7 +310,7 @@ def room_class_instance(room_class: type) -> Any:
     try:
         return room_class()
     except Exception as error:
-        raise NotYet(f"{room_class.__name__}() raised {describe(error)}") from None
+        raise NotYet(_("{room}() raised {error}").format(room=room_class.__name__, error=describe(error))) from None
 
 
 #: Lesson 06b's member cap: a room of at most this many members.
@@ -324,7 +332,7 @@ async def check_member_cap(room_class: type) -> Result:
     async def conversation(crashes: Crashes) -> str:
         room = room_class_instance(room_class)
         if not callable(getattr(room, "door", None)):
-            raise NotYet(f"{room_class.__name__} has no door(connection, request) method")
+            raise NotYet(_("{room} has no door(connection, request) method").format(room=room_class.__name__))
         hook = crashes.guard(room.door, f"{room_class.__name__}.door", "door(connection, request)")
 
         def process_request(connection: Any, request: Any) -> Any:
@@ -341,28 +349,30 @@ async def check_member_cap(room_class: type) -> Result:
                     try:
                         members.append(await join_room(server.ws_url, clients, crashes))
                     except InvalidStatus as refused:
-                        raise NotYet(f"member {number} of {MEMBER_CAP} was refused "
-                                     f"({refused.response.status_code}) by an empty enough room: refuse a newcomer "
-                                     f"only when the room already has {MEMBER_CAP} members") from None
+                        raise NotYet(_("member {number} of {cap} was refused ({status}) by an empty enough room: "
+                                       "refuse a newcomer only when the room already has {cap} members").format(
+                            number=number, cap=MEMBER_CAP, status=refused.response.status_code)) from None
                 status = await admitted(server.ws_url, crashes)
                 if status is None:
-                    raise NotYet(f"a 4th member got in a room of {MEMBER_CAP}: with {MEMBER_CAP} members in the room, "
-                                 f"len(self.members) is {MEMBER_CAP}; refuse a newcomer when it is {MEMBER_CAP} or more")
+                    raise NotYet(_("a 4th member got in a room of {cap}: with {cap} members in the room, "
+                                   "len(self.members) is {cap}; refuse a newcomer when it is {cap} or more").format(
+                        cap=MEMBER_CAP))
                 if status != 503:
-                    raise NotYet(f"the 4th member was refused with {status}; a full room answers 503 (Service "
-                                 "Unavailable: come back later), with connection.respond(503, ...)")
-                (first, arrival), (second, _) = members[0], members[1]
+                    raise NotYet(_("the 4th member was refused with {status}; a full room answers 503 (Service "
+                                   "Unavailable: come back later), with connection.respond(503, ...)").format(
+                        status=status))
+                (first, arrival), (second, _arrival) = members[0], members[1]
                 await first.close()
                 await wait_for_text(second, arrival.removesuffix(" comes in") + " left", crashes)
                 try:
                     await join_room(server.ws_url, clients, crashes)
                 except InvalidStatus as refused:
-                    raise NotYet(
-                        f"a member left, and the next newcomer was still refused ({refused.response.status_code}): "
-                        "count the members in the room now, len(self.members), not everyone who ever came "
-                        "(self.count only goes up)"
-                    ) from None
-        return f"a room of {MEMBER_CAP} refused a 4th member with 503, and let the next one in when a place was free."
+                    raise NotYet(_(
+                        "a member left, and the next newcomer was still refused ({status}): count the members in "
+                        "the room now, len(self.members), not everyone who ever came (self.count only goes up)"
+                    ).format(status=refused.response.status_code)) from None
+        return _("a room of {cap} refused a 4th member with 503, and let the next one in when a place was "
+                 "free.").format(cap=MEMBER_CAP)
 
     return await judge(conversation)
 
@@ -372,15 +382,17 @@ async def check_member_cap(room_class: type) -> Result:
 #: Lesson 06c: the longest ``text`` a message may carry.
 MAX_TEXT = 200
 
-#: What lesson 06c's offenders send: each message, and what is wrong with it.
-BAD_MESSAGES = [
-    ("hello", "it is not JSON"),
-    ('["text", "hi"]', "it is JSON, but a list, not an object"),
-    ('{"nick": "teacher"}', 'it has no "text"'),
-    ('{"text": 42}', 'its "text" is a number, not a string'),
-    ('{"text": "' + "x" * (MAX_TEXT + 1) + '"}', f'its "text" is {MAX_TEXT + 1} characters long'),
-    ("[" * 5000 + "]" * 5000, "it is JSON nested 5000 deep (json.loads raises RecursionError, not ValueError)"),
-]
+def bad_messages() -> list[tuple[str, str]]:
+    """What lesson 06c's offenders send: each message, and what is wrong with it."""
+    return [
+        ("hello", _("it is not JSON")),
+        ('["text", "hi"]', _("it is JSON, but a list, not an object")),
+        ('{"nick": "teacher"}', _('it has no "text"')),
+        ('{"text": 42}', _('its "text" is a number, not a string')),
+        ('{"text": "' + "x" * (MAX_TEXT + 1) + '"}', _('its "text" is {length} characters long').format(
+            length=MAX_TEXT + 1)),
+        ("[" * 5000 + "]" * 5000, _("it is JSON nested 5000 deep (json.loads raises RecursionError, not ValueError)")),
+    ]
 
 
 @exercise
@@ -389,22 +401,24 @@ async def check_message_shape(room_class: type) -> Result:
 
     A member sends ``{"text": "hello"}``: the room must say ``userN says: hello``.
     Then, one after the other, offenders join and each sends one message of a
-    wrong shape (:data:`BAD_MESSAGES`): each must be closed with code 1008 and the
+    wrong shape (:func:`bad_messages`): each must be closed with code 1008 and the
     reason ``"bad message"``, and nothing of what it sent may reach the room.
     """
 
     async def conversation(crashes: Crashes) -> str:
         with start(watched_room(room_class, crashes), name="check-message-shape") as server:
             async with contextlib.AsyncExitStack() as clients:
-                bystander, _ = await join_room(server.ws_url, clients, crashes)
+                bystander, _arrival = await join_room(server.ws_url, clients, crashes)
                 polite, arrival = await join_room(server.ws_url, clients, crashes)
                 await receive(bystander, crashes)  # the polite member's arrival
                 nickname = arrival.removesuffix(" comes in")
                 await polite.send('{"text": "hello"}')
                 expected = f"{nickname} says: hello"
                 if (said := await receive(bystander, crashes)) != expected:
-                    raise NotYet(f'a member sent {{"text": "hello"}} and the room said {said[:80]!r}; expected {expected!r}')
-                for message, wrong in BAD_MESSAGES:
+                    raise NotYet(_('a member sent {{"text": "hello"}} and the room said {said!r}; expected '
+                                   '{expected!r}').format(said=said[:80], expected=expected))
+                bad = bad_messages()
+                for message, wrong in bad:
                     async with connect(server.ws_url, proxy=None, max_queue=None) as offender:
                         offender_nickname = (await receive(offender, crashes)).removesuffix(" comes in")
                         await receive(bystander, crashes)  # its arrival
@@ -412,18 +426,20 @@ async def check_message_shape(room_class: type) -> Result:
                         said = await receive(bystander, crashes)  # its departure, or what the room made of its message
                         shown = message if len(message) < 40 else message[:30] + "..."
                         if said != f"{offender_nickname} left":
-                            raise NotYet(f"a member sent {shown!r} ({wrong}) and the room said {said[:60]!r}: "
-                                         "pass nothing of a bad message on")
+                            raise NotYet(_("a member sent {shown!r} ({wrong}) and the room said {said!r}: pass "
+                                           "nothing of a bad message on").format(shown=shown, wrong=wrong,
+                                                                                 said=said[:60]))
                         await offender.wait_closed()
                         closing = offender.protocol.close_rcvd
                     if closing is None or (closing.code, closing.reason) != (1008, "bad message"):
-                        got = "no close frame" if closing is None else f"code {closing.code}, reason {closing.reason!r}"
-                        raise NotYet(f"a member sent {shown!r} ({wrong}) and was closed with {got}; expected code 1008, "
-                                     "reason 'bad message'")
-        return (f"the room passed on a good message and closed {len(BAD_MESSAGES)} senders of bad ones with 1008, "
-                "their messages heard by nobody.")
+                        got = _("no close frame") if closing is None else _("code {code}, reason {reason!r}").format(
+                            code=closing.code, reason=closing.reason)
+                        raise NotYet(_("a member sent {shown!r} ({wrong}) and was closed with {got}; expected code "
+                                       "1008, reason 'bad message'").format(shown=shown, wrong=wrong, got=got))
+        return _("the room passed on a good message and closed {count} senders of bad ones with 1008, "
+                 "their messages heard by nobody.").format(count=len(bad))
 
-    return await judge(conversation, silence=(
+    return await judge(conversation, silence=_(
         "no answer in time: a member sent a message and the room neither passed it on nor closed the "
         "sender (close a bad message's sender with await websocket.close(1008, 'bad message'))"))
 
@@ -470,11 +486,11 @@ async def check_rate_limit(room_class: type) -> Result:
             if crashes:
                 raise NotYet(crashes.verdict())
             if asyncio.get_running_loop().time() > deadline:
-                raise NotYet(
-                    f"a member sent {FLOOD} messages at once and is still in the room {CLOSE_WAIT} s later: "
-                    f"close a member's connection at its {RATE_LIMIT + 1}th message within a second, with "
+                raise NotYet(_(
+                    "a member sent {flood} messages at once and is still in the room {seconds} s later: "
+                    "close a member's connection at its {nth}th message within a second, with "
                     "await websocket.close(1008, 'too fast')"
-                )
+                ).format(flood=FLOOD, seconds=CLOSE_WAIT, nth=RATE_LIMIT + 1))
             await asyncio.sleep(0.01)
         return websocket.protocol.close_rcvd
 
@@ -485,19 +501,21 @@ async def check_rate_limit(room_class: type) -> Result:
             while (message := await crashes.race(websocket.recv())) != text:
                 heard.append(message)
         except ConnectionClosed as closed:
-            raise NotYet(f"the polite member was closed ({closed}) after it {doing}") from None
+            raise NotYet(_("the polite member was closed ({closed}) after it {doing}").format(
+                closed=closed, doing=doing)) from None
         return heard
 
     async def conversation(crashes: Crashes) -> str:
         loop = asyncio.get_running_loop()
         with start(watched_room(room_class, crashes), name="check-rate-limit") as server:
             async with contextlib.AsyncExitStack() as clients:
-                polite, _ = await join_room(server.ws_url, clients, crashes)
+                polite, _arrival = await join_room(server.ws_url, clients, crashes)
                 flooder, arrival = await join_room(server.ws_url, clients, crashes)
                 await receive(polite, crashes)  # the flooder's arrival
                 for number in range(1, RATE_LIMIT + 1):
                     await polite.send(f"polite {number}")
-                doing = f"sent {RATE_LIMIT} messages at once (a member may send {RATE_LIMIT} in a second)"
+                doing = _("sent {limit} messages at once (a member may send {limit} in a second)").format(
+                    limit=RATE_LIMIT)
                 await heard_until(polite, crashes, f"polite {RATE_LIMIT}", doing)
                 polite_sent = loop.time()
                 # 40 messages in one write: the frames a websockets client would send, all at once.
@@ -506,37 +524,37 @@ async def check_rate_limit(room_class: type) -> Result:
                 flooder.transport.write(b"".join(flooder.protocol.data_to_send()))
                 closing = await close_frame(flooder, crashes, CLOSE_WAIT)
                 if closing is None:
-                    raise NotYet(
+                    raise NotYet(_(
                         "the flooder's connection was cut without a close frame (code 1006): close it with "
                         "await websocket.close(1008, 'too fast'), so that it learns why"
-                    )
+                    ))
                 if (closing.code, closing.reason) != (1008, "too fast"):
-                    raise NotYet(
-                        f"the flooder was closed with code {closing.code}, reason {closing.reason!r}; "
+                    raise NotYet(_(
+                        "the flooder was closed with code {code}, reason {reason!r}; "
                         "expected code 1008 (policy violation), reason 'too fast'"
-                    )
+                    ).format(code=closing.code, reason=closing.reason))
                 flooder_left = arrival.removesuffix(" comes in") + " left"
-                heard = await heard_until(polite, crashes, flooder_left, "the flooder was closed")
+                heard = await heard_until(polite, crashes, flooder_left, _("the flooder was closed"))
                 passed = [message for message in heard if message.startswith("flood ")]
                 if len(passed) > RATE_LIMIT:
-                    raise NotYet(
-                        f"{len(passed)} of the flooder's {FLOOD} messages reached the room; at most {RATE_LIMIT} "
+                    raise NotYet(_(
+                        "{passed} of the flooder's {flood} messages reached the room; at most {limit} "
                         "should. (The ones it sent before it heard your close are already in the server: after "
                         "close() returns, the handler still hands them to receive(). Pass none of them on: the "
                         "connection's state is no longer State.OPEN.)"
-                    )
+                    ).format(passed=len(passed), flood=FLOOD, limit=RATE_LIMIT))
                 if passed != [f"flood {number}" for number in range(1, RATE_LIMIT + 1)]:
-                    raise NotYet(
-                        f"of the flooder's first {RATE_LIMIT} messages, the room passed on {passed}: a member may "
-                        f"send {RATE_LIMIT} in a second, whatever the others sent (is your room counting everyone's "
+                    raise NotYet(_(
+                        "of the flooder's first {limit} messages, the room passed on {passed}: a member may "
+                        "send {limit} in a second, whatever the others sent (is your room counting everyone's "
                         "messages together, not each member's?)"
-                    )
+                    ).format(limit=RATE_LIMIT, passed=passed))
                 await asyncio.sleep(max(0.0, polite_sent + 1.1 - loop.time()))
                 await polite.send("polite, a second later")
-                doing = (f"sent {RATE_LIMIT} messages, waited a second and sent one more: the limit is per second "
-                         "(forget the times that are more than a second old)")
+                doing = _("sent {limit} messages, waited a second and sent one more: the limit is per second "
+                          "(forget the times that are more than a second old)").format(limit=RATE_LIMIT)
                 await heard_until(polite, crashes, "polite, a second later", doing)
-        return (f"a flooder was closed with 1008 'too fast' after {RATE_LIMIT} of its {FLOOD} messages, "
-                "and a polite member kept chatting.")
+        return _("a flooder was closed with 1008 'too fast' after {limit} of its {flood} messages, "
+                 "and a polite member kept chatting.").format(limit=RATE_LIMIT, flood=FLOOD)
 
     return await judge(conversation)
