@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from ..demos import start
+from ..language import _
 from . import judging
 from .judging import Crashes, NotYet, Result, describe, exercise, judge
 
@@ -59,9 +60,10 @@ async def _follow_beside(follow: Follow, name: str, course_client: Follow, silen
         try:
             following = follow(server.page_url, on_item)
         except Exception as error:
-            raise NotYet(f"{name}(url, on_item) raised {describe(error)}") from None
+            raise NotYet(_("{name}(url, on_item) raised {error}").format(name=name, error=describe(error))) from None
         if not inspect.isawaitable(following):
-            raise NotYet(f"{name}(url, on_item) returned {following!r} at once: is it an 'async def'?")
+            raise NotYet(_("{name}(url, on_item) returned {returned!r} at once: is it an 'async def'?").format(
+                name=name, returned=following))
         tasks = [asyncio.ensure_future(following), asyncio.ensure_future(course_client(server.page_url, theirs.append))]
         try:
             async with asyncio.timeout(judging.TIMEOUT - 1.5):  # time left to stop the server and say why
@@ -74,26 +76,33 @@ async def _follow_beside(follow: Follow, name: str, course_client: Follow, silen
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     if not tasks[0].cancelled() and tasks[0].exception():
-        raise NotYet(f"{name} raised {describe(tasks[0].exception())}")
+        raise NotYet(_("{name} raised {error}").format(name=name, error=describe(tasks[0].exception())))
     if len(yours) <= FEED_ITEMS:
-        raise NotYet(
-            f"{name} returned after {len(yours)} items: it should follow the feed until it is "
+        raise NotYet(_(
+            "{name} returned after {count} items: it should follow the feed until it is "
             "cancelled (keep reading, in a loop)"
-        )
+        ).format(name=name, count=len(yours)))
     return feed, yours, moments, theirs
 
 
-def _same_items(name: str, yours: list[Any], theirs: list[Any], hint: str, others: str) -> None:
+def _same_items(yours: list[Any], theirs: list[Any], hint: str, others: str, out_of_order: str = "") -> None:
+    """Raise :class:`NotYet` unless ``yours`` are dicts, each item once, in order, as ``theirs`` are.
+
+    ``hint`` follows the verdict on an item that is not a dict, ``out_of_order`` the
+    one on items skipped, repeated or out of order; ``others`` names the course's client.
+    """
     wrong = next((item for item in yours if not isinstance(item, dict)), None)
     if wrong is not None:
-        raise NotYet(f"on_item got {wrong!r}: give it each item as a dict{hint}")
+        raise NotYet(_("on_item got {item!r}: give it each item as a dict").format(item=wrong) + hint)
     ids = [item.get("id") for item in yours]
     if ids != list(range(ids[0], ids[0] + len(ids))):
-        raise NotYet(f"your client got the items {ids}: expected each item once, in order")
+        raise NotYet(_("your client got the items {ids}: expected each item once, in order").format(ids=ids)
+                     + out_of_order)
     same = {item["id"]: item for item in theirs}
     for item in yours:
         if item["id"] in same and item != same[item["id"]]:
-            raise NotYet(f"your client got {item!r}; {others} got {same[item['id']]!r}")
+            raise NotYet(_("your client got {yours!r}; {others} got {theirs!r}").format(
+                yours=item, others=others, theirs=same[item["id"]]))
 
 
 @exercise
@@ -107,38 +116,41 @@ async def check_sse_reader(follow_events: Follow) -> Result:
 
     def silence(feed, yours) -> str:
         if feed.requests["events"] and not yours:
-            return (f"your client asked /events, but passed no item to on_item within {judging.TIMEOUT - 1.5:g} s. "
-                    "The response never ends, so reading it whole (await response.text()) never returns: "
-                    "read it line by line as it arrives, async for line in response.content")
+            return _("your client asked /events, but passed no item to on_item within {seconds} s. "
+                     "The response never ends, so reading it whole (await response.text()) never returns: "
+                     "read it line by line as it arrives, async for line in response.content").format(
+                         seconds=f"{judging.TIMEOUT - 1.5:g}")
         if not yours:
-            return "your client made no request to /events: ask GET {url}events, once"
-        return f"your client passed on {len(yours)} items, fewer than {FEED_ITEMS + 1}: does it read every event?"
+            return _("your client made no request to /events: ask GET {{url}}events, once").format()
+        return _("your client passed on {count} items, fewer than {expected}: does it read every event?").format(
+            count=len(yours), expected=FEED_ITEMS + 1)
 
     async def conversation(crashes: Crashes) -> str:
-        feed, yours, _, theirs = await _follow_beside(follow_events, "follow_events", follow_websocket, silence)
+        feed, yours, _moments, theirs = await _follow_beside(follow_events, "follow_events", follow_websocket, silence)
         asked = {kind: count for kind, count in feed.requests.items() if kind in ("poll", "long-poll") and count}
         if asked:
             kind = next(iter(asked))
-            raise NotYet(f"your client asked /{kind}: that is polling. Ask /events once, and read its response "
-                         "as it arrives: the server writes an event into it for every item")
+            raise NotYet(_("your client asked /{kind}: that is polling. Ask /events once, and read its response "
+                           "as it arrives: the server writes an event into it for every item").format(kind=kind))
         hint = ""
         text = next((item for item in yours if isinstance(item, (str, bytes))), None)
         if text is not None:
             line = text.decode(errors="replace") if isinstance(text, bytes) else text
             if line.startswith("id:"):
-                hint = ": the id: line only numbers the event, the item is in the data: line"
+                hint = _(": the id: line only numbers the event, the item is in the data: line")
             elif line.startswith("data:"):
-                hint = ": drop the 'data: ' in front, and json.loads() the rest"
+                hint = _(": drop the 'data: ' in front, and json.loads() the rest")
             else:
-                hint = ": json.loads() the text after 'data: '"
-        _same_items("follow_events", yours, theirs, hint, "the WebSocket client")
+                hint = _(": json.loads() the text after 'data: '")
+        _same_items(yours, theirs, hint, _("the WebSocket client"))
         if feed.requests["events"] > 1:
-            raise NotYet(f"your client asked /events {feed.requests['events']} times for {len(yours)} items: once "
-                         "is enough, the response never ends (keep reading it, do not ask again)")
-        return ("your client follows the feed from one request to /events, and got the same items as the "
-                "WebSocket client.")
+            raise NotYet(_("your client asked /events {times} times for {count} items: once "
+                           "is enough, the response never ends (keep reading it, do not ask again)").format(
+                               times=feed.requests["events"], count=len(yours)))
+        return _("your client follows the feed from one request to /events, and got the same items as the "
+                 "WebSocket client.")
 
-    return await judge(conversation, f"your client got fewer than {FEED_ITEMS + 1} items within {judging.TIMEOUT} s")
+    return await judge(conversation, _too_few(judging.TIMEOUT))
 
 
 @exercise
@@ -154,35 +166,38 @@ async def check_long_poll(follow_long_poll: Follow) -> Result:
     from ..measure.feed_clients import follow_events
 
     def silence(feed, yours) -> str:
-        return f"your client got fewer than {FEED_ITEMS + 1} items within {judging.TIMEOUT - 1.5:g} s"
+        return _too_few(f"{judging.TIMEOUT - 1.5:g}")
 
     async def conversation(crashes: Crashes) -> str:
         feed, yours, moments, theirs = await _follow_beside(follow_long_poll, "follow_long_poll", follow_events, silence)
         if feed.requests["poll"]:
-            raise NotYet(
+            raise NotYet(_(
                 "your client asked /poll, again and again: that is short polling. Ask /long-poll, which the "
                 "server holds until there is news"
-            )
-        try:
-            _same_items("follow_long_poll", yours, theirs, " (what response.json() returns)",
-                        "the Server-Sent Events client")
-        except NotYet as wrong:
-            if "expected each item once, in order" in str(wrong):
-                raise NotYet(f"{wrong} (did you send ?after=?)") from None
-            raise
+            ))
+        _same_items(yours, theirs, _(" (what response.json() returns)"), _("the Server-Sent Events client"),
+                    out_of_order=_(" (did you send ?after=?)"))
         requests = feed.requests["long-poll"]
         if requests > len(yours) + 1:
-            raise NotYet(f"your client made {requests} requests for {len(yours)} items: a long-poll gets an answer "
-                         "only when there is news, so about one request an item")
+            raise NotYet(_("your client made {requests} requests for {count} items: a long-poll gets an answer "
+                           "only when there is news, so about one request an item").format(
+                               requests=requests, count=len(yours)))
         waited = statistics.median(moment - item["at"] / 1e6 for item, moment in zip(yours[1:], moments[1:]))
         if waited > PAUSED:
-            raise NotYet(f"the items waited {waited * 1000:.0f} ms (median) from their publication to your on_item; "
-                         "a long-poll is answered as soon as there is news, so they should wait a few ms. Does your "
-                         "client pause before it asks again? Ask again at once: while it sleeps, the news waits")
-        return ("your client follows the feed by long-polling, a request per answer, asks again at once, and got "
-                "the same items as the Server-Sent Events client.")
+            raise NotYet(_("the items waited {milliseconds} ms (median) from their publication to your on_item; "
+                           "a long-poll is answered as soon as there is news, so they should wait a few ms. Does "
+                           "your client pause before it asks again? Ask again at once: while it sleeps, the news "
+                           "waits").format(milliseconds=f"{waited * 1000:.0f}"))
+        return _("your client follows the feed by long-polling, a request per answer, asks again at once, and got "
+                 "the same items as the Server-Sent Events client.")
 
-    return await judge(conversation, f"your client got fewer than {FEED_ITEMS + 1} items within {judging.TIMEOUT} s")
+    return await judge(conversation, _too_few(judging.TIMEOUT))
+
+
+def _too_few(seconds: float | str) -> str:
+    """What a client check says when the items did not come: fewer than it waits for, within ``seconds``."""
+    return _("your client got fewer than {expected} items within {seconds} s").format(
+        expected=FEED_ITEMS + 1, seconds=seconds)
 
 
 @exercise
@@ -200,29 +215,32 @@ def check_poll_bytes(poll_bytes_per_item: Callable[[int, int, float, float], flo
             try:
                 got = poll_bytes_per_item(*case)
             except Exception as error:
-                raise NotYet(f"poll_bytes_per_item{case} raised {describe(error)}") from None
+                raise NotYet(_("poll_bytes_per_item{case} raised {error}").format(
+                    case=case, error=describe(error))) from None
             if isinstance(got, bool) or not isinstance(got, (int, float)):
-                raise NotYet(f"poll_bytes_per_item{case} returned {got!r}; expected a number of bytes")
+                raise NotYet(_("poll_bytes_per_item{case} returned {got!r}; expected a number of bytes").format(
+                    case=case, got=got))
             expected = (u + d) * period / interval
             if math.isclose(got, expected, rel_tol=0.01):
                 continue
             mistakes = {
-                u + d: "that is what one poll costs; how many polls does a client make for each item? "
-                       "(an item every period seconds, a poll every interval seconds)",
-                (u + d) * interval / period: "that is upside down: a client makes period / interval polls per item "
-                                             "(news every 0.5 s, a poll every 0.1 s: 5 polls per item)",
-                u * period / interval: "that counts the bytes up only: the answers cost bytes too",
-                d * period / interval: "that counts the bytes down only: the questions cost bytes too",
+                u + d: _("that is what one poll costs; how many polls does a client make for each item? "
+                         "(an item every period seconds, a poll every interval seconds)"),
+                (u + d) * interval / period: _("that is upside down: a client makes period / interval polls per "
+                                               "item (news every 0.5 s, a poll every 0.1 s: 5 polls per item)"),
+                u * period / interval: _("that counts the bytes up only: the answers cost bytes too"),
+                d * period / interval: _("that counts the bytes down only: the questions cost bytes too"),
             }
             hint = next((why for value, why in mistakes.items() if math.isclose(got, value, rel_tol=0.01)), "")
-            raise NotYet(f"poll_bytes_per_item{case} returned {got:,.1f}; expected {expected:,.1f}"
-                         + (f": {hint}" if hint else ""))
+            said = _("poll_bytes_per_item{case} returned {got}; expected {expected}").format(
+                case=case, got=f"{got:,.1f}", expected=f"{expected:,.1f}")
+            raise NotYet(_("{verdict}: {hint}").format(verdict=said, hint=hint) if hint else said)
     except NotYet as wrong:
         return Result(False, str(wrong))
     often, seldom = (up + down) * 5, (up + down) * 0.5
-    return Result(True, f"with your numbers, a client that polls every 100 ms for news that comes every 0.5 s "
-                        f"spends {often:,.0f} B per item; polling every second, {seldom:,.0f} B, "
-                        f"and the news may wait a second.")
+    return Result(True, _("with your numbers, a client that polls every 100 ms for news that comes every 0.5 s "
+                          "spends {often} B per item; polling every second, {seldom} B, "
+                          "and the news may wait a second.").format(often=f"{often:,.0f}", seldom=f"{seldom:,.0f}"))
 
 
 @exercise
@@ -243,27 +261,52 @@ def check_sooner_or_later(sooner_or_later: Callable[[float, float], str], runs: 
             try:
                 got = sooner_or_later(before, after)
             except Exception as error:
-                raise NotYet(f"sooner_or_later({before}, {after}) raised {describe(error)}") from None
+                raise NotYet(_("sooner_or_later({before}, {after}) raised {error}").format(
+                    before=before, after=after, error=describe(error))) from None
             answers[(before, after)] = got
             if got == expected:
                 continue
             if got == "sooner than" and answers.get((81.8, 39.0)) == "sooner than" and after > before:
-                why = f"but {after} ms is later than {before} ms: choose the word from the numbers"
+                why = _("but {after} ms is later than {before} ms: choose the word from the numbers").format(
+                    after=after, before=before)
             elif {got, expected} == {"sooner than", "later than"}:
-                why = "the wrong way round: sooner means the second number (after_ms) is the smaller"
+                why = _("the wrong way round: sooner means the second number (after_ms) is the smaller")
             elif expected == "as soon as":
-                why = "the two numbers are equal"
+                why = _("the two numbers are equal")
             else:
-                why = "say exactly one of 'sooner than', 'later than', 'as soon as'"
-            raise NotYet(f"sooner_or_later({before}, {after}) returned {got!r}; expected {expected!r}: {why}")
+                why = _("say exactly one of 'sooner than', 'later than', 'as soon as'")
+            raise NotYet(_("sooner_or_later({before}, {after}) returned {got!r}; expected {expected!r}: {why}").format(
+                before=before, after=after, got=got, expected=expected, why=why))
     except NotYet as wrong:
         return Result(False, str(wrong))
     said = ""
     by = {(run.label, run.clients): run for run in runs}
-    counts = sorted({clients for _, clients in by})
+    counts = sorted({clients for _label, clients in by})
     if ("WebSocket", counts[0] if counts else 0) in by and len(counts) > 1:
         fewest, most = by[("WebSocket", counts[0])], by[("WebSocket", counts[-1])]
         before, after = round(fewest.median * 1000, 1), round(most.median * 1000, 1)
-        said = (f" With your numbers: with {counts[-1]} clients, the WebSocket's news came "
-                f"{sooner_or_later(before, after)} with {counts[0]} ({after} ms, {before} ms).")
-    return Result(True, "sooner_or_later chooses its word from the numbers, both ways." + said)
+        said = _your_sentence(sooner_or_later(before, after), most=counts[-1], fewest=counts[0], after=after,
+                              before=before)
+    return Result(True, _("sooner_or_later chooses its word from the numbers, both ways.") + said)
+
+
+def _your_sentence(word: Any, **numbers: Any) -> str:
+    """The sentence :func:`check_sooner_or_later` words with the learner's ``numbers`` and ``word``, their function's.
+
+    Each of the three words has a sentence of its own, which a translation can put
+    in the order its language needs; another word (a function right for the check's
+    numbers but not for these) goes into the sentence as it is.
+    """
+    if word == "sooner than":
+        sentence = _(" With your numbers: with {most} clients, the WebSocket's news came sooner than with {fewest} "
+                     "({after} ms, {before} ms).")
+    elif word == "later than":
+        sentence = _(" With your numbers: with {most} clients, the WebSocket's news came later than with {fewest} "
+                     "({after} ms, {before} ms).")
+    elif word == "as soon as":
+        sentence = _(" With your numbers: with {most} clients, the WebSocket's news came as soon as with {fewest} "
+                     "({after} ms, {before} ms).")
+    else:
+        sentence = _(" With your numbers: with {most} clients, the WebSocket's news came {word} with {fewest} "
+                     "({after} ms, {before} ms).")
+    return sentence.format(word=word, **numbers)

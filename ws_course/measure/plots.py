@@ -9,7 +9,12 @@
 
 The plot is drawn by a process of its own (``python -m ws_course.measure.plots``,
 the runs as JSON in, a PNG out): matplotlib costs a kernel some 50 MB that it
-would keep until it is shut down.
+would keep until it is shut down. That process speaks the notebook's language
+(``WS_COURSE_LANG`` in its environment), and draws Chinese words with a font that
+has them (:func:`speak_in_figures`).
+
+The setups' labels (``"one process"``) are the learner's own, from the notebook's
+code: they are shown as they are, in every language.
 """
 
 from __future__ import annotations
@@ -21,12 +26,44 @@ import os
 import subprocess
 import sys
 
+from ..language import ENVIRONMENT_VARIABLE, _, language, use_language
 from .fanout import FanOut
 
-__all__ = ["fanout_findings", "fanout_table", "plot_fanout", "show_findings"]
+__all__ = ["fanout_findings", "fanout_table", "plot_fanout", "show_findings", "speak_in_figures"]
 
 #: Two numbers within this fraction of each other are "about the same": one run's noise.
 SAME = 0.10
+
+#: Fonts with Chinese glyphs, by family name: the first one installed draws a Chinese figure's words.
+CHINESE_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN", "Microsoft YaHei", "SimHei", "PingFang SC",
+    "Heiti SC", "Noto Sans CJK JP",
+)
+
+
+def speak_in_figures() -> str:
+    """Set matplotlib up to draw the current language's words, in this process; the language the figures speak.
+
+    Chinese needs a font that has its glyphs (matplotlib's own DejaVu Sans has
+    none): the first of :data:`CHINESE_FONTS` installed draws what DejaVu Sans
+    cannot, and the Latin letters and digits look as they do in English. With no
+    such font, Chinese words would be empty boxes: the figures speak English
+    instead (Debian's ``fonts-noto-cjk`` or ``fonts-wqy-zenhei`` gives them Chinese).
+    Meant for the drawing processes: it changes matplotlib's settings for the process.
+    """
+    if language() != "zh":
+        return language()
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    chinese = next((name for name in CHINESE_FONTS if name in installed), None)
+    if chinese is None:
+        use_language("en")
+        return "en"
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", chinese]  # each glyph from the first font that has it
+    return "zh"
 
 
 def plot_fanout(runs: list[tuple[str, FanOut]]):
@@ -34,7 +71,9 @@ def plot_fanout(runs: list[tuple[str, FanOut]]):
     from IPython.display import Image
 
     runs_json = json.dumps([[label, dataclasses.asdict(run)] for label, run in runs])
-    drawn = subprocess.run([sys.executable, "-m", __name__], input=runs_json.encode(), capture_output=True, check=False)
+    speaking = {**os.environ, ENVIRONMENT_VARIABLE: language()}  # the plot's words are chosen in that process
+    drawn = subprocess.run([sys.executable, "-m", __name__], input=runs_json.encode(), capture_output=True,
+                           check=False, env=speaking)
     if drawn.returncode != 0:
         said = drawn.stderr.decode(errors="replace").strip().splitlines()
         raise RuntimeError(f"drawing the plot failed: {said[-1] if said else drawn.returncode}")
@@ -49,9 +88,10 @@ def draw_png(runs: list[tuple[str, FanOut]]) -> bytes:
         Figure,  # no pyplot: nothing global, nothing shown twice
     )
 
+    speak_in_figures()
     figure = Figure(figsize=(11, 4), layout="constrained")
     latency, cpu = figure.subplots(1, 2)
-    for label in dict.fromkeys(label for label, _ in runs):
+    for label in dict.fromkeys(label for label, _run in runs):
         mine = sorted((run for name, run in runs if name == label), key=lambda run: run.members)
         sizes = [run.members for run in mine]
         latency.plot(sizes, [run.median_ms for run in mine], "o-", label=label)
@@ -59,13 +99,13 @@ def draw_png(runs: list[tuple[str, FanOut]]) -> bytes:
     for axes in (latency, cpu):
         axes.set_xscale("log")
         axes.set_xticks(sizes, [str(size) for size in sizes])
-        axes.set_xlabel("members in the room")
+        axes.set_xlabel(_("members in the room"))
         axes.legend(fontsize=8)
     latency.set_yscale("log")
-    latency.set_title("One message, until the last member has it (median)")
-    latency.set_ylabel("milliseconds")
-    cpu.set_title("CPU of the servers (and Redis) per delivery")
-    cpu.set_ylabel("microseconds per message per member")
+    latency.set_title(_("One message, until the last member has it (median)"))
+    latency.set_ylabel(_("milliseconds"))
+    cpu.set_title(_("CPU of the servers (and Redis) per delivery"))
+    cpu.set_ylabel(_("microseconds per message per member"))
     cpu.set_ylim(bottom=0)
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=80)
@@ -87,9 +127,9 @@ def fanout_table(runs: list[tuple[str, FanOut]]):
         f"<td>{measured(f'{run.fill_seconds:.1f} s')}</td></tr>"
         for label, run in runs
     )
-    head = "".join(f"<th>{name}</th>" for name in ("servers", "members", "messages",
-                                                 "until the last member has it (median)", "CPU per delivery",
-                                                 "filling the room"))
+    head = "".join(f"<th>{name}</th>" for name in (_("servers"), _("members"), _("messages"),
+                                                 _("until the last member has it (median)"), _("CPU per delivery"),
+                                                 _("filling the room")))
     return HTML(f"<table><tr>{head}</tr>{rows}</table>")
 
 
@@ -113,13 +153,21 @@ def _compared(value: float, other: float, less: str, more: str, same: str) -> st
 def _trend(values: list[float]) -> str:
     """How a series went as the room grew: "stayed about the same", "fell", "rose", or each step said."""
     if max(values) <= min(values) * (1 + 2 * SAME):
-        return "stayed about the same"
+        return _("stayed about the same")
     steps = [_compared(after, before, "down", "up", "flat") for before, after in itertools.pairwise(values)]
     if set(steps) <= {"down", "flat"}:
-        return "fell"
+        return _("fell")
     if set(steps) <= {"up", "flat"}:
-        return "rose"
-    return "went " + ", then ".join(step if step != "flat" else "nowhere" for step in steps)
+        return _("rose")
+    # Translators: the steps of a series as it went, "went down" then ", then up": "it went down, then up".
+    first = {"down": _("went down"), "up": _("went up"), "flat": _("went nowhere")}
+    then = {"down": _(", then down"), "up": _(", then up"), "flat": _(", then nowhere")}
+    return first[steps[0]] + "".join(then[step] for step in steps[1:])
+
+
+def _finding(topic: str, said: str) -> str:
+    """A finding: its topic in bold, then what it says (``**one process**: a message reached...``)."""
+    return _("**{topic}**: {finding}").format(topic=topic, finding=said)
 
 
 def fanout_findings(runs: list[tuple[str, FanOut]]) -> list[str]:
@@ -143,17 +191,20 @@ def fanout_findings(runs: list[tuple[str, FanOut]]) -> list[str]:
             continue
         small, big = by_size[sizes[0]], by_size[sizes[-1]]
         times = small.median_ms and big.median_ms / small.median_ms
-        said = (f"**{label}**: a message reached the last of {small.members} members in {_ms(small.median_ms)}, "
-                f"the last of {big.members} in {_ms(big.median_ms)}")
         grew = _compared(big.median_ms, small.median_ms, "less", "more", "same")
         if grew == "more":
-            said += (f": {times:.1f} times as long for {big.members / small.members:.0f} times the members "
-                     "(a process writes to its members one after the other).")
+            said = _("a message reached the last of {small} members in {small_ms}, the last of {big} in {big_ms}: "
+                     "{times} times as long for {ratio} times the members (a process writes to its members one "
+                     "after the other).")
         elif grew == "same":
-            said += ": about as long, though the room was bigger."
+            said = _("a message reached the last of {small} members in {small_ms}, the last of {big} in {big_ms}: "
+                     "about as long, though the room was bigger.")
         else:
-            said += ": less time for the bigger room, which a single run's noise can do."
-        found.append(said)
+            said = _("a message reached the last of {small} members in {small_ms}, the last of {big} in {big_ms}: "
+                     "less time for the bigger room, which a single run's noise can do.")
+        found.append(_finding(label, said.format(
+            small=small.members, small_ms=_ms(small.median_ms), big=big.members, big_ms=_ms(big.median_ms),
+            times=f"{times:.1f}", ratio=f"{big.members / small.members:.0f}")))
 
     if 1 in setups and 2 in setups:
         one_label, one = setups[1]
@@ -163,67 +214,85 @@ def fanout_findings(runs: list[tuple[str, FanOut]]) -> list[str]:
             # 2. Two processes against one: sooner, later, or the same, room by room.
             verdicts = {size: _compared(two[size].median_ms, one[size].median_ms, "sooner", "later", "about as soon")
                         for size in sizes}
-            parts = [f"{size} members: {_ms(two[size].median_ms)} against {_ms(one[size].median_ms)} ({verdicts[size]})"
+            words = {"sooner": _("sooner"), "later": _("later"), "about as soon": _("about as soon")}
+            parts = [_("{members} members: {two} against {one} ({verdict})").format(
+                         members=size, two=_ms(two[size].median_ms), one=_ms(one[size].median_ms),
+                         verdict=words[verdicts[size]])
                      for size in sizes]
-            said = f"**Two processes against one, until the last member had the message**: {'; '.join(parts)}. "
+            # Translators: between two rooms' numbers, "10 members: 0.5 ms against 0.2 ms (later); 100 members: ...".
+            rooms = _("; ").join(parts)
             biggest, smallest = sizes[-1], sizes[0]
             if verdicts[biggest] == "sooner":
-                said += ("In the biggest room two processes won: each wrote to its half of the room at the same "
-                         "time, and that saved more than the hop through Redis cost.")
+                said = _("{rooms}. In the biggest room two processes won: each wrote to its half of the room at the "
+                         "same time, and that saved more than the hop through Redis cost.").format(rooms=rooms)
             else:
-                said += (f"Even in the biggest room, two processes were not sooner: the hop through Redis (a publish, "
-                         "a relay, a receipt) cost more than writing to half the room saved, on a machine of "
-                         f"{os.cpu_count()} cores shared by the servers, Redis and the measuring clients.")
+                said = _("{rooms}. Even in the biggest room, two processes were not sooner: the hop through Redis "
+                         "(a publish, a relay, a receipt) cost more than writing to half the room saved, on a "
+                         "machine of {cores} cores shared by the servers, Redis and the measuring clients.").format(
+                             rooms=rooms, cores=os.cpu_count())
             if verdicts[smallest] == "later" and smallest != biggest:
-                said += f" With {smallest} members the hop through Redis is most of the way, so two were later."
-            found.append(said)
+                said += _(" With {members} members the hop through Redis is most of the way, so two were "
+                          "later.").format(members=smallest)
+            found.append(_finding(_("Two processes against one, until the last member had the message"), said))
 
             # 3. CPU per delivery as the room grew, in each setup.
             for label, by_size in ((one_label, one), (two_label, two)):
                 values = [by_size[size].cpu_us_per_delivery for size in sizes]
                 if len(values) > 1:
-                    found.append(f"**CPU per delivery, {label}**: {' → '.join(_us(value) for value in values)} "
-                                 f"for {', '.join(map(str, sizes))} members: it {_trend(values)}.")
+                    found.append(_finding(
+                        _("CPU per delivery, {setup}").format(setup=label),
+                        _("{values} for {sizes} members: it {trend}.").format(
+                            values=" → ".join(_us(value) for value in values), sizes=", ".join(map(str, sizes)),
+                            trend=_trend(values))))
 
             # 4. What Redis adds per delivery, and whether a big room spreads it out.
             extra = {size: two[size].cpu_us_per_delivery - one[size].cpu_us_per_delivery for size in sizes}
             dearer = [size for size in sizes if extra[size] > SAME * one[size].cpu_us_per_delivery]
             if len(dearer) == len(sizes):
-                said = "Two processes and Redis spent more CPU per delivery than one process in every room"
+                said = _("Two processes and Redis spent more CPU per delivery than one process in every room")
             elif dearer:
-                said = f"Two processes and Redis spent more CPU per delivery than one process with {_listed(dearer)} members"
+                said = _("Two processes and Redis spent more CPU per delivery than one process with {members} "
+                         "members").format(members=_listed(dearer))
             else:
-                said = "Two processes and Redis spent no more CPU per delivery than one process, in any room"
+                said = _("Two processes and Redis spent no more CPU per delivery than one process, in any room")
             if len(sizes) > 1 and extra[smallest] > 0:
                 shrank = _compared(extra[biggest], extra[smallest], "shrank", "grew", "stayed about the same")
-                said += (f"; the extra, {_us(extra[smallest])} with {smallest} members and {_us(extra[biggest])} "
-                         f"with {biggest}, {shrank} as the room grew")
+                words = {"shrank": _("shrank"), "grew": _("grew"), "stayed about the same": _("stayed about the same")}
+                said += _("; the extra, {small_extra} with {smallest} members and {big_extra} with {biggest}, "
+                          "{went} as the room grew").format(
+                              small_extra=_us(extra[smallest]), smallest=smallest, big_extra=_us(extra[biggest]),
+                              biggest=biggest, went=words[shrank])
                 if shrank == "shrank":
-                    said += (": a message's trip through Redis is paid once, and a big room shares it out over "
-                             "many deliveries")
-            said += "."
+                    said += _(": a message's trip through Redis is paid once, and a big room shares it out over "
+                              "many deliveries")
+            # Translators: the full stop after the sentence above, put together from its parts.
+            said += _(".")
             if biggest in dearer:
-                said += (" So what the second process buys is a second core, and room for more members, not "
-                         "cheaper messages.")
+                said += _(" So what the second process buys is a second core, and room for more members, not "
+                          "cheaper messages.")
             found.append(said)
 
     # 5. Filling the biggest room, against talking in it.
-    biggest_runs = [run for _, by_size in setups.values() for run in by_size.values()]
+    biggest_runs = [run for _label, by_size in setups.values() for run in by_size.values()]
     if biggest_runs:
         run = max(biggest_runs, key=lambda run: (run.members, run.fill_seconds))
         talking = sum(run.latencies)
-        said = (f"**Filling the room of {run.members}**: {run.members * (run.members + 1) // 2:,} \"comes in\" "
-                f"deliveries took {run.fill_seconds:.1f} s; its {run.messages} messages took {talking:.1f} s")
         if run.fill_seconds > talking:
-            said += ": the arrivals, not the talk, were the heavy part."
+            said = _("{arrivals} \"comes in\" deliveries took {fill} s; its {messages} messages took {talking} s: "
+                     "the arrivals, not the talk, were the heavy part.")
         else:
-            said += "."
-        found.append(said)
+            said = _("{arrivals} \"comes in\" deliveries took {fill} s; its {messages} messages took {talking} s.")
+        found.append(_finding(_("Filling the room of {members}").format(members=run.members), said.format(
+            arrivals=f"{run.members * (run.members + 1) // 2:,}", fill=f"{run.fill_seconds:.1f}",
+            messages=run.messages, talking=f"{talking:.1f}")))
     return found
 
 
 def _listed(sizes: list[int]) -> str:
-    return " and ".join([", ".join(map(str, sizes[:-1])), str(sizes[-1])]) if len(sizes) > 1 else str(sizes[0])
+    """``"10, 100 and 1000"``."""
+    if len(sizes) == 1:
+        return str(sizes[0])
+    return _("{first} and {last}").format(first=", ".join(map(str, sizes[:-1])), last=sizes[-1])
 
 
 def show_findings(runs: list[tuple[str, FanOut]]):
@@ -239,9 +308,9 @@ def show_findings(runs: list[tuple[str, FanOut]]):
 
     items = []
     for sentence in fanout_findings(runs):
-        topic = re.match(r"\*\*(.+?)\*\*:? ?", sentence)
+        topic = re.match(r"\*\*(.+?)\*\*(：|:? ?)", sentence)  # in Chinese, a full-width colon follows the topic
         rest = sentence[topic.end():] if topic else sentence
-        said = f"<b>{html.escape(topic[1])}</b>: " if topic else ""
+        said = f"<b>{html.escape(topic[1])}</b>{'：' if topic[2] == '：' else ': '}" if topic else ""
         items.append(f'<li>{said}<span class="measured">{html.escape(rest.replace("**", ""), quote=False)}</span></li>')
     return HTML(f"<ul>{''.join(items)}</ul>")
 

@@ -47,9 +47,29 @@ from urllib.parse import urlsplit
 
 from IPython.display import HTML, Image
 
+from ..language import ENVIRONMENT_VARIABLE, _, language, ngettext
 from ..news_feed import Feed
 from .feed_clients import WAYS
 from .meter import Meter
+
+def way_name(way: str) -> str:
+    """A way's name (a key of :data:`~ws_course.measure.feed_clients.WAYS`) in the current language.
+
+    The ways' own names stay English in the runs, where code looks them up
+    (``run.label == "WebSocket"``); tables, plots and sentences show this.
+    """
+    names = {
+        "short polling": _("short polling"),
+        "long-polling": _("long-polling"),
+        "Server-Sent Events": _("Server-Sent Events"),
+    }
+    return names.get(way, way)  # WebSocket is WebSocket in every language
+
+
+def every(interval: float) -> str:
+    """``"every 100 ms"``: short polling's ``interval`` (seconds), in the current language."""
+    return _("every {milliseconds} ms").format(milliseconds=f"{interval * 1000:g}")
+
 
 #: What the server calls the requests of each way (the keys of ``Feed.requests``).
 REQUEST_KINDS = {
@@ -84,9 +104,18 @@ class Run:
 
     @property
     def label(self) -> str:
+        """The way, and short polling's interval: ``"short polling, every 100 ms"``, the same in every language."""
         if self.interval is None:
             return self.way
         return f"{self.way}, every {self.interval * 1000:g} ms"
+
+    @property
+    def shown_label(self) -> str:
+        """:attr:`label` in the current language, as tables, plots and sentences show it."""
+        if self.interval is None:
+            return way_name(self.way)
+        # Translators: a way of following the feed, and how often it polls: "short polling, every 100 ms".
+        return _("{way}, {every}").format(way=way_name(self.way), every=every(self.interval))
 
     @property
     def requests_per_item(self) -> float:
@@ -130,7 +159,7 @@ async def measure(
             await asyncio.sleep(random.uniform(0, interval))
         await WAYS[way](url, on_item, **options)
 
-    received: list[list[tuple[dict[str, Any], float]]] = [[] for _ in range(clients)]
+    received: list[list[tuple[dict[str, Any], float]]] = [[] for _client in range(clients)]
     news = asyncio.Event()
 
     def receiver(client: int) -> Callable[[dict[str, Any]], None]:
@@ -179,7 +208,7 @@ async def measure(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     for got in received:
-        ids = [item["id"] for item, _ in got]
+        ids = [item["id"] for item, _moment in got]
         run.complete &= ids == list(range(ids[0], ids[0] + len(ids)))
         in_window = [(item, moment) for item, moment in got if started <= moment <= ended]
         run.deliveries += len(in_window)
@@ -249,7 +278,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _in_a_process(*arguments: str, given: bytes = b"") -> bytes:
-    process = subprocess.run([sys.executable, "-m", __name__, *arguments], input=given, capture_output=True)
+    """Run ``python -m ws_course.measure.polling`` with ``arguments``, speaking the notebook's language; its output."""
+    speaking = {**os.environ, ENVIRONMENT_VARIABLE: language()}  # the plot's words are chosen in that process
+    process = subprocess.run([sys.executable, "-m", __name__, *arguments], input=given, capture_output=True,
+                             env=speaking)
     if process.returncode:
         raise RuntimeError(f"python -m {__name__} {' '.join(arguments)} failed:\n{process.stderr.decode()}")
     return process.stdout
@@ -286,7 +318,8 @@ def _colour(label: str, labels: list[str]) -> str:
 
 
 def _short(label: str) -> str:
-    return label.replace(", ", ",\n").replace("Server-Sent Events", "Server-Sent\nEvents")
+    """A label on two lines or more, to fit under a bar."""
+    return label.replace(", ", ",\n").replace("，", "，\n").replace("Server-Sent Events", "Server-Sent\nEvents")
 
 
 def plot(runs: list[Run]) -> Image:
@@ -305,7 +338,11 @@ def _draw(runs: list[Run]) -> bytes:
         Figure,  # no pyplot: nothing global, nothing shown twice
     )
 
+    from .plots import speak_in_figures
+
+    speak_in_figures()
     labels = list(dict.fromkeys(run.label for run in runs))
+    shown = {run.label: run.shown_label for run in runs}
     counts = sorted({run.clients for run in runs})
     middle = counts[len(counts) // 2]
     figure = Figure(figsize=(14, 4.2), layout="constrained")
@@ -321,27 +358,27 @@ def _draw(runs: list[Run]) -> bytes:
         per_item.bar_label(bars, labels=[f"{value:.0f}" for value in values], fontsize=7)
     per_item.set_yscale("symlog", linthresh=10)  # logarithmic, but 0 stays 0
     per_item.set_ylim(0, highest * 2)  # room for the labels
-    per_item.set_xticks(list(positions), [_short(label) for label in labels], fontsize=7)
-    per_item.set_title(f"Bytes per item, {middle} clients (hatched: up)")
-    per_item.set_ylabel("bytes")
+    per_item.set_xticks(list(positions), [_short(shown[label]) for label in labels], fontsize=7)
+    per_item.set_title(_("Bytes per item, {clients} clients (hatched: up)").format(clients=middle))
+    per_item.set_ylabel(_("bytes"))
 
     for label in labels:
         mine = sorted((run for run in runs if run.label == label), key=lambda run: run.clients)
         x = [run.clients for run in mine]
         colour = _colour(label, labels)
-        traffic.plot(x, [run.bytes_per_second for run in mine], "o-", color=colour, label=label)
+        traffic.plot(x, [run.bytes_per_second for run in mine], "o-", color=colour, label=shown[label])
         latency.plot(x, [run.median * 1000 for run in mine], "o-", color=colour)
         latency.plot(x, [run.worst * 1000 for run in mine], "v--", color=colour, alpha=0.6)
     for axes in (traffic, latency):
         axes.set_xscale("log")
         axes.set_yscale("log")
         axes.set_xticks(counts, [str(count) for count in counts])
-        axes.set_xlabel("clients")
-    traffic.set_title("Traffic while following, both ways")
-    traffic.set_ylabel("bytes per second")
+        axes.set_xlabel(_("clients"))
+    traffic.set_title(_("Traffic while following, both ways"))
+    traffic.set_ylabel(_("bytes per second"))
     traffic.legend(fontsize=7, loc="lower right")
-    latency.set_title("Latency (solid: median, dashed: worst)")
-    latency.set_ylabel("milliseconds from publication to receipt")
+    latency.set_title(_("Latency (solid: median, dashed: worst)"))
+    latency.set_ylabel(_("milliseconds from publication to receipt"))
 
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=80)
@@ -355,12 +392,12 @@ def measured(value: str) -> str:
 
 def table(runs: list[Run]) -> HTML:
     """Every run's numbers, one row each."""
-    head = ("way", "clients", "requests per item", "bytes up per item", "bytes down per item",
-            "bytes to connect, per client", "latency median", "latency worst")
+    head = (_("way"), _("clients"), _("requests per item"), _("bytes up per item"), _("bytes down per item"),
+            _("bytes to connect, per client"), _("latency median"), _("latency worst"))
     rows = []
     for run in runs:
         cells = [
-            html.escape(run.label), str(run.clients),
+            html.escape(run.shown_label), str(run.clients),
             measured(f"{run.requests_per_item:.2f}"), measured(f"{run.up_per_item:,.0f}"),
             measured(f"{run.down_per_item:,.0f}"),
             measured(f"{(run.connect_up + run.connect_down) / run.clients:,.0f}"),
@@ -379,31 +416,36 @@ def went(before: str, after: str) -> str:
     rounding hid.
     """
     if before == after:
-        return f"stayed at {before}"
-    return f"went {'up' if _value(after) > _value(before) else 'down'} from {before} to {after}"
+        return _("stayed at {value}").format(value=before)
+    if _value(after) > _value(before):
+        return _("went up from {before} to {after}").format(before=before, after=after)
+    return _("went down from {before} to {after}").format(before=before, after=after)
 
 
 def _value(shown: str) -> float:
     return float(shown.split()[0].replace(",", ""))
 
 
-def times_as_much(much: float, than: float, less: str = "less", more: str = "more") -> str:
+def times_as_much(much: float, than: float) -> str:
     """``much`` against ``than`` in words: ``"6 times less"``, ``"2.5 times more"`` or ``"about as much"``."""
     if much <= 0 or than <= 0:
-        return "nothing" if much <= 0 else "something where the other cost nothing"
+        return _("nothing") if much <= 0 else _("something where the other cost nothing")
     ratio = max(much, than) / min(much, than)
     if ratio < 1.1:
-        return "about as much"
-    return f"{ratio:.1f} times {less if much < than else more}" if ratio < 10 else \
-        f"{ratio:.0f} times {less if much < than else more}"
+        return _("about as much")
+    shown = f"{ratio:.1f}" if ratio < 10 else f"{ratio:.0f}"
+    if much < than:
+        return _("{ratio} times less").format(ratio=shown)
+    return _("{ratio} times more").format(ratio=shown)
 
 
 def one_poll(up: int, down: int, answer: bytes) -> str:
     """What one poll cost, from the bytes counted at the socket, and how much of it was the answer itself."""
     share = len(answer) / (up + down)
-    return (f"up {up} B, down {down} B: {up + down} B, both ways, to learn {answer.decode()!s}; "
-            f"the answer itself is {len(answer)} B, {'less than 1' if share < 0.01 else f'{share:.0%}'.rstrip('%')}"
-            f"% of the traffic: the rest is the request's and the response's headers.")
+    return _("up {up} B, down {down} B: {total} B, both ways, to learn {answer}; the answer itself is {size} B, "
+             "{share} of the traffic: the rest is the request's and the response's headers.").format(
+                 up=up, down=down, total=up + down, answer=answer.decode(), size=len(answer),
+                 share=_("less than 1%") if share < 0.01 else f"{share:.0%}")
 
 
 def conclusions(runs: list[Run]) -> HTML:
@@ -432,7 +474,7 @@ def conclusions(runs: list[Run]) -> HTML:
         return measured(text)
 
     def clients(count: int) -> str:
-        return f"{count} client{'s' if count > 1 else ''}"
+        return ngettext("{count} client", "{count} clients", count).format(count=count)
 
     empty = max(0.0, 1 - 1 / poll.requests_per_item) if poll.requests_per_item else 0.0
     sent = websocket.up + events.up
@@ -442,35 +484,47 @@ def conclusions(runs: list[Run]) -> HTML:
     answered = crowd.requests / crowd.seconds
     keeping_up = ""  # a measured clause, marked even when empty: it depends on the machine
     if answered < 0.8 * asked:
-        keeping_up = (f" (asked for {asked:,.0f}: the server, the meter and the clients, all in one "
-                      "process, could not keep up, and the news waited longer)")
+        keeping_up = _(" (asked for {asked}: the server, the meter and the clients, all in one "
+                       "process, could not keep up, and the news waited longer)").format(asked=f"{asked:,.0f}")
 
     lines = [
-        f"With {middle} clients, each item cost each client: {fast}, {m(f'{per_item(poll):,.0f}')} bytes on the "
-        f"wire ({m(f'{poll.requests_per_item:.1f}')} requests, {m(f'{empty:.0%}')} of them answered "
-        f"<code>[]</code>); a WebSocket cost {m(f'{per_item(websocket):,.0f}')}, "
-        f"{m(times_as_much(per_item(websocket), per_item(poll)))}. "
-        f"Server-Sent Events cost {m(f'{per_item(events):,.0f}')}; long-polling "
-        f"{m(f'{per_item(long_poll):,.0f}')}, with {m(f'{long_poll.requests_per_item:.2f}')} requests per item.",
-        "After connecting, the WebSocket and Server-Sent Events clients sent "
-        + m("nothing at all: the server talked, and nobody asked again" if sent == 0 else f"{sent:,} bytes") + ".",
-        f"{slow.capitalize()} instead of {fast.removeprefix('short polling, ')}: "
-        f"{m(f'{per_item(slow_poll):,.0f}')} bytes per item instead of {m(f'{per_item(poll):,.0f}')} "
-        f"({m(times_as_much(per_item(slow_poll), per_item(poll)))}), and a median latency of "
-        f"{m(ms(slow_poll.median))} instead of {m(ms(poll.median))} "
-        f"({m('later' if slow_poll.median > poll.median else 'sooner')}), with {middle} clients.",
-        f"Publication to receipt, {clients(fewest)}, medians: WebSocket {m(ms(at[('WebSocket', fewest)].median))}, "
-        f"Server-Sent Events {m(ms(at[('Server-Sent Events', fewest)].median))}, "
-        f"long-polling {m(ms(at[('long-polling', fewest)].median))}; {slow}: {m(ms(lone.median))}, "
-        f"and {m(ms(lone.worst))} at worst: "
-        + m("an item waits for the next poll, longer when it just missed one" if lone.median > quickest
-            else "on this run, polling's news came no later than the others'") + ".",
-        f"With {most} clients, {fast} made the server answer {m(f'{answered:,.0f}')} requests a second"
-        f"{m(keeping_up)}, and moved {m(f'{crowd.bytes_per_second / 1000:,.0f}')} kB a second; the WebSockets moved "
-        f"{m(f'{crowd_websocket.bytes_per_second / 1000:,.1f}')} kB a second for the same news. "
-        f"From {clients(fewest)} to {most}, short polling's median latency "
-        f"{m(went(ms(at[(fast, fewest)].median), ms(crowd.median)))}; the WebSocket's "
-        f"{m(went(ms(at[('WebSocket', fewest)].median), ms(crowd_websocket.median)))}.",
+        _("With {clients} clients, each item cost each client: {polling}, {polling_bytes} bytes on the wire "
+          "({requests} requests, {empty} of them answered <code>[]</code>); a WebSocket cost {websocket_bytes}, "
+          "{compared}. Server-Sent Events cost {events_bytes}; long-polling {long_polling_bytes}, with "
+          "{long_polling_requests} requests per item.").format(
+            clients=middle, polling=poll.shown_label, polling_bytes=m(f"{per_item(poll):,.0f}"),
+            requests=m(f"{poll.requests_per_item:.1f}"), empty=m(f"{empty:.0%}"),
+            websocket_bytes=m(f"{per_item(websocket):,.0f}"),
+            compared=m(times_as_much(per_item(websocket), per_item(poll))), events_bytes=m(f"{per_item(events):,.0f}"),
+            long_polling_bytes=m(f"{per_item(long_poll):,.0f}"),
+            long_polling_requests=m(f"{long_poll.requests_per_item:.2f}")),
+        _("After connecting, the WebSocket and Server-Sent Events clients sent {what}.").format(
+            what=m(_("nothing at all: the server talked, and nobody asked again") if sent == 0
+                   else _("{bytes} bytes").format(bytes=f"{sent:,}"))),
+        _("{slow} instead of {fast}: {slow_bytes} bytes per item instead of {fast_bytes} ({compared}), and a median "
+          "latency of {slow_median} instead of {fast_median} ({later_or_sooner}), with {clients} clients.").format(
+            slow=slow_poll.shown_label.capitalize(), fast=every(poll.interval),
+            slow_bytes=m(f"{per_item(slow_poll):,.0f}"), fast_bytes=m(f"{per_item(poll):,.0f}"),
+            compared=m(times_as_much(per_item(slow_poll), per_item(poll))),
+            slow_median=m(ms(slow_poll.median)), fast_median=m(ms(poll.median)),
+            later_or_sooner=m(_("later") if slow_poll.median > poll.median else _("sooner")), clients=middle),
+        _("Publication to receipt, {clients}, medians: WebSocket {websocket}, Server-Sent Events {events}, "
+          "long-polling {long_polling}; {polling}: {polling_median}, and {polling_worst} at worst: {why}.").format(
+            clients=clients(fewest), websocket=m(ms(at[("WebSocket", fewest)].median)),
+            events=m(ms(at[("Server-Sent Events", fewest)].median)),
+            long_polling=m(ms(at[("long-polling", fewest)].median)), polling=lone.shown_label,
+            polling_median=m(ms(lone.median)), polling_worst=m(ms(lone.worst)),
+            why=m(_("an item waits for the next poll, longer when it just missed one") if lone.median > quickest
+                  else _("on this run, polling's news came no later than the others'"))),
+        _("With {most} clients, {polling} made the server answer {answered} requests a second{keeping_up}, and moved "
+          "{polling_kb} kB a second; the WebSockets moved {websocket_kb} kB a second for the same news. From "
+          "{fewest} to {most}, short polling's median latency {polling_went}; the WebSocket's "
+          "{websocket_went}.").format(
+            most=most, polling=crowd.shown_label, answered=m(f"{answered:,.0f}"), keeping_up=m(keeping_up),
+            polling_kb=m(f"{crowd.bytes_per_second / 1000:,.0f}"),
+            websocket_kb=m(f"{crowd_websocket.bytes_per_second / 1000:,.1f}"), fewest=clients(fewest),
+            polling_went=m(went(ms(at[(fast, fewest)].median), ms(crowd.median))),
+            websocket_went=m(went(ms(at[("WebSocket", fewest)].median), ms(crowd_websocket.median)))),
     ]
     return HTML("<ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>")
 
