@@ -319,7 +319,7 @@ def _colour(label: str, labels: list[str]) -> str:
 
 def _short(label: str) -> str:
     """A label on two lines or more, to fit under a bar."""
-    return label.replace(", ", ",\n").replace("，", "，\n").replace("Server-Sent Events", "Server-Sent\nEvents")
+    return label.replace(", ", ",\n").replace("（", "\n（").replace("Server-Sent Events", "Server-Sent\nEvents")
 
 
 def plot(runs: list[Run]) -> Image:
