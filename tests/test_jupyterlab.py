@@ -485,8 +485,10 @@ def test_jupyterlab_gives_a_heading_the_id_the_lesson_shape_test_expects(jupyter
 # -- Every lesson, as a learner starts it: Run All, then play --------------------------------
 
 #: Lessons whose Run All and play another test here does already, in a JupyterLab too:
-#: 01, 03 and 05 on the hub (Run All, then a widget and a page answer), 06a locally.
-RUN_ALL_AND_PLAYED_ABOVE = {"01-echo.ipynb", "03-chat.ipynb", "05-socketio.ipynb", "06a-who-may-join.ipynb"}
+#: 01, 03 and 05 on the hub (Run All, then a widget and a page answer), 06a locally; 09a's
+#: pages on both processes and its widgets are played with on the hub (the scale-out test).
+RUN_ALL_AND_PLAYED_ABOVE = {"01-echo.ipynb", "03-chat.ipynb", "05-socketio.ipynb", "06a-who-may-join.ipynb",
+                            "09a-one-room-in-redis.ipynb"}
 #: Lessons with no client widget, no embedded page, no widget but the last step's button
 #: (which every other lesson's run here clicks): in JupyterLab they run in the same kernel
 #: as under nbval, with nothing in the front end to play with, so nbval and their second
