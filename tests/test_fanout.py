@@ -118,3 +118,34 @@ def test_the_findings_are_shown_with_each_sentence_marked_as_measured():
     assert '<li><b>one process</b>: <span class="measured">a message reached the last of 10 members' in shown
     assert '<li><b>Two processes against one, until the last member had the message</b>: <span class="measured">10 members: 0.9 ms against 0.3 ms' in shown
     assert re.sub(r'class="measured">[^<]*<', "", shown).count("ms") == 0  # every number is inside a measured span
+
+
+def test_a_chinese_plot_has_every_glyph_or_speaks_english():
+    """matplotlib warns of each glyph its fonts lack: in Chinese, the figure is drawn with a font for Chinese
+    when one is installed (the test command installs Debian's), and in English, not in empty boxes, when none is."""
+    import json
+    import subprocess
+    import sys
+
+    script = """
+import json, sys, warnings
+from ws_course.language import _
+from ws_course.measure.fanout import FanOut
+from ws_course.measure.plots import CHINESE_FONTS, draw_png, speak_in_figures
+from matplotlib import font_manager
+runs = [(label, FanOut(**run)) for label, run in json.load(sys.stdin)]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    spoken = speak_in_figures()
+    png = draw_png(runs)
+installed = {font.name for font in font_manager.fontManager.ttflist} & set(CHINESE_FONTS)
+print(json.dumps({"font": sorted(installed), "spoken": spoken, "png": png[:4].hex(),
+                  "missing": [str(w.message) for w in caught if "missing from font" in str(w.message)]}))
+"""
+    runs = json.dumps([[label, {**vars(run)}] for label, run in TWO_LATER])
+    drawn = subprocess.run([sys.executable, "-c", script], input=runs, capture_output=True, text=True,
+                           env={**os.environ, "WS_COURSE_LANG": "zh"}, check=True)
+    said = json.loads(drawn.stdout)
+    assert said["png"] == b"\x89PNG".hex()
+    assert said["missing"] == []
+    assert said["spoken"] == ("zh" if said["font"] else "en")

@@ -57,13 +57,37 @@ def speak_in_figures() -> str:
     import matplotlib
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    chinese = next((name for name in CHINESE_FONTS if name in installed), None)
+    chinese = _chinese_font(font_manager.fontManager)
     if chinese is None:
         use_language("en")
         return "en"
     matplotlib.rcParams["font.family"] = ["DejaVu Sans", chinese]  # each glyph from the first font that has it
     return "zh"
+
+
+def _chinese_font(fonts) -> str | None:
+    """The first of :data:`CHINESE_FONTS` matplotlib's font list has, else None.
+
+    matplotlib keeps its list of the system's fonts in a cache, made once: a font
+    installed after that (``course.py lab --lang zh`` installs one) is not in it, so
+    when none is, the system's font files not in the list are added to it first.
+    """
+    def first():
+        installed = {font.name for font in fonts.ttflist}
+        return next((name for name in CHINESE_FONTS if name in installed), None)
+
+    if (found := first()) is None:
+        from matplotlib import font_manager
+
+        known = {font.fname for font in fonts.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known:
+                try:
+                    fonts.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue  # a file FreeType cannot read: not a font we need
+        found = first()
+    return found
 
 
 def plot_fanout(runs: list[tuple[str, FanOut]]):
