@@ -7,6 +7,7 @@
     python3 course.py reset 03  put lesson 03 of your copy back as the course has it (--all: every lesson;
                                 --lang zh: of the Chinese edition)
     python3 course.py execute   re-run every notebook in place, refreshing its stored outputs
+    python3 course.py book      build the course as a website, both editions, in build/book (and check its links)
     python3 course.py install   only install (a virtual environment in .venv)
 
 Learners work in their own copy of the notebooks, ``my-notebooks/`` (made by ``lab``
@@ -62,6 +63,11 @@ LAB_OPTIONS = [f"--LabApp.extra_labextensions_path={HERE / 'ws_course' / 'labext
 
 #: IPython's configuration for every kernel of the environment (see ws_course/restart_hint.py).
 KERNEL_CONFIG = Path("etc") / "ipython" / "ipython_kernel_config.json"
+#: Debian's font for Chinese: small (1.6 MB), and enough for matplotlib to draw a Chinese figure's words
+#: (lessons 07b and 09b; without a font for Chinese, the figures speak English).
+DEBIAN_CHINESE_FONT = "fonts-wqy-microhei"
+#: Where ``book`` writes the course as a website (``build/`` is ignored by git).
+BOOK = HERE / "build" / "book"
 #: How many pytest workers ``test`` runs.
 TEST_WORKERS = 3
 
@@ -276,9 +282,26 @@ def reset(args: list[str]) -> None:
         print(f"{MY_NOTEBOOKS.name}/{folder + '/' if folder else ''}{name} is the course's version again", flush=True)
 
 
+def has_chinese_font() -> bool | None:
+    """Whether fontconfig knows a font with Chinese glyphs (None: no fontconfig to ask)."""
+    if not shutil.which("fc-list"):
+        return None
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
+def ensure_chinese_font() -> None:
+    """Install Debian's small Chinese font when there is none (as root on Debian); else say what it changes."""
+    if has_chinese_font() is False and not apt_install(DEBIAN_CHINESE_FONT):
+        print(f"No font for Chinese here: the plots of lessons 07b and 09b will speak English "
+              f"(Debian: apt-get install {DEBIAN_CHINESE_FONT}, or fonts-noto-cjk).", flush=True)
+
+
 def lab(args: list[str]) -> None:
     language, args = take_language(args)
     install(npm=False)
+    if language == "zh":
+        ensure_chinese_font()
     # Lesson 09 starts a private Redis: install Debian's when we can; the other lessons do without.
     if not shutil.which("redis-server") and not apt_install("redis-server"):
         print("Lesson 09 needs the Redis server, redis-server (Debian: apt-get install redis-server; "
@@ -302,10 +325,13 @@ def test(args: list[str]) -> None:
     # What the tests need from Debian, when missing, in one apt-get: Node.js and npm (for npm ci),
     # the Redis server (lesson 09 and its tests start a private one; conda: redis, from conda-forge),
     # and a Chromium for the browser tests.
+    # And a font for Chinese, so that the Chinese plots are tested as a learner with one sees them.
     missing = [packages for command, packages in (("npm", "nodejs npm"), ("redis-server", "redis-server"))
                if not shutil.which(command)]
     if not find_chromium(headless_shell=True) and shutil.which("apt-get"):
         missing.append(DEBIAN_CHROMIUM)
+    if has_chinese_font() is False:
+        missing.append(DEBIAN_CHINESE_FONT)
     if missing:
         apt_install(" ".join(missing))
     install()
@@ -337,7 +363,15 @@ def execute(args: list[str]) -> None:
     )
 
 
-COMMANDS = {"lab": lab, "test": test, "reset": reset, "execute": execute, "install": lambda args: install()}
+def book(args: list[str]) -> None:
+    install(npm=False)
+    # book/build.py: Sphinx and MyST-NB, from the notebooks' stored outputs (no kernel runs).
+    result = subprocess.run([str(PYTHON), str(HERE / "book" / "build.py"), *(args or [str(BOOK)])])
+    sys.exit(result.returncode)
+
+
+COMMANDS = {"lab": lab, "test": test, "reset": reset, "execute": execute, "book": book,
+            "install": lambda args: install()}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
