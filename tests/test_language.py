@@ -260,3 +260,38 @@ def test_a_notebook_in_chinese_asks_for_its_pages_in_chinese():
     assert page_address("/proxy/1/?interval=250") == "/proxy/1/?interval=250&lang=zh"
     shown = show_page("http://127.0.0.1:1/").data
     assert 'href="http://127.0.0.1:1/?lang=zh"' in shown and 'data-src="http://127.0.0.1:1/?lang=zh"' in shown
+    assert page_address("http://127.0.0.1:1/", "zh") == "http://127.0.0.1:1/?lang=zh"  # ws-course serve --lang zh
+    use_language("en")
+    assert page_address("http://127.0.0.1:1/teacher?key=k", "zh") == "http://127.0.0.1:1/teacher?key=k&lang=zh"
+
+
+async def test_the_client_widgets_logs_keep_the_apis_event_names_and_say_the_rest_in_chinese():
+    """``message: （2 字节）...``, ``close: 关闭码 1000、原因 ''``: the event's name as in code, the words in Chinese."""
+    from ws_course import start
+    from ws_course.widgets import ChatClient, EventChatClient, WebSocketClient
+
+    use_language("zh")
+    with start("echo") as server:
+        client = WebSocketClient(server.ws_url)
+        await client.opened()
+        client.send(b"\x00\x01")
+        assert await client.next_message() == b"\x00\x01"
+        client.close()
+        await client.closed()
+        lines = client.log_view.value
+        assert "message: （2 字节） b&#x27;\\x00\\x01&#x27;" in lines
+        assert "close: 关闭码 1000、原因 &#x27;&#x27;" in lines
+        with pytest.raises(ConnectionError, match="已关闭（关闭码 1000）"):
+            await client.next_message()
+        member = ChatClient(server.ws_url, json=True)  # the echo server answers with no JSON at all
+        assert "（加入中）" in member.title.value
+        await member.opened()
+        member.send("hi")
+        await member.next_message()
+        assert "（不是聊天室的 JSON）hi" in member.log_view.value
+        member.close()
+        await member.closed()
+    nobody = EventChatClient(server.ws_url.replace("ws:", "http:"))  # the server is gone: refused at once
+    await nobody.closed()
+    assert "无法连接到 http://127.0.0.1:" in nobody.log_view.value
+    assert "已断开（连接失败）" in nobody.log_view.value

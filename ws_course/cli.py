@@ -7,6 +7,7 @@
     ws-course serve chat --allow-origin null      # the article's pages opened from disk (and any sandboxed frame)
     ws-course serve chat --port 8002 --redis redis://127.0.0.1:6379/0   # one room, many processes
     ws-course serve chat --host 0.0.0.0 --teacher-key SECRET --rate-limit 10   # the teacher's view, its key
+    ws-course serve chat --host 0.0.0.0 --lang zh  # prints the pages' addresses in Chinese (?lang=zh)
     python -m ws_course serve scream
     ws-course list
     ws-course link --hub https://hub.example.org --repo https://github.com/you/ws-course   # a teacher's nbgitpuller link
@@ -14,7 +15,8 @@
 In a classroom, ``chat`` and ``json-chat`` are moderated (:mod:`ws_course.classroom`):
 the command prints the address of the teacher's view, with a fresh secret key
 (``--teacher-key`` sets one), where the teacher sees who is in the room and can mute
-and kick, and the address of the big screen's page. Every member may send at most
+and kick, and the address of the big screen's page (with ``--lang zh``, each page's address asks
+for it in Chinese: ``?lang=zh``, which any of them also takes by hand). Every member may send at most
 5 messages a second (``--rate-limit N``; 0 switches it off): the extra ones are
 dropped, and the log says who said what, by nickname and address. ``event-chat``
 (Socket.IO) gets all of it too (:mod:`ws_course.classroom.event_room`).
@@ -43,6 +45,8 @@ import sys
 from .classroom.roster import RATE_LIMIT
 from .classroom.server import ROOMS, moderated_demo
 from .demos import DEMOS, NAMES, find
+from .language import LANGUAGES, language
+from .language.pages import page_address
 from .runtime.server import Library, PortInUseError, listen
 from .safety import limits
 from .safety.guard import Guard
@@ -58,7 +62,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 async def serve_forever(
     demo: str, host: str, port: int, guard: Guard | None = None, redis: str | None = None,
-    *, teacher_key: str | None = None, rate_limit: int = RATE_LIMIT, plain: bool = False,
+    *, teacher_key: str | None = None, rate_limit: int = RATE_LIMIT, plain: bool = False, lang: str = "en",
 ) -> str:
     """Run one demo server until SIGINT or SIGTERM, then close it; return the signal's name.
 
@@ -67,7 +71,8 @@ async def serve_forever(
     ``teacher_key`` (a fresh one if None), unless their room is shared through Redis
     (one process's view would see only its own members, and its rate limit would
     hold back lesson 09's bursts). ``plain``: the demo as the lessons show it,
-    unmoderated (what lesson 09's processes run).
+    unmoderated (what lesson 09's processes run). ``lang``: the language of the pages
+    whose addresses it prints (``"zh"``: each with ``lang=zh``).
 
     The handlers are installed on the event loop for both signals: a server
     started in the background by a script inherits SIGINT *ignored* (so Ctrl-C's
@@ -92,15 +97,18 @@ async def serve_forever(
     stop = loop.create_future()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, lambda signum=signum: stop.done() or stop.set_result(signum))
-    print(f"The {name} server is running. Open http://{where}:{port}/ in a browser", flush=True)
+    def address(path: str) -> str:  # a page's address, in the language asked for
+        return page_address(f"http://{where}:{port}{path}", lang)
+
+    print(f"The {name} server is running. Open {address('/')} in a browser", flush=True)
     if record.library is Library.SOCKETIO:
         print(f"(Socket.IO clients connect to http://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
     else:
         print(f"(its socket: ws://{where}:{port}/). Press Ctrl-C to stop.", flush=True)
     if moderated:
-        print(f"The teacher's view: http://{where}:{port}/teacher?key={teacher_key} "
+        print(f"The teacher's view: {address(f'/teacher?key={teacher_key}')} "
               "(its key is a secret: do not project this terminal)", flush=True)
-        print(f"The big screen: http://{where}:{port}/screen", flush=True)
+        print(f"The big screen: {address('/screen')}", flush=True)
     elif record.name in MODERATED and not plain:
         print("(A room shared through Redis is not moderated: no teacher's view, no rate limit.)", flush=True)
     try:
@@ -219,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the demo as the lessons show it: no teacher's view, no rate limit, no log of who said what "
         "(what lesson 09's processes run)",
     )
+    serve.add_argument(
+        "--lang", choices=LANGUAGES, default=language(),
+        help="the language of the pages whose addresses it prints: zh adds ?lang=zh to each (the room's page, "
+        "the teacher's view, the big screen; default: the course's language, en unless $WS_COURSE_LANG=zh)",
+    )
     commands.add_parser("list", help="list the demos")
     add_link_command(commands)
     args = parser.parse_args(argv)
@@ -253,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError("--rate-limit must be 0 (off) or more")
             stopped_by = runner.run(serve_forever(
                 args.demo, args.host, args.port, guard, args.redis,
-                teacher_key=args.teacher_key, rate_limit=args.rate_limit, plain=args.plain,
+                teacher_key=args.teacher_key, rate_limit=args.rate_limit, plain=args.plain, lang=args.lang,
             ))
     except KeyboardInterrupt:  # a Ctrl-C that came before the handlers were installed
         stopped_by = "SIGINT"

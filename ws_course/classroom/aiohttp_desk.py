@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..language.pages import page_file
 from ..safety.upgrade import wants_websocket
 from .desk import PAGES, SCREEN_PATH, TEACHER_PATH, Desk, Send, key_refusal
 
@@ -136,8 +137,9 @@ class DeskRoutes:
         return await self.page_or_feed(request, SCREEN_PATH, self.desk.screen_feed)
 
     async def page_or_feed(self, request: web.Request, path: str, feed: Feed) -> web.StreamResponse:
-        if not wants_websocket(request):
-            return web.FileResponse(PAGES[path], headers={"Cache-Control": "no-store"})
+        if not wants_websocket(request):  # the page, in the language its address asks for (?lang=zh)
+            return web.Response(body=page_file(PAGES[path], str(request.rel_url)), content_type="text/html",
+                                charset="utf-8", headers={"Cache-Control": "no-store"})
         websocket = web.WebSocketResponse(compress=False, max_msg_size=MAX_TEXT_BYTES, timeout=1)
         await websocket.prepare(request)  # the opening handshake
         self.viewers[websocket] = request

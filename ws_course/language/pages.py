@@ -25,7 +25,8 @@ script runs, wherever the page comes from (the demo server itself, or through
 JupyterLab's proxy or a hub's: every address a page uses stays relative).
 
 :func:`page_address` adds ``lang=zh`` to a page's address when the notebook speaks
-Chinese (:func:`ws_course.language.language`); in English it returns the address as it was.
+Chinese (:func:`ws_course.language.language`), or when asked for Chinese (``ws-course serve
+chat --lang zh`` prints its pages' addresses so); in English it returns the address as it was.
 """
 
 from __future__ import annotations
@@ -154,9 +155,9 @@ def page_file(path: Path, target: str) -> bytes:
     return page_in_language(path.read_bytes(), path.name, target)
 
 
-def page_address(url: str) -> str:
-    """A page's address for the notebook's language: with ``lang=zh`` added in Chinese, as it was in English."""
-    code = language()
+def page_address(url: str, code: str | None = None) -> str:
+    """A page's address in language ``code`` (None: the notebook's): with ``lang=zh`` added in Chinese, as it was in English."""
+    code = (_known(code) or LANGUAGES[0]) if code is not None else language()
     if code == LANGUAGES[0]:
         return url
     parts = urlsplit(url)

@@ -23,6 +23,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..language import _
 from .client import WebSocketClient, shorten
 
 __all__ = ["ChatClient", "ChatRoomView"]
@@ -60,7 +61,7 @@ class ChatClient(WebSocketClient):
     def __init__(self, url: str, *, json: bool = False, headers: dict[str, str] | None = None) -> None:
         self.json = json
         self.nickname: str | None = None
-        super().__init__(url, title="(joining)", headers=headers)
+        super().__init__(url, title=_("(joining)"), headers=headers)
         self.text.width = "12em"
 
     def text_of(self, message: str) -> str:
@@ -75,7 +76,7 @@ class ChatClient(WebSocketClient):
             parsed = json.loads(message)
             return str(parsed["data"]), str(parsed["type"])
         except (ValueError, KeyError, TypeError):
-            return f"(not the room's JSON) {message}", "error"
+            return _("(not the room's JSON) {message}").format(message=message), "error"
 
     def _record(self, kind: str, data: Any) -> None:
         if kind == "message" and isinstance(data, str):

@@ -313,14 +313,22 @@ class ClientWidget:
         )
 
     def render(self, kind: str, data: Any) -> str:
-        """One event as a line of the log, in HTML (an empty string leaves it out)."""
+        """One event as a line of the log, in HTML (an empty string leaves it out).
+
+        A line starts with the event's name as the API says it (``open``, ``message``,
+        ``error``, ``close``, and ``send`` for this client's own messages), in every
+        language: it is the name a learner writes in code. What follows is in the learner's
+        language, but for the data itself: ``close: code 1000, reason ''``, in Chinese
+        ``close: 关闭码 1000、原因 ''``.
+        """
         if kind == "close":
             code, reason = data
-            text = f"close: code {code}, reason {reason!r}"
+            text = "close: " + _("code {code}, reason {reason!r}").format(code=code, reason=reason)
         elif kind == "open":
             text = "open"
         elif isinstance(data, bytes):
-            text = f"{kind}: ({len(data)} bytes) {data[:40]!r}"
+            size = ngettext("({count} byte)", "({count} bytes)", len(data)).format(count=len(data))
+            text = f"{kind}: {size} {data[:40]!r}"
         else:
             text = f"{kind}: {data}"
         # html.escape: a message is text to show; in an HTML widget it would otherwise be markup.
@@ -399,7 +407,9 @@ class WebSocketClient(ClientWidget):
 
     def _describe_close(self, data: Any) -> str:
         code, reason = data
-        return f"code {code}" + (f", reason {reason!r}" if reason else "")
+        if reason:
+            return _("code {code}, reason {reason!r}").format(code=code, reason=reason)
+        return _("code {code}").format(code=code)
 
     def _closed(self, code: int, reason: str) -> None:
         self._ended((int(code), reason))

@@ -19,6 +19,7 @@ from typing import Any
 
 import socketio
 
+from ..language import _
 from .chat_client import TYPE_COLOURS, learn_nickname
 from .client import ClientWidget, shorten
 
@@ -49,7 +50,7 @@ class EventChatClient(ClientWidget):
         for event in ROOM_EVENTS:
             self._sio.on(event, self._receiver(event))
         self._sio.on("disconnect", self._on_disconnect)
-        super().__init__(url, title="(joining)")
+        super().__init__(url, title=_("(joining)"))
         self.text.width = "12em"
 
     def _receiver(self, event: str):
@@ -62,8 +63,8 @@ class EventChatClient(ClientWidget):
         try:
             await self._sio.connect(self.url, transports=self.transports, wait_timeout=10)
         except socketio.exceptions.ConnectionError as exc:
-            self._record("error", f"cannot connect to {self.url}: {exc}")
-            self._ended("connect failed")
+            self._record("error", _("cannot connect to {url}: {error}").format(url=self.url, error=exc))
+            self._ended(_("connect failed"))
             return
         self._set_state("OPEN")
         self._record("open", None)
@@ -92,7 +93,9 @@ class EventChatClient(ClientWidget):
 
     def render(self, kind: str, data: Any) -> str:
         if kind == "close":
-            return f"<div style='color: #888'>disconnected ({html.escape(str(data))})</div>"
+            # Socket.IO's own reason (client disconnect, io server disconnect...) as it gives it, as the page does
+            said = _("disconnected ({reason})").format(reason=data)
+            return f"<div style='color: #888'>{html.escape(said)}</div>"
         if kind == "error":
             return super().render(kind, data)
         if kind != "message":
