@@ -27,14 +27,15 @@ for variable, folder in {
     os.environ[variable] = os.path.join(_home, folder)
 os.environ["JUPYTER_PLATFORM_DIRS"] = "1"  # the modern folder layout, and no warning about it
 
-#: Lessons 07b and 09b measure polling with 1, 10 and 100 clients and rooms of 10, 100 and
-#: 1000 members, which takes a minute or more. Every kernel of the tests (nbval's, the
-#: second run's, JupyterLab's) inherits these smaller sizes: what the tests prove there
-#: is that the measurement runs and the lesson reads its numbers right (the sentences are
-#: tested with data of both shapes in tests/test_fanout.py and tests/test_news_feed.py);
-#: the lessons' cells whose output depends on the sizes are tagged nbval-ignore-output.
-#: The full sizes run where a learner runs them, and in benchmarks/kernel_memory.py.
-SMALL_MEASUREMENTS = {"WS_COURSE_ROOM_SIZES": "10,100", "WS_COURSE_FEED_CLIENTS": "1,10"}
+#: Lessons 07b and 09b measure polling with 1, 10 and 100 clients (4 news items each way)
+#: and rooms of 10, 100 and 1000 members, which takes a minute or more. Every kernel of
+#: the tests (nbval's, the second run's, JupyterLab's) inherits these smaller sizes: what
+#: the tests prove there is that the measurement runs and the lesson reads its numbers
+#: right (the sentences are tested with data of both shapes in tests/test_fanout.py and
+#: tests/test_news_feed.py); the lessons' cells whose output depends on the sizes are
+#: tagged nbval-ignore-output. The full sizes run where a learner runs them, and in
+#: benchmarks/kernel_memory.py.
+SMALL_MEASUREMENTS = {"WS_COURSE_ROOM_SIZES": "10,100", "WS_COURSE_FEED_CLIENTS": "1,10", "WS_COURSE_FEED_ITEMS": "2"}
 os.environ.update(SMALL_MEASUREMENTS)
 
 

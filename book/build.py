@@ -118,16 +118,22 @@ def build(out: Path, notebooks: Path = NOTEBOOKS, repository: str | None = None)
     with tempfile.TemporaryDirectory(prefix="ws-course-book-") as work:
         source = Path(work) / "source"
         stage(source, notebooks)
-        for edition, folder in EDITIONS.items():
-            sphinx = subprocess.run(
+        # The two books at once, each in a Sphinx of its own: they share nothing but the sources.
+        builds = {
+            edition: subprocess.Popen(
                 [sys.executable, "-m", "sphinx", "--builder", "html", "--quiet", "--fail-on-warning", "--keep-going",
                  "--conf-dir", str(HERE), "--doctree-dir", str(Path(work) / "doctrees" / edition),
                  str(source / folder), str(out / folder)],
-                env={**env, "WS_COURSE_BOOK_EDITION": edition}, capture_output=True, text=True, check=False,
+                env={**env, "WS_COURSE_BOOK_EDITION": edition}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True,
             )
-            if sphinx.returncode != 0:
-                said = (sphinx.stderr or sphinx.stdout).replace(str(source) + os.sep, "")
-                raise BookError(f"the {edition} book did not build:\n{said}")
+            for edition, folder in EDITIONS.items()
+        }
+        said = {edition: sphinx.communicate()[0] for edition, sphinx in builds.items()}
+        failed = [f"the {edition} book did not build:\n" + said[edition].replace(str(source) + os.sep, "")
+                  for edition, sphinx in builds.items() if sphinx.returncode != 0]
+        if failed:
+            raise BookError("\n".join(failed))
     problems = missing_pages(out, notebooks) + broken_links(out)
     if problems:
         raise BookError("the book has broken links or missing pages:\n" + "\n".join(problems))

@@ -117,7 +117,7 @@ def test_a_link_to_a_lesson_or_glossary_entry_that_does_not_exist_fails_the_buil
     with pytest.raises(build.BookError) as raised:
         build.build(tmp_path / "book", notebooks)
     said = str(raised.value)
-    assert "the en book did not build" in said and "01-echo.ipynb" in said
+    assert "the en book did not build" in said and "the zh book did not build" in said and "01-echo.ipynb" in said
     assert "02-scream" in said and "Handshak'" in said
 
 

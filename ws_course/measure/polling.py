@@ -196,8 +196,10 @@ async def measure(
 #: twice sets ``WS_COURSE_FEED_CLIENTS=1,10`` to stay short (nbval runs 1, 10 and 100).
 CLIENT_COUNTS = tuple(int(count) for count in os.environ.get("WS_COURSE_FEED_CLIENTS", "1,10,100").split(","))
 
-#: Short polling's intervals (seconds); the feed's period (seconds); the items each run waits for.
-INTERVALS, PERIOD, ITEMS = (0.1, 0.5), 0.15, 4
+#: Short polling's intervals (seconds); the feed's period (seconds).
+INTERVALS, PERIOD = (0.1, 0.5), 0.15
+#: The items each run waits for (the tests' kernels set ``WS_COURSE_FEED_ITEMS=2`` to stay short).
+ITEMS = int(os.environ.get("WS_COURSE_FEED_ITEMS", "4"))
 
 
 def settings(
