@@ -10,6 +10,7 @@ How, in four steps (:func:`build`):
 1. **Stage** (:func:`stage`): copy the notebooks of both editions into a temporary folder,
    with the front page of each (``book/index.md``, ``book/zh/index.md``) and its list of
    lessons (every notebook of the edition, in the course's order: :func:`toctree`).
+   A hidden cell (each exercise's solution) is folded, as JupyterLab shows it.
    A few outputs cannot work in a static page: a widget needs its kernel, and a demo's
    page was served by the notebook's own server on ``127.0.0.1``. Each of them becomes
    a short note saying what appears there when you run the notebook (:func:`for_the_book`).
@@ -75,11 +76,14 @@ def toctree(names: list[str]) -> str:
 
 
 def for_the_book(notebook: dict, edition: str) -> dict:
-    """A copy of a notebook with the outputs that need its kernel replaced by a note (see the module's docstring)."""
+    """A copy of a notebook for the book: hidden cells folded, outputs that need a kernel a note (see the module's docstring)."""
     book = copy.deepcopy(notebook)
     book["metadata"].pop("widgets", None)  # the widgets' state: nothing on a static page to show it with
     notes = LIVE_OUTPUT_NOTES[edition]
     for cell in book["cells"]:
+        if cell["metadata"].get("jupyter", {}).get("source_hidden"):
+            # A hidden solution stays hidden until asked for, as in JupyterLab: MyST-NB folds it.
+            cell["metadata"]["tags"] = [*cell["metadata"].get("tags", []), "hide-input"]
         for index, output in enumerate(cell.get("outputs", [])):
             data = output.get("data", {})
             html = "".join(data.get("text/html", ""))

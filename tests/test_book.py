@@ -81,6 +81,16 @@ def test_outputs_that_need_the_running_notebook_become_a_note(book):
         assert '<iframe class="course-page"' not in page
 
 
+def test_each_hidden_solution_is_folded_as_in_jupyterlab(book):
+    for folder in build.EDITIONS.values():
+        notebook = json.loads((COURSE / "notebooks" / folder / "03-chat.ipynb").read_text(encoding="utf-8"))
+        hidden = [cell for cell in notebook["cells"] if cell["metadata"].get("jupyter", {}).get("source_hidden")]
+        page = (book / folder / "03-chat.html").read_text(encoding="utf-8")
+        folded = re.findall(r'<details class="[^"]*\bhide above-input">(.*?)</details>', page, flags=re.DOTALL)
+        assert hidden and len(folded) == len(hidden)
+        assert all("Solution" in text for text in folded)
+
+
 def test_the_checks_find_a_broken_link_a_missing_id_and_a_missing_page(tmp_path):
     (tmp_path / "zh").mkdir()
     (tmp_path / "index.html").write_text(
