@@ -19,10 +19,15 @@ Only its markdown is its own. So, for every Chinese notebook:
   Chinese one, unless it is labelled as the English edition.
 - the Chinese glossary has every anchor the English glossary has, so ``glossary.ipynb#word``
   lands on the word in both editions.
+- what a Chinese lesson's run showed (its stored outputs, and its widgets' stored state: their
+  labels and logs) has no English sentence of ``ws_course``'s catalog: no message that has a
+  translation appears untranslated. Source code shown in a cell, and text in quotes (the
+  protocol's, which a check quotes), are left out; so is what :data:`ENGLISH_ON_PURPOSE` lists.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -46,6 +51,15 @@ IN_ENGLISH = "（英文）"
 ENGLISH_EDITION = ("English edition", "英文版")
 #: How much of each side a failure shows.
 SHOWN = 160
+
+#: English words a Chinese lesson's outputs show on purpose, and why.
+ENGLISH_ON_PURPOSE = {
+    "python3 course.py lab": "a command, typed as it is",
+    "no close frame": "websockets' own exception text (error: no close frame received or sent)",
+    "the frozen member is": "printed by the lesson's own code, identical in both editions",
+}
+#: Source code in an output (``show_source``'s fences, a page's source) and quoted text: not sentences to translate.
+NOT_PROSE = re.compile(r"```.*?```|<pre.*?</pre>|'[^'\n]*'|\"[^\"\n]*\"|&#x27;.*?&#x27;|&quot;.*?&quot;", re.DOTALL)
 
 EXPLICIT_ANCHOR = re.compile(r"""<a\s+[^>]*?\bid\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 TEXT_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?[^)]*\)")
@@ -147,6 +161,47 @@ def edition_problems(name: str, notebook: dict, chinese: set[str]) -> list[str]:
 EDITIONS = sorted(path.name for path in CHINESE.glob("*.ipynb"))
 
 
+def catalog_sentences() -> set[str]:
+    """The English of every translated message of the catalog, in pieces of three words or more.
+
+    A message with placeholders (``closed: code {code}``) or markup is cut at them: each
+    piece between is English the learner would read.
+    """
+    from babel.messages.pofile import read_po
+
+    from ws_course.language.catalogs import catalog_path
+
+    with catalog_path("zh").open("rb") as po:
+        catalog = read_po(po)
+    pieces = set()
+    for message in catalog:
+        if message.id and message.string and not message.fuzzy:
+            for english in message.id if isinstance(message.id, tuple) else (message.id,):
+                for piece in re.split(r"\{[^}]*\}|<[^>]+>|%\(\w+\)s", english):
+                    piece = piece.strip(" .,:;()[]")
+                    if len(piece.split()) >= 3:
+                        pieces.add(piece)
+    return pieces
+
+
+def shown_text(notebook: dict) -> str:
+    """What a notebook's run showed: its outputs' text, and its widgets' stored state."""
+    shown = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            shown.append(source({"source": output.get("text", "")}))
+            shown += [source({"source": value}) for kind, value in output.get("data", {}).items()
+                      if kind.startswith("text/")]
+    shown.append(json.dumps(notebook["metadata"].get("widgets", {}), ensure_ascii=False))
+    return NOT_PROSE.sub(" ", "\n".join(shown))
+
+
+def english_shown(notebook: dict, sentences: set[str]) -> list[str]:
+    text = shown_text(notebook)
+    return sorted(sentence for sentence in sentences
+                  if sentence in text and not any(sentence in allowed for allowed in ENGLISH_ON_PURPOSE))
+
+
 def test_the_first_slice_of_the_chinese_edition_is_there():
     assert FIRST_SLICE <= set(EDITIONS), EDITIONS
 
@@ -175,6 +230,15 @@ def test_every_relative_link_of_a_chinese_notebook_lands(name):
 def test_a_chinese_notebook_links_the_chinese_lessons_and_says_when_a_link_is_english(name):
     problems = edition_problems(name, read(CHINESE / name), set(EDITIONS))
     assert not problems, "\n".join(problems)
+
+
+def test_what_a_chinese_lesson_showed_has_no_english_sentence_of_the_course():
+    sentences = catalog_sentences()
+    assert len(sentences) > 300
+    english = {name: english_shown(read(CHINESE / name), sentences) for name in EDITIONS}
+    assert {name: found for name, found in english.items() if found} == {}
+    # And the English lessons show these sentences, so the search is not looking at nothing.
+    assert sum(len(english_shown(read(NOTEBOOKS / name), sentences)) for name in EDITIONS) > 30
 
 
 def test_the_chinese_glossary_has_every_anchor_of_the_english_one():
