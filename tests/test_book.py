@@ -4,7 +4,7 @@ The real book is built once for the module from the committed notebooks (Sphinx 
 MyST-NB; a warning fails the build), every link of every page is checked, and a reader
 moves through it in headless Chromium, served over HTTP as a website serves it: the list
 of lessons, a lesson and its glossary link, the language switch to the same lesson in
-Chinese and back, a stored plot. The checks the build runs are shown failing, too.
+Chinese and back, a search in Chinese, a stored plot. The checks the build runs are shown failing, too.
 """
 
 from __future__ import annotations
@@ -156,6 +156,12 @@ def test_a_reader_goes_through_both_editions_in_chromium(book_url, browser):
         page.locator("article a[href='glossary.html#Handshake']").first.click()  # the Chinese glossary keeps the English ids
         expect(page).to_have_url(f"{book_url}/zh/glossary.html#Handshake")
         expect(page.locator("h2", has_text="握手（Handshake）")).to_be_in_viewport()
+
+        # Searching the Chinese book for a Chinese word finds the lesson about it.
+        page.goto(f"{book_url}/zh/search.html?q=握手")
+        expect(page.locator("#search-results .search-summary")).to_contain_text("搜索完成")
+        expect(page.locator("#search-results ul.search li").first).to_be_visible()
+        expect(page.locator("#search-results ul.search li a", has_text="08a · 握手与帧")).to_have_count(1)
 
         page.goto(f"{book_url}/zh/07b-polling-measured.html")
         plot = page.locator("article img").first
