@@ -20,8 +20,10 @@ machine changes; the tests' JavaScript (JupyterHub's proxy, the Socket.IO client
 the package's copy is checked against, the Node.js servers of the benchmark) goes
 into ``node_modules`` with ``npm ci``. What may be installed outside, with apt-get
 on a Debian or Ubuntu machine as root, and only when missing: the Redis server of
-lesson 09 (``redis-server``), and for ``test`` Node.js and npm and Chromium for the
-browser tests (or a Chromium that Playwright has already downloaded is used).
+lesson 09 (``redis-server``); for ``lab --lang zh`` and ``test``, a small font for
+Chinese (``fonts-wqy-microhei``: the Chinese plots' words); and for ``test`` Node.js and
+npm and Chromium for the browser tests (or a Chromium that Playwright has already
+downloaded is used).
 
 Only the standard library is used here: this script runs before anything is installed.
 """
