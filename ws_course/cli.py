@@ -97,6 +97,7 @@ async def serve_forever(
     stop = loop.create_future()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, lambda signum=signum: stop.done() or stop.set_result(signum))
+
     def address(path: str) -> str:  # a page's address, in the language asked for
         return page_address(f"http://{where}:{port}{path}", lang)
 
