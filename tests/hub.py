@@ -21,8 +21,10 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -97,6 +99,9 @@ class JupyterHub:
         self.admin_token = secrets.token_hex(32)
         self.log_path = folder / "jupyterhub.log"
         folder.mkdir(parents=True, exist_ok=True)
+        # The users' runtime files, their kernels' Unix sockets among them (see _config), in a
+        # short folder: a Unix socket's path has at most 107 bytes.
+        self.runtime = Path(tempfile.mkdtemp(prefix="ws-hub-"))
         settings = folder / "lab-settings" / "@jupyterlab" / "notebook-extension"
         settings.mkdir(parents=True)
         # Render every cell, not only those in view, so the tests can read any output.
@@ -161,17 +166,19 @@ c.Authenticator.allowed_users = {set(self.users)!r}
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = {str(folder / "users" / "{username}")!r}
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-c.Spawner.args = ["--allow-root", *{QUIET_LAB!r}]
+# Kernels over Unix sockets, as in lab_helpers.JupyterLab: a TCP kernel's ports can be taken
+# by another test's server between the moment they are chosen and the moment it binds them.
+c.Spawner.args = ["--allow-root", *{QUIET_LAB!r}, "--KernelManager.transport=ipc"]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 60
 _user_env = {user_env!r}
 c.Spawner.environment = {{
     **_user_env,
-    # Each user's Jupyter and IPython files in their (temporary) home folder.
+    # Each user's Jupyter and IPython files in their (temporary) home folder; runtime files in a short one.
     "JUPYTER_CONFIG_DIR": lambda spawner: spawner.home_dir + "/.jupyter",
     "JUPYTER_DATA_DIR": lambda spawner: spawner.home_dir + "/.local/share/jupyter",
-    "JUPYTER_RUNTIME_DIR": lambda spawner: spawner.home_dir + "/.local/share/jupyter/runtime",
+    "JUPYTER_RUNTIME_DIR": lambda spawner: {str(self.runtime)!r} + "/" + spawner.user.name,
     "IPYTHONDIR": lambda spawner: spawner.home_dir + "/.ipython",
 }}
 
@@ -280,6 +287,7 @@ c.JupyterHub.load_roles.append({{
             self.process.wait()
         left = stop_processes(list(self._started_processes.values()))
         self.log.close()
+        shutil.rmtree(self.runtime, ignore_errors=True)
         if left:
             raise RuntimeError(f"processes the hub started were still running and had to be stopped: {left}")
 

@@ -15,9 +15,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -119,12 +121,20 @@ class JupyterLab:
         self.runtime_dir = home / "runtime"
         self.log_path = home / "jupyterlab.log"
         self.log = open(self.log_path, "wb")
+        # Its kernels talk to it over Unix sockets, not TCP ports: a TCP kernel's ports are
+        # chosen by the server, then bound by the kernel a second or two later, and on a
+        # machine where tests open hundreds of ports another process took one in between
+        # (the kernel died with "Address already in use" and JupyterLab said "Connecting"
+        # for good). The sockets' paths must stay short (a Unix socket's path has at most
+        # 107 bytes): a folder of their own in the temporary folder.
+        self.kernel_sockets = tempfile.mkdtemp(prefix="ws-kernels-")
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
                 "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
                 f"--ServerApp.base_url={base_url}",
-                f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={root}", *QUIET_LAB, *args,
+                f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={root}", *QUIET_LAB,
+                "--KernelManager.transport=ipc", f"--KernelManager.ip={self.kernel_sockets}/kernel", *args,
             ],
             env={**jupyter_env(home), **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT,
         )
@@ -154,6 +164,7 @@ class JupyterLab:
     def stop(self) -> None:
         stop_process(self.process)
         self.log.close()
+        shutil.rmtree(self.kernel_sockets, ignore_errors=True)
 
 
 def open_notebook(page, url: str, name: str, idle: str = "Idle"):
