@@ -361,12 +361,15 @@ async def during_attack(server: Server, attack, chat_every: float = 0.5) -> tupl
 
 
 async def broadcast_flood(demo: str = "chat", slow: int = 198, seconds: float = 17, size: int = 64 * 1024,
-                          max_messages: int = 100_000, options: tuple[str, ...] = ()) -> Result:
+                          max_messages: int = 100_000, options: tuple[str, ...] = (),
+                          until_all_cut: bool = False) -> Result:
     """Issue 8, point 1: ``slow`` members read slowly while one sends ``size``-byte messages flat out.
 
     "Flat out" as fast as the flooder itself takes the room's messages back (it is
     a member too): at most 64 of its own messages ahead of what it has read, so
-    that this process does not pile up gigabytes of its own.
+    that this process does not pile up gigabytes of its own. ``until_all_cut``: end
+    the flood as soon as the server's log says it cut every slow reader (else it
+    goes on for ``seconds`` or ``max_messages``).
     """
     from websockets.asyncio.client import connect
 
@@ -384,6 +387,8 @@ async def broadcast_flood(demo: str = "chat", slow: int = 198, seconds: float = 
             sent = 0
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline and sent < max_messages:
+                if until_all_cut and sent % 10 == 0 and server.stderr_text().count(CUT) >= slow:
+                    break
                 await flooder.send(message)
                 sent += 1
                 while sent - read[0] > 64 and time.monotonic() < deadline:
