@@ -28,6 +28,9 @@ extensions = ["myst_nb", "editions", "sphinx.ext.githubpages"]  # githubpages: a
 exclude_patterns = ["zh", "**.ipynb_checkpoints"]  # the English book's sources hold the Chinese ones' folder
 
 nb_execution_mode = "off"  # the stored outputs, as CI proved them
+# The only folded cells are the exercises' hidden solutions (book/build.py folds them).
+nb_code_prompt_show = "显示参考答案" if chinese else "Show the solution"
+nb_code_prompt_hide = "隐藏参考答案" if chinese else "Hide the solution"
 myst_heading_anchors = 3
 # Links to a heading are written for JupyterLab (glossary.ipynb#Close-code): the book
 # gives a heading the id JupyterLab does.

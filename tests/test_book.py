@@ -89,6 +89,7 @@ def test_each_hidden_solution_is_folded_as_in_jupyterlab(book):
         folded = re.findall(r'<details class="[^"]*\bhide above-input">(.*?)</details>', page, flags=re.DOTALL)
         assert hidden and len(folded) == len(hidden)
         assert all("Solution" in text for text in folded)
+        assert page.count("显示参考答案" if folder else "Show the solution") == len(hidden)
 
 
 def test_the_checks_find_a_broken_link_a_missing_id_and_a_missing_page(tmp_path):
